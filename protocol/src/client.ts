@@ -1,0 +1,347 @@
+/**
+ * PasserelleClient: the browser SDK (also runs in Node with an injected WebSocket).
+ *
+ * - connects to wss://localhost:9712/v1 offering the `passerelle.v1` subprotocol;
+ * - correlates requests and responses by id, with a timeout per call;
+ * - rejects with PasserelleError, which carries the protocol's stable `reason`;
+ * - delivers notifications (card.inserted, access.changed, …) to listeners;
+ * - reconnects with exponential backoff and re-subscribes its event topics;
+ * - `probe()` asks GET /health first, so a page can tell "not running" from "blocked by the browser".
+ *
+ * It depends on nothing but the error table and types, so it bundles small for the browser.
+ */
+import { ERROR_REASONS, isErrorReason, type ErrorReason } from "./errors.ts";
+import type {
+  MethodName,
+  MethodParams,
+  MethodResult,
+  NotificationName,
+  NotificationParams,
+} from "./schemas.ts";
+
+const SUBPROTOCOL = "passerelle.v1";
+const DEFAULT_URL = "wss://localhost:9712/v1";
+
+/** SDK-side failures that never come from the daemon. */
+export type ClientReason = "DISCONNECTED" | "NOT_CONNECTED" | "PROTOCOL_MISMATCH";
+
+export class PasserelleError extends Error {
+  override readonly name = "PasserelleError";
+  readonly code: number;
+  readonly reason: ErrorReason | ClientReason | "RPC_ERROR";
+  readonly data: Readonly<Record<string, unknown>>;
+
+  constructor(code: number, message: string, data: Record<string, unknown> = {}) {
+    super(message);
+    this.code = code;
+    this.data = data;
+    const reason = data["reason"];
+    this.reason = isErrorReason(reason) || isClientReason(reason) ? reason : "RPC_ERROR";
+  }
+
+  /** True when the same call can simply be tried again later (card re-inserted, service back…). */
+  get retriable(): boolean {
+    if (this.reason === "DISCONNECTED" || this.reason === "NOT_CONNECTED") return true;
+    return isErrorReason(this.reason) ? ERROR_REASONS[this.reason].retriable : false;
+  }
+}
+
+function isClientReason(value: unknown): value is ClientReason {
+  return value === "DISCONNECTED" || value === "NOT_CONNECTED" || value === "PROTOCOL_MISMATCH";
+}
+
+function clientError(reason: ClientReason, message: string): PasserelleError {
+  return new PasserelleError(0, message, { reason });
+}
+
+/** The subset of the WHATWG WebSocket that the client uses (browser WebSocket and `ws` both fit). */
+export interface WebSocketLike {
+  readonly readyState: number;
+  readonly protocol: string;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+}
+
+export type WebSocketFactory = (url: string, protocol: string) => WebSocketLike;
+
+export interface ClientOptions {
+  /** Default `wss://localhost:9712/v1`. */
+  url?: string;
+  /** Default: the global WebSocket (browsers, Node ≥ 22). In Node 20 pass one built on `ws`. */
+  createWebSocket?: WebSocketFactory;
+  /** Default: the global fetch. Used by probe(). */
+  fetch?: (url: string, init?: { signal?: AbortSignal }) => Promise<{ status: number; json(): Promise<unknown> }>;
+  /** Per-call timeout unless the call gives its own. Default 30 s (PIN entry may need longer). */
+  callTimeoutMs?: number;
+  /** Reconnect after an unexpected close. Default true. */
+  reconnect?: boolean;
+  /** Backoff bounds for reconnection. Default 250 ms → 10 s. */
+  reconnectDelayMs?: { min: number; max: number };
+}
+
+export type ConnectionState = "idle" | "connecting" | "open" | "reconnecting" | "closed";
+
+export type ProbeResult =
+  | { status: "running"; daemon?: { name: string; version: string } }
+  /** Nothing answered: the daemon is not running, or the browser blocked the request. */
+  | { status: "unreachable"; blockedByBrowser: boolean | "unknown" };
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (error: PasserelleError) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+type NotificationListener<N extends NotificationName> = (params: NotificationParams<N>) => void;
+type StateListener = (state: ConnectionState) => void;
+
+export class PasserelleClient {
+  private readonly url: string;
+  private readonly createWebSocket: WebSocketFactory;
+  private readonly fetchImpl: ClientOptions["fetch"];
+  private readonly callTimeoutMs: number;
+  private readonly shouldReconnect: boolean;
+  private readonly delay: { min: number; max: number };
+
+  private socket: WebSocketLike | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly listeners = new Map<string, Set<(params: never) => void>>();
+  private readonly stateListeners = new Set<StateListener>();
+  private readonly topics = new Set<"readers" | "cards">();
+  private stateValue: ConnectionState = "idle";
+  private attempts = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private closedByUser = false;
+
+  constructor(options: ClientOptions = {}) {
+    this.url = options.url ?? DEFAULT_URL;
+    this.createWebSocket = options.createWebSocket ?? defaultWebSocketFactory;
+    this.fetchImpl = options.fetch ?? (typeof fetch === "function" ? fetch.bind(globalThis) : undefined);
+    this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
+    this.shouldReconnect = options.reconnect ?? true;
+    this.delay = options.reconnectDelayMs ?? { min: 250, max: 10_000 };
+  }
+
+  get state(): ConnectionState {
+    return this.stateValue;
+  }
+
+  /**
+   * GET /health on the daemon's origin. `running` when it answers; otherwise `unreachable`, with
+   * `blockedByBrowser` true when the browser reports the loopback permission as denied (Chrome
+   * Local Network Access), false when it reports it granted, "unknown" when it cannot tell.
+   */
+  async probe(timeoutMs = 3000): Promise<ProbeResult> {
+    if (!this.fetchImpl) throw new Error("no fetch implementation available");
+    const healthUrl = new URL(this.url);
+    healthUrl.protocol = healthUrl.protocol === "ws:" ? "http:" : "https:";
+    healthUrl.pathname = "/health";
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    try {
+      const response = await this.fetchImpl(healthUrl.toString(), { signal: controller.signal });
+      const body = (await response.json()) as { status?: unknown; daemon?: { name: string; version: string } };
+      if (response.status === 200 && body.status === "ok") {
+        return body.daemon ? { status: "running", daemon: body.daemon } : { status: "running" };
+      }
+      return { status: "unreachable", blockedByBrowser: "unknown" };
+    } catch {
+      return { status: "unreachable", blockedByBrowser: await loopbackPermissionDenied() };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Opens the connection; resolves once the daemon accepted the `passerelle.v1` subprotocol. */
+  connect(): Promise<void> {
+    this.closedByUser = false;
+    if (this.socket && this.stateValue === "open") return Promise.resolve();
+    return this.open();
+  }
+
+  /** Closes for good: no reconnection, pending calls rejected with DISCONNECTED. */
+  close(): void {
+    this.closedByUser = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.socket?.close(1000, "client closed");
+    this.socket = null;
+    this.failPending(clientError("DISCONNECTED", "the client was closed"));
+    this.setState("closed");
+  }
+
+  /** Calls a method; rejects with PasserelleError (its `reason` is the protocol's). */
+  call<M extends MethodName>(
+    method: M,
+    params?: MethodParams<M>,
+    options: { timeoutMs?: number } = {},
+  ): Promise<MethodResult<M>> {
+    const socket = this.socket;
+    if (!socket || this.stateValue !== "open") {
+      return Promise.reject(clientError("NOT_CONNECTED", "not connected to Passerelle"));
+    }
+    const id = this.nextId++;
+    const timeoutMs = options.timeoutMs ?? this.callTimeoutMs;
+    return new Promise<MethodResult<M>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new PasserelleError(ERROR_REASONS.TIMEOUT.code, `${method}: no answer in ${timeoutMs} ms`, {
+          reason: "TIMEOUT",
+        }));
+      }, timeoutMs);
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
+      socket.send(JSON.stringify({ jsonrpc: "2.0", id, method, params: params ?? {} }));
+      if (method === "events.subscribe" && params && "topics" in params) {
+        for (const topic of (params as { topics: Array<"readers" | "cards"> }).topics) this.topics.add(topic);
+      }
+    });
+  }
+
+  /** Listens to a daemon notification; returns the function that stops listening. */
+  on<N extends NotificationName>(name: N, listener: NotificationListener<N>): () => void {
+    let set = this.listeners.get(name);
+    if (!set) this.listeners.set(name, (set = new Set()));
+    set.add(listener as (params: never) => void);
+    return () => set.delete(listener as (params: never) => void);
+  }
+
+  /** Listens to connection state changes (open, reconnecting, closed…). */
+  onStateChange(listener: StateListener): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  private open(): Promise<void> {
+    this.setState(this.attempts > 0 ? "reconnecting" : "connecting");
+    return new Promise<void>((resolve, reject) => {
+      let opened = false;
+      let socket: WebSocketLike;
+      try {
+        socket = this.createWebSocket(this.url, SUBPROTOCOL);
+      } catch (error) {
+        reject(clientError("DISCONNECTED", `cannot open ${this.url}: ${String(error)}`));
+        return;
+      }
+      this.socket = socket;
+      socket.onopen = () => {
+        if (socket.protocol !== SUBPROTOCOL) {
+          socket.close(1002, "subprotocol mismatch");
+          reject(clientError("PROTOCOL_MISMATCH", `daemon selected "${socket.protocol}", expected ${SUBPROTOCOL}`));
+          return;
+        }
+        opened = true;
+        this.attempts = 0;
+        this.setState("open");
+        resolve();
+        if (this.topics.size > 0) {
+          // After a reconnection the daemon has forgotten our subscriptions: renew them.
+          this.call("events.subscribe", { topics: [...this.topics] }).catch(() => undefined);
+        }
+      };
+      socket.onmessage = (event) => this.onMessage(event.data);
+      socket.onerror = () => undefined; // onclose follows and carries the decision
+      socket.onclose = (event) => {
+        if (this.socket === socket) this.socket = null;
+        this.failPending(clientError("DISCONNECTED", `connection closed (${event.code})`));
+        if (!opened) reject(clientError("DISCONNECTED", `cannot connect to ${this.url} (${event.code})`));
+        if (this.closedByUser) return this.setState("closed");
+        if (this.shouldReconnect && (opened || this.attempts > 0)) this.scheduleReconnect();
+        else this.setState("closed");
+      };
+    });
+  }
+
+  private scheduleReconnect(): void {
+    const exponential = Math.min(this.delay.max, this.delay.min * 2 ** this.attempts);
+    const wait = exponential / 2 + Math.random() * (exponential / 2);
+    this.attempts += 1;
+    this.setState("reconnecting");
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      this.open().catch(() => undefined); // onclose schedules the next attempt
+    }, wait);
+  }
+
+  private onMessage(data: unknown): void {
+    if (typeof data !== "string") return;
+    let message: unknown;
+    try {
+      message = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (typeof message !== "object" || message === null) return;
+    const m = message as { id?: unknown; method?: unknown; params?: unknown; result?: unknown; error?: unknown };
+    if (typeof m.method === "string" && m.id === undefined) {
+      for (const listener of this.listeners.get(m.method) ?? []) {
+        try {
+          listener(m.params as never);
+        } catch {
+          // a listener's bug must not break the connection
+        }
+      }
+      return;
+    }
+    if (typeof m.id !== "number") return;
+    const pending = this.pending.get(m.id);
+    if (!pending) return;
+    this.pending.delete(m.id);
+    clearTimeout(pending.timer);
+    if (m.error && typeof m.error === "object") {
+      const e = m.error as { code?: unknown; message?: unknown; data?: unknown };
+      pending.reject(
+        new PasserelleError(
+          typeof e.code === "number" ? e.code : 0,
+          typeof e.message === "string" ? e.message : "error",
+          typeof e.data === "object" && e.data !== null ? (e.data as Record<string, unknown>) : {},
+        ),
+      );
+    } else {
+      pending.resolve(m.result);
+    }
+  }
+
+  private failPending(error: PasserelleError): void {
+    for (const [id, pending] of this.pending) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+      this.pending.delete(id);
+    }
+  }
+
+  private setState(state: ConnectionState): void {
+    if (state === this.stateValue) return;
+    this.stateValue = state;
+    for (const listener of this.stateListeners) listener(state);
+  }
+}
+
+function defaultWebSocketFactory(url: string, protocol: string): WebSocketLike {
+  const Impl = (globalThis as { WebSocket?: new (url: string, protocol: string) => WebSocketLike }).WebSocket;
+  if (!Impl) throw new Error("no global WebSocket: pass createWebSocket (e.g. built on the `ws` package)");
+  return new Impl(url, protocol);
+}
+
+/** Chrome ≥ 145 names the permission `loopback-network`; 141–144 `local-network-access`. */
+async function loopbackPermissionDenied(): Promise<boolean | "unknown"> {
+  const permissions = (globalThis as { navigator?: { permissions?: { query(d: { name: string }): Promise<{ state: string }> } } })
+    .navigator?.permissions;
+  if (!permissions) return "unknown";
+  for (const name of ["loopback-network", "local-network-access"]) {
+    try {
+      const status = await permissions.query({ name });
+      if (status.state === "denied") return true;
+      if (status.state === "granted") return false;
+      return "unknown";
+    } catch {
+      // this browser does not know the permission name: try the next one
+    }
+  }
+  return "unknown";
+}
