@@ -74,7 +74,10 @@ export interface ClientOptions {
   /** Default: the global WebSocket (browsers, Node ≥ 22). In Node 20 pass one built on `ws`. */
   createWebSocket?: WebSocketFactory;
   /** Default: the global fetch. Used by probe(). */
-  fetch?: (url: string, init?: { signal?: AbortSignal }) => Promise<{ status: number; json(): Promise<unknown> }>;
+  fetch?: (
+    url: string,
+    init?: { signal?: AbortSignal },
+  ) => Promise<{ status: number; json(): Promise<unknown> }>;
   /** Per-call timeout unless the call gives its own. Default 30 s (PIN entry may need longer). */
   callTimeoutMs?: number;
   /** Reconnect after an unexpected close. Default true. */
@@ -145,7 +148,10 @@ export class PasserelleClient {
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     try {
       const response = await this.fetchImpl(healthUrl.toString(), { signal: controller.signal });
-      const body = (await response.json()) as { status?: unknown; daemon?: { name: string; version: string } };
+      const body = (await response.json()) as {
+        status?: unknown;
+        daemon?: { name: string; version: string };
+      };
       if (response.status === 200 && body.status === "ok") {
         return body.daemon ? { status: "running", daemon: body.daemon } : { status: "running" };
       }
@@ -190,9 +196,11 @@ export class PasserelleClient {
     return new Promise<MethodResult<M>>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new PasserelleError(ERROR_REASONS.TIMEOUT.code, `${method}: no answer in ${timeoutMs} ms`, {
-          reason: "TIMEOUT",
-        }));
+        reject(
+          new PasserelleError(ERROR_REASONS.TIMEOUT.code, `${method}: no answer in ${timeoutMs} ms`, {
+            reason: "TIMEOUT",
+          }),
+        );
       }, timeoutMs);
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
       socket.send(JSON.stringify({ jsonrpc: "2.0", id, method, params: params ?? {} }));
@@ -232,7 +240,9 @@ export class PasserelleClient {
       socket.onopen = () => {
         if (socket.protocol !== SUBPROTOCOL) {
           socket.close(1002, "subprotocol mismatch");
-          reject(clientError("PROTOCOL_MISMATCH", `daemon selected "${socket.protocol}", expected ${SUBPROTOCOL}`));
+          reject(
+            clientError("PROTOCOL_MISMATCH", `daemon selected "${socket.protocol}", expected ${SUBPROTOCOL}`),
+          );
           return;
         }
         opened = true;
@@ -277,7 +287,13 @@ export class PasserelleClient {
       return;
     }
     if (typeof message !== "object" || message === null) return;
-    const m = message as { id?: unknown; method?: unknown; params?: unknown; result?: unknown; error?: unknown };
+    const m = message as {
+      id?: unknown;
+      method?: unknown;
+      params?: unknown;
+      result?: unknown;
+      error?: unknown;
+    };
     if (typeof m.method === "string" && m.id === undefined) {
       for (const listener of this.listeners.get(m.method) ?? []) {
         try {
@@ -330,8 +346,9 @@ function defaultWebSocketFactory(url: string, protocol: string): WebSocketLike {
 
 /** Chrome ≥ 145 names the permission `loopback-network`; 141–144 `local-network-access`. */
 async function loopbackPermissionDenied(): Promise<boolean | "unknown"> {
-  const permissions = (globalThis as { navigator?: { permissions?: { query(d: { name: string }): Promise<{ state: string }> } } })
-    .navigator?.permissions;
+  const permissions = (
+    globalThis as { navigator?: { permissions?: { query(d: { name: string }): Promise<{ state: string }> } } }
+  ).navigator?.permissions;
   if (!permissions) return "unknown";
   for (const name of ["loopback-network", "local-network-access"]) {
     try {

@@ -1,4 +1,10 @@
 export * from "./errors.ts";
 export * from "./schemas.ts";
 export { PasserelleClient, PasserelleError } from "./client.ts";
-export type { ClientOptions, ConnectionState, ProbeResult, WebSocketLike, WebSocketFactory } from "./client.ts";
+export type {
+  ClientOptions,
+  ConnectionState,
+  ProbeResult,
+  WebSocketLike,
+  WebSocketFactory,
+} from "./client.ts";

@@ -150,7 +150,10 @@ export const InsiSearchWithVitaleParams = z.strictObject({
 });
 export const InsiVerifyParams = z.strictObject({
   ins: z.string().regex(/^[0-9][0-9AB][0-9]{11}$/, "13-character NIR/NIA without key"),
-  oid: z.string().regex(/^[0-9.]+$/).optional(),
+  oid: z
+    .string()
+    .regex(/^[0-9.]+$/)
+    .optional(),
   ...IdentityTraits,
   readerId: ReaderId.optional(),
 });

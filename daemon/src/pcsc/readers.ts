@@ -17,7 +17,12 @@ export interface ReaderState {
 export type ReaderEvent =
   | { readonly type: "reader.added"; readonly reader: ReaderState }
   | { readonly type: "reader.removed"; readonly readerId: string }
-  | { readonly type: "card.inserted"; readonly readerId: string; readonly atr: Uint8Array; readonly insertion: number }
+  | {
+      readonly type: "card.inserted";
+      readonly readerId: string;
+      readonly atr: Uint8Array;
+      readonly insertion: number;
+    }
   | { readonly type: "card.removed"; readonly readerId: string }
   | { readonly type: "pcsc.status"; readonly available: boolean };
 

@@ -1,0 +1,101 @@
+#!/usr/bin/env -S node --import tsx
+/**
+ * The `passerelle` command line. Output contract (protocol-v1.md, "Command line"): `start` prints
+ * exactly one line `listening <url>` on stdout when ready; failures print one line on stderr and
+ * exit non-zero. Logs go to stderr and the log files, never to stdout.
+ */
+import { Command, CommanderError, Option } from "commander";
+import { DEFAULT_PORT } from "@passerelle/protocol";
+import { ConfigError, resolveConfig, type CommandLineOptions } from "../config/config.ts";
+import { startDaemon } from "../daemon.ts";
+import { PortInUseError } from "../server/server.ts";
+import { DAEMON_VERSION } from "../version.ts";
+import { registerStatus } from "./status.ts";
+
+/** Exit codes: documented in docs/admin-guide.md. */
+export const EXIT = { ok: 0, failure: 1, usage: 2, portInUse: 3, config: 4 } as const;
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`passerelle: ${message}\n`);
+  process.exit(code);
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function buildProgram(): Command {
+  const program = new Command("passerelle")
+    .description(
+      "Card-reader bridge for French health software: Vitale, CPS and INSi over a localhost WebSocket",
+    )
+    .version(DAEMON_VERSION, "-V, --version")
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command("start")
+    .description("run the daemon (prints `listening <url>` when ready)")
+    .option("--simulate", "virtual readers and cards, and the in-process INSi simulator")
+    .addOption(
+      new Option("--port <n>", `TCP port on 127.0.0.1 and ::1 (default ${DEFAULT_PORT})`).env(
+        "PASSERELLE_PORT",
+      ),
+    )
+    .option("--plaintext", "serve ws:// and http:// instead of TLS (development and tests only)")
+    .option("--allow-origin <origin>", "grant this origin access for this run (repeatable)", collect, [])
+    .option("--config <file>", "configuration file (JSON)")
+    .option("--data-dir <dir>", "folder for the local CA, grants and audit trail")
+    .option("--insi-record <dir>", "with --simulate: save every request the INSi simulator receives")
+    .option("--log-level <level>", "error, warn, info or debug")
+    .action(async (options: CommandLineOptions) => {
+      let config;
+      try {
+        config = resolveConfig(options);
+      } catch (error) {
+        if (error instanceof ConfigError) fail(`invalid configuration: ${error.message}`, EXIT.config);
+        throw error;
+      }
+      let daemon;
+      try {
+        daemon = await startDaemon(config);
+      } catch (error) {
+        if (error instanceof PortInUseError) {
+          fail(`${error.message} (is Passerelle already running? try: passerelle status)`, EXIT.portInUse);
+        }
+        fail(`cannot start: ${(error as Error).message}`, EXIT.failure);
+      }
+      const running = daemon;
+      process.stdout.write(`listening ${running.url}\n`);
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        running.logger.info("stopping", { signal });
+        running
+          .stop()
+          .then(() => running.logger.close())
+          .finally(() => process.exit(EXIT.ok));
+      };
+      process.on("SIGINT", () => stop("SIGINT"));
+      process.on("SIGTERM", () => stop("SIGTERM"));
+    });
+
+  registerStatus(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version exit 0; usage errors were already printed by commander.
+      process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage);
+    }
+    fail((error as Error).message, EXIT.failure);
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,210 @@
+/**
+ * The daemon's configuration: one zod schema for the JSON config file, merged with the command
+ * line and the environment (flags > environment > file > defaults). Unknown keys are refused with
+ * their path, so a typo in a deployed policy file fails loudly instead of being ignored.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import envPaths from "env-paths";
+import { z } from "zod";
+import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_PORT } from "@passerelle/protocol";
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+/** An origin as browsers send it: scheme://host[:port], nothing else. */
+export function normalizeOrigin(value: string): string | null {
+  if (value.length > 300) return null;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return null;
+  if (url.username || url.password || url.search || url.hash) return null;
+  if (url.pathname !== "/" && url.pathname !== "") return null;
+  // `new URL` adds a trailing slash and drops default ports: rebuild the serialised origin.
+  if (value.endsWith("/")) return null;
+  return url.origin === value.toLowerCase() || url.origin === value ? url.origin : null;
+}
+
+const Origin = z.string().refine((v) => normalizeOrigin(v) !== null, {
+  message: "an origin is scheme://host[:port] with no path, e.g. https://ehr.example.fr",
+});
+
+export const LIMIT_DEFAULTS = {
+  /** Largest WebSocket frame accepted (protocol default 64 KiB); bigger closes with 1009. */
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  /** Requests per second allowed per origin, sustained (token bucket refill rate). */
+  requestsPerSecond: 50,
+  /** Requests per origin allowed in one burst (token bucket size). */
+  requestBurst: 200,
+  /** Requests a connection may have in flight at once. */
+  maxInFlightPerConnection: 32,
+  /** WebSocket connections allowed per origin at once. */
+  maxConnectionsPerOrigin: 16,
+} as const;
+
+export const ConfigFile = z.strictObject({
+  port: z.number().int().min(1).max(65535).optional(),
+  plaintext: z.boolean().optional(),
+  /** Origins granted access without pairing (the administrator's allowlist). */
+  allowedOrigins: z.array(Origin).optional(),
+  /** Origins allowed to send the CPS PIN typed in their own page (cps.verifyPin with `pin`). */
+  pinFromPage: z.array(Origin).optional(),
+  logLevel: z.enum(["error", "warn", "info", "debug"]).optional(),
+  dataDir: z.string().min(1).optional(),
+  logDir: z.string().min(1).optional(),
+  limits: z
+    .strictObject({
+      maxFrameBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(1024 * 1024)
+        .optional(),
+      requestsPerSecond: z.number().positive().max(10_000).optional(),
+      requestBurst: z.number().int().positive().max(100_000).optional(),
+      maxInFlightPerConnection: z.number().int().positive().max(1024).optional(),
+      maxConnectionsPerOrigin: z.number().int().positive().max(1024).optional(),
+    })
+    .optional(),
+  /** INSi endpoints, mode and credentials: validated by the insi/ concern's own schema. */
+  insi: z.unknown().optional(),
+});
+export type ConfigFile = z.infer<typeof ConfigFile>;
+
+export interface CommandLineOptions {
+  simulate?: boolean;
+  port?: string | number;
+  plaintext?: boolean;
+  allowOrigin?: string[];
+  config?: string;
+  dataDir?: string;
+  insiRecord?: string;
+  logLevel?: string;
+}
+
+export interface DaemonConfig {
+  port: number;
+  plaintext: boolean;
+  simulate: boolean;
+  allowedOrigins: string[];
+  pinFromPage: string[];
+  logLevel: "error" | "warn" | "info" | "debug";
+  dataDir: string;
+  logDir: string;
+  configFile: string | null;
+  limits: { -readonly [K in keyof typeof LIMIT_DEFAULTS]: number };
+  insi: unknown;
+  insiRecordDir: string | null;
+}
+
+const paths = envPaths("passerelle", { suffix: "" });
+
+/** Where the config file is looked for when --config is not given. */
+export const DEFAULT_CONFIG_FILE = path.join(paths.config, "config.json");
+
+function formatIssues(file: string, error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const where = issue.path.length > 0 ? issue.path.join(".") : "(root)";
+      if (issue.code === "unrecognized_keys") {
+        const keys = issue.keys.map((k) => (where === "(root)" ? k : `${where}.${k}`));
+        return `${file}: unknown key ${keys.join(", ")}`;
+      }
+      return `${file}: ${where}: ${issue.message}`;
+    })
+    .join("; ");
+}
+
+export function parseConfigFile(text: string, file: string): ConfigFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${file}: not valid JSON (${(error as Error).message})`);
+  }
+  const parsed = ConfigFile.safeParse(json);
+  if (!parsed.success) throw new ConfigError(formatIssues(file, parsed.error));
+  return parsed.data;
+}
+
+function readConfigFile(file: string, required: boolean): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    if (!required && (error as NodeJS.ErrnoException).code === "ENOENT") return {};
+    throw new ConfigError(`${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+  return parseConfigFile(text, file);
+}
+
+function parsePort(value: string | number, source: string): number {
+  const port = typeof value === "number" ? value : /^\d{1,5}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new ConfigError(`${source}: port must be an integer from 1 to 65535, got "${value}"`);
+  }
+  return port;
+}
+
+export function resolveConfig(
+  options: CommandLineOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): DaemonConfig {
+  const configFile = options.config ?? env["PASSERELLE_CONFIG"] ?? DEFAULT_CONFIG_FILE;
+  const explicit = options.config !== undefined || env["PASSERELLE_CONFIG"] !== undefined;
+  const file = readConfigFile(configFile, explicit);
+
+  const port =
+    options.port !== undefined
+      ? parsePort(options.port, "--port")
+      : env["PASSERELLE_PORT"] !== undefined
+        ? parsePort(env["PASSERELLE_PORT"], "PASSERELLE_PORT")
+        : (file.port ?? DEFAULT_PORT);
+
+  const cliOrigins = (options.allowOrigin ?? []).map((origin) => {
+    const normalized = normalizeOrigin(origin);
+    if (!normalized)
+      throw new ConfigError(`--allow-origin: "${origin}" is not an origin (scheme://host[:port])`);
+    return normalized;
+  });
+  const fileOrigins = (file.allowedOrigins ?? []).map((o) => normalizeOrigin(o) as string);
+  const simulate = options.simulate ?? false;
+  // In simulation only, origins given on the command line may send the PIN from their page
+  // (protocol-v1.md, "--simulate").
+  const pinFromPage = [...(file.pinFromPage ?? []).map((o) => normalizeOrigin(o) as string)];
+  if (simulate) pinFromPage.push(...cliOrigins);
+
+  const logLevelOption = options.logLevel;
+  if (logLevelOption !== undefined && !["error", "warn", "info", "debug"].includes(logLevelOption)) {
+    throw new ConfigError(`--log-level: expected error, warn, info or debug, got "${logLevelOption}"`);
+  }
+  const dataDir = path.resolve(options.dataDir ?? file.dataDir ?? paths.data);
+  return {
+    port,
+    plaintext: options.plaintext ?? file.plaintext ?? false,
+    simulate,
+    allowedOrigins: [...new Set([...fileOrigins, ...cliOrigins])],
+    pinFromPage: [...new Set(pinFromPage)],
+    logLevel: (logLevelOption as DaemonConfig["logLevel"] | undefined) ?? file.logLevel ?? "info",
+    dataDir,
+    logDir: path.resolve(file.logDir ?? (options.dataDir ? path.join(dataDir, "logs") : paths.log)),
+    configFile: explicit ? configFile : null,
+    limits: mergeLimits(file.limits),
+    insi: file.insi,
+    insiRecordDir: options.insiRecord ? path.resolve(options.insiRecord) : null,
+  };
+}
+
+function mergeLimits(limits: ConfigFile["limits"]): DaemonConfig["limits"] {
+  const merged: DaemonConfig["limits"] = { ...LIMIT_DEFAULTS };
+  for (const key of Object.keys(LIMIT_DEFAULTS) as Array<keyof typeof LIMIT_DEFAULTS>) {
+    const value = limits?.[key];
+    if (value !== undefined) merged[key] = value;
+  }
+  return merged;
+}

@@ -1,0 +1,47 @@
+/**
+ * What a method handler receives and returns. Handlers live in server/methods/, one file per
+ * namespace of the protocol; they call the concerns' public functions (pcsc/, cards/, insi/…) and
+ * never reach into their internals.
+ */
+import type {
+  METHODS,
+  MethodName,
+  MethodResult,
+  NotificationName,
+  NotificationParams,
+} from "@passerelle/protocol";
+import type { z } from "zod";
+import type { AccessPolicy } from "../../access/access-policy.ts";
+import type { Logger } from "../../audit/logger.ts";
+import type { Readers } from "../../pcsc/readers.ts";
+
+/** The daemon's services, as handlers see them. Optional ones are absent when not configured. */
+export interface Services {
+  readonly version: string;
+  readonly simulation: boolean;
+  readonly readers: Readers;
+  readonly access: AccessPolicy;
+  readonly logger: Logger;
+}
+
+export interface ConnectionHandle {
+  readonly origin: string;
+  readonly topics: ReadonlySet<"readers" | "cards">;
+  subscribe(topics: ReadonlyArray<"readers" | "cards">): void;
+  notify<N extends NotificationName>(name: N, params: NotificationParams<N>): void;
+  /** Aborted when the connection closes: long operations (PIN entry) stop waiting. */
+  readonly closed: AbortSignal;
+}
+
+export interface CallContext {
+  readonly origin: string;
+  readonly connection: ConnectionHandle;
+  readonly services: Services;
+}
+
+export type Handler<M extends MethodName> = (
+  params: z.output<(typeof METHODS)[M]["params"]>,
+  context: CallContext,
+) => Promise<MethodResult<M>>;
+
+export type Handlers = { [M in MethodName]?: Handler<M> };
