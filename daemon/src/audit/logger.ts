@@ -74,17 +74,20 @@ export function createLogger(options: LoggerOptions): Logger {
     warn: (message, meta) => logger.warn(message, meta),
     info: (message, meta) => logger.info(message, meta),
     debug: (message, meta) => logger.debug(message, meta),
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (!file) {
-          logger.close();
-          resolve();
-          return;
-        }
-        // DailyRotateFile emits "finish" once its stream has flushed.
-        file.on("finish", () => resolve());
-        logger.end();
-      }),
+    close: async () => {
+      // Let winston hand every pending entry to the transports, then end the file stream itself:
+      // DailyRotateFile.close() emits "finish" only once its underlying file stream has ended.
+      const drained = new Promise<void>((resolve) => logger.once("finish", () => resolve()));
+      logger.end();
+      await drained;
+      if (file) {
+        const transport = file;
+        await new Promise<void>((resolve) => {
+          transport.once("finish", () => resolve());
+          transport.close?.();
+        });
+      }
+    },
   };
 }
 

@@ -145,8 +145,9 @@ function readConfigFile(file: string, required: boolean): ConfigFile {
 
 function parsePort(value: string | number, source: string): number {
   const port = typeof value === "number" ? value : /^\d{1,5}$/.test(value) ? Number(value) : NaN;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new ConfigError(`${source}: port must be an integer from 1 to 65535, got "${value}"`);
+  // 0 asks the system for any free port (tests); the `listening` line tells which.
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(`${source}: port must be an integer from 0 to 65535, got "${value}"`);
   }
   return port;
 }
