@@ -1,0 +1,125 @@
+/**
+ * The APDU transport: turns one driver command into the round trips the card needs, and hands
+ * back one final response. Handles (ISO/IEC 7816-3 §12.2, 7816-4 §5):
+ *  - short or extended encoding, chosen from the card's capabilities;
+ *  - command chaining (CLA b5) when the data does not fit and the card has no extended length;
+ *  - `61xx`: GET RESPONSE with Le = xx until the card has nothing left (T=0 cards, vicc);
+ *  - `9Fxx` for GSM-class commands (CLA A0, CPS2ter volet): same as 61xx;
+ *  - `6Cxx`: resend the same command with Le = xx.
+ * Each raw answer is decoded (length-checked) before use. The raw link is injected so this stays
+ * testable with hex fixtures.
+ */
+import { PasserelleError } from "../errors.ts";
+import type { CommandApdu, ResponseApdu } from "./apdu.ts";
+import {
+  SHORT_MAX_DATA,
+  SHORT_MAX_LE,
+  EXTENDED_MAX_LE,
+  chainCommand,
+  decodeResponse,
+  encodeCommand,
+  fitsShort,
+  getResponseCommand,
+  hexSw,
+  validateCommand,
+} from "./apdu-codec.ts";
+
+/** A card that keeps answering 61xx/6Cxx is broken: cap the round trips of one command. */
+export const MAX_ROUNDS_PER_COMMAND = 512;
+/** `6Cxx` is answered once; a second `6Cxx` for the same command is returned to the driver. */
+export const MAX_WRONG_LE_RESENDS = 1;
+/** Cap on the data accumulated through GET RESPONSE for one command. */
+export const MAX_RESPONSE_DATA = EXTENDED_MAX_LE;
+/** GSM 11.11 class byte, whose "response available" status is 9Fxx instead of 61xx. */
+export const CLA_GSM = 0xa0;
+
+export interface ApduCapabilities {
+  /** The card accepts extended Lc/Le (ATR card capabilities, or the card table says so). */
+  readonly extendedLength: boolean;
+}
+
+/** Sends one encoded C-APDU and returns the raw R-APDU bytes. */
+export type RawTransmit = (command: Uint8Array) => Promise<Uint8Array>;
+
+function protocolError(message: string, details: Record<string, unknown> = {}): PasserelleError {
+  return new PasserelleError("CARD_ERROR", message, details);
+}
+
+export async function exchange(
+  command: CommandApdu,
+  transmitRaw: RawTransmit,
+  capabilities: ApduCapabilities,
+): Promise<ResponseApdu> {
+  validateCommand(command);
+  const encode = (c: CommandApdu): Uint8Array =>
+    encodeCommand(c, fitsShort(c) || !capabilities.extendedLength ? "short" : "extended");
+
+  let parts: CommandApdu[] = [command];
+  if (!fitsShort(command) && !capabilities.extendedLength) {
+    // No extended length: chain the data, and ask for at most 256 bytes at a time; the card then
+    // says 61xx for the rest.
+    parts = chainCommand(command, SHORT_MAX_DATA).map((part) =>
+      part.le !== undefined && part.le > SHORT_MAX_LE ? { ...part, le: SHORT_MAX_LE } : part,
+    );
+  }
+
+  let rounds = 0;
+  const send = async (c: CommandApdu): Promise<ResponseApdu> => {
+    rounds += 1;
+    if (rounds > MAX_ROUNDS_PER_COMMAND) throw protocolError("too many response round trips for one command");
+    return decodeResponse(await transmitRaw(encode(c)));
+  };
+
+  // Every part of a chain but the last must be accepted with 9000; anything else ends the chain
+  // and goes back to the driver as the answer.
+  for (const part of parts.slice(0, -1)) {
+    const answer = await send(part);
+    if (answer.sw !== 0x9000) return answer;
+    if (answer.data.length > 0) throw protocolError("data in the answer to a chained command part");
+  }
+
+  let current = parts[parts.length - 1] as CommandApdu;
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  let wrongLeResends = 0;
+  for (;;) {
+    const answer = await send(current);
+    const sw1 = answer.sw >> 8;
+    const sw2 = answer.sw & 0xff;
+    if (sw1 === 0x6c && wrongLeResends < MAX_WRONG_LE_RESENDS) {
+      // Wrong Le: the card tells the right one and sends nothing else (ISO/IEC 7816-3 §12.2.2).
+      wrongLeResends += 1;
+      current = { ...current, le: sw2 === 0 ? SHORT_MAX_LE : sw2 };
+      continue;
+    }
+    total += answer.data.length;
+    if (total > MAX_RESPONSE_DATA) throw protocolError(`response data over ${MAX_RESPONSE_DATA} bytes`);
+    chunks.push(answer.data);
+    const moreData = sw1 === 0x61 || (sw1 === 0x9f && (command.cla & 0xff) === CLA_GSM);
+    if (moreData) {
+      current = getResponseCommand(command.cla, sw2);
+      wrongLeResends = 0;
+      continue;
+    }
+    const data = concat(chunks, total);
+    // A card may send fewer bytes than Le, never more (ISO/IEC 7816-4 §5.1).
+    if (command.le !== undefined && data.length > command.le) {
+      throw protocolError(`card sent ${data.length} bytes for Le ${command.le}`, {
+        sw: hexSw(answer.sw),
+        responseLength: data.length,
+      });
+    }
+    return { data, sw: answer.sw };
+  }
+}
+
+function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}

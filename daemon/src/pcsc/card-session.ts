@@ -1,0 +1,110 @@
+/**
+ * CardSession: the CardChannel a driver gets for one operation. It owns nothing but the right to
+ * talk to one connected card while the reader's transaction is held (pcsc-readers.ts opens and
+ * closes that); it runs the APDU transport, bounds every round trip with a timeout, and turns a
+ * transport failure during a removal into CARD_REMOVED.
+ */
+import { PasserelleError, isPasserelleError } from "../errors.ts";
+import type { CardChannel, CommandApdu, ResponseApdu } from "./apdu.ts";
+import { MAX_RESPONSE_APDU } from "./apdu-codec.ts";
+import { exchange, type ApduCapabilities } from "./apdu-transport.ts";
+import type { PcscCard } from "./backend.ts";
+
+/**
+ * Default bound on one APDU round trip. RSA-2048 signatures take 1-2 s on CPS3 cards; 30 s leaves
+ * room for slow readers without letting a mute card hang an operation forever.
+ */
+export const DEFAULT_APDU_TIMEOUT_MS = 30_000;
+/** Largest answer accepted from SCardControl (PC/SC part 10 feature lists and TLV properties are small). */
+export const MAX_CONTROL_RESPONSE = 1024;
+
+export interface CardSessionOptions {
+  readonly readerId: string;
+  readonly atr: Uint8Array;
+  readonly insertion: number;
+  readonly capabilities: ApduCapabilities;
+  readonly apduTimeoutMs: number;
+  /**
+   * Asked after a transport failure: is the card that this session talks to still in the reader?
+   * False turns the failure into CARD_REMOVED (pcscd reports a removal mid-APDU in several ways).
+   */
+  readonly cardStillThere: () => Promise<boolean>;
+}
+
+export class CardSession implements CardChannel {
+  readonly readerId: string;
+  readonly atr: Uint8Array;
+  readonly insertion: number;
+  readonly #card: PcscCard;
+  readonly #options: CardSessionOptions;
+  #closed = false;
+  /** A round trip timed out while the card was still busy: the connection must be reset afterwards. */
+  #abandoned: Promise<unknown> | undefined;
+  /** Driver calls are serialized even if a driver forgets to await. */
+  #tail: Promise<unknown> = Promise.resolve();
+
+  constructor(card: PcscCard, options: CardSessionOptions) {
+    this.#card = card;
+    this.#options = options;
+    this.readerId = options.readerId;
+    this.atr = options.atr;
+    this.insertion = options.insertion;
+  }
+
+  /** The pending native call left behind by a timeout, if any (the owner resets the card after it). */
+  get abandoned(): Promise<unknown> | undefined {
+    return this.#abandoned;
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+
+  transmit(command: CommandApdu): Promise<ResponseApdu> {
+    return this.#serialize(() =>
+      exchange(
+        command,
+        (raw) => this.#guard("SCardTransmit", (card) => card.transmit(raw, MAX_RESPONSE_APDU)),
+        this.#options.capabilities,
+      ),
+    );
+  }
+
+  control(code: number, data: Uint8Array): Promise<Uint8Array> {
+    return this.#serialize(() =>
+      this.#guard("SCardControl", (card) => card.control(code, data, MAX_CONTROL_RESPONSE)),
+    );
+  }
+
+  #serialize<T>(call: () => Promise<T>): Promise<T> {
+    const result = this.#tail.then(call);
+    this.#tail = result.catch(() => undefined);
+    return result;
+  }
+
+  async #guard<T>(operation: string, call: (card: PcscCard) => Promise<T>): Promise<T> {
+    if (this.#closed) throw new Error(`CardChannel for ${this.readerId} used after its operation ended`);
+    if (this.#abandoned) throw new PasserelleError("TIMEOUT", "an earlier APDU on this card timed out");
+    const pending = call(this.#card);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.#abandoned = pending.catch(() => undefined);
+        reject(
+          new PasserelleError("TIMEOUT", `${operation}: no answer within ${this.#options.apduTimeoutMs} ms`),
+        );
+      }, this.#options.apduTimeoutMs);
+    });
+    try {
+      return await Promise.race([pending, timeout]);
+    } catch (error) {
+      if (isPasserelleError(error, "TIMEOUT") && this.#abandoned) throw error;
+      if (!(await this.#options.cardStillThere().catch(() => false))) {
+        throw new PasserelleError("CARD_REMOVED", `${operation}: the card was removed`, {}, error);
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
