@@ -1,0 +1,242 @@
+/**
+ * Pure decoding of Vitale 2 files (bytes → values). No I/O: the reader fetches the bytes, these
+ * functions give them meaning, and never more meaning than the public layout documents.
+ */
+import type { MethodResult } from "@passerelle/protocol";
+import { isNirKeyValid, isNirShape, NIR_LENGTH } from "../../ins/index.ts";
+import { decodeTlv, findTlv, tagHex, type TlvError, type TlvNode } from "../tlv.ts";
+import {
+  POINTER_APPLICATION_MIN_BYTES,
+  POINTER_FILE_ENTRY_BYTES,
+  POINTER_FILE_NAME_BYTES,
+  TAG_BENEFICIARY,
+  TAG_CARD,
+  TAG_CARD_VALIDITY_START,
+  TAG_POINTER_APPLICATION,
+  TAG_POINTER_APPLICATIONS,
+  TAG_POINTER_FILE,
+  TAG_POINTERS,
+  type VitaleBeneficiaryLayout,
+} from "./layout.ts";
+
+export type VitaleCardData = Omit<MethodResult<"vitale.read">, "readerId">;
+export type VitaleBeneficiary = VitaleCardData["beneficiaries"][number];
+
+/** More file entries than this in the pointer file is not a Vitale card we understand. */
+export const MAX_POINTER_ENTRIES = 32;
+/** A NIR with its key: 13 characters + 2 digits. */
+const NIR_WITH_KEY_LENGTH = NIR_LENGTH + 2;
+const BIRTH_DATE_PATTERN = /^([0-9]{4})([0-9]{2})([0-9]{2})$/;
+
+export interface PointerApplication {
+  readonly entry: number;
+  readonly aid: Uint8Array;
+}
+
+export interface PointerFile {
+  /** 8-character name from the pointer file, trimmed. Not personal data. */
+  readonly name: string;
+  readonly entry: number;
+  readonly fid: number;
+}
+
+export interface PointerDirectory {
+  readonly applications: readonly PointerApplication[];
+  readonly files: readonly PointerFile[];
+}
+
+export type Decoded<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: string };
+
+function tlvProblem(error: TlvError): string {
+  return `malformed TLV (${error.code} at offset ${error.offset})`;
+}
+
+/** Pointer file `2001`: `E0 { A0 { 82… } 80… }` (cardpeek create_card_map). */
+export function decodePointerFile(bytes: Uint8Array): Decoded<PointerDirectory> {
+  const tlv = decodeTlv(bytes, { trailingPadding: true });
+  if (!tlv.ok) return { ok: false, problem: tlvProblem(tlv.error) };
+  const [root, ...others] = tlv.nodes;
+  if (root?.tag !== TAG_POINTERS || others.length > 0) {
+    return { ok: false, problem: "pointer file is not one E0 object" };
+  }
+  const applications: PointerApplication[] = [];
+  const files: PointerFile[] = [];
+  for (const node of root.children) {
+    if (node.tag === TAG_POINTER_APPLICATIONS) {
+      for (const child of node.children) {
+        if (child.tag !== TAG_POINTER_APPLICATION) continue;
+        if (child.value.length < POINTER_APPLICATION_MIN_BYTES) {
+          return { ok: false, problem: "pointer file: application entry too short" };
+        }
+        applications.push({ entry: readUint16(child.value, 0), aid: child.value.slice(4) });
+      }
+    } else if (node.tag === TAG_POINTER_FILE) {
+      if (node.value.length !== POINTER_FILE_ENTRY_BYTES) {
+        return { ok: false, problem: "pointer file: file entry is not 12 bytes" };
+      }
+      files.push({
+        name: latin1(node.value.subarray(0, POINTER_FILE_NAME_BYTES)),
+        entry: readUint16(node.value, POINTER_FILE_NAME_BYTES),
+        fid: readUint16(node.value, POINTER_FILE_NAME_BYTES + 2),
+      });
+    }
+    if (files.length + applications.length > MAX_POINTER_ENTRIES) {
+      return { ok: false, problem: "pointer file: too many entries" };
+    }
+  }
+  return { ok: true, value: { applications, files } };
+}
+
+/** What one data file holds: beneficiary records, the card's validity start, or nothing we know. */
+export interface DataFileContent {
+  readonly beneficiaries: readonly Omit<VitaleBeneficiary, "index">[];
+  readonly validFrom?: string;
+  /** Per-field problems (no personal data), to become warnings. */
+  readonly problems: readonly string[];
+}
+
+/**
+ * A data file of the VITALE application. Content that is not TLV at all (first byte `00`, or
+ * `04 00`, which cardpeek also shows raw) holds nothing for us; malformed TLV is a problem.
+ */
+export function decodeDataFile(bytes: Uint8Array, layout: VitaleBeneficiaryLayout): Decoded<DataFileContent> {
+  if (bytes.length === 0 || bytes[0] === 0x00 || (bytes[0] === 0x04 && bytes[1] === 0x00)) {
+    return { ok: true, value: { beneficiaries: [], problems: [] } };
+  }
+  const tlv = decodeTlv(bytes, { trailingPadding: true });
+  if (!tlv.ok) return { ok: false, problem: tlvProblem(tlv.error) };
+  const beneficiaries: Omit<VitaleBeneficiary, "index">[] = [];
+  const problems: string[] = [];
+  let validFrom: string | undefined;
+  for (const node of tlv.nodes) {
+    if (node.tag === TAG_BENEFICIARY && node.constructed) {
+      const decoded = decodeBeneficiary(node, layout);
+      beneficiaries.push(decoded.beneficiary);
+      problems.push(...decoded.problems);
+    } else if (node.tag === TAG_CARD && node.constructed) {
+      const start = findTlv(node.children, TAG_CARD_VALIDITY_START);
+      if (start !== undefined) {
+        const date = formatCardDate(latin1(start.value));
+        if (date === undefined) problems.push("card validity start is not YYYYMMDD");
+        else validFrom = date;
+      }
+    }
+  }
+  return {
+    ok: true,
+    value: validFrom === undefined ? { beneficiaries, problems } : { beneficiaries, validFrom, problems },
+  };
+}
+
+interface DecodedBeneficiary {
+  readonly beneficiary: Omit<VitaleBeneficiary, "index">;
+  readonly problems: readonly string[];
+}
+
+/**
+ * One `65` record. Never drops the record: a missing or malformed field becomes an empty or raw
+ * string plus a problem, a NIR that fails its checks is marked `nirValid: false`.
+ */
+export function decodeBeneficiary(record: TlvNode, layout: VitaleBeneficiaryLayout): DecodedBeneficiary {
+  const problems: string[] = [];
+  const known = new Set<number>([layout.nir, layout.lastName, layout.firstName, layout.birthDate]);
+  if (layout.birthRank !== undefined) known.add(layout.birthRank);
+
+  const text = (tag: number, label: string): string => {
+    const node = findTlv(record.children, tag);
+    if (node === undefined) {
+      problems.push(`no ${label} (tag ${tagHex(tag)})`);
+      return "";
+    }
+    return latin1(node.value);
+  };
+
+  const nirText = text(layout.nir, "NIR").replace(/ /g, "");
+  const nir = splitNir(nirText);
+  const birthText = text(layout.birthDate, "birth date");
+  const birthDate = formatBirthDate(birthText);
+  if (birthDate === undefined && birthText !== "") problems.push("birth date is not YYYYMMDD");
+
+  const beneficiary: {
+    -readonly [K in keyof Omit<VitaleBeneficiary, "index">]: Omit<VitaleBeneficiary, "index">[K];
+  } = {
+    nir: nir.nir,
+    nirValid: nir.valid,
+    lastName: text(layout.lastName, "last name"),
+    firstName: text(layout.firstName, "first name"),
+    birthDate: birthDate ?? birthText,
+  };
+  if (nir.key !== undefined) beneficiary.nirKey = nir.key;
+
+  if (layout.birthRank !== undefined) {
+    const rank = findTlv(record.children, layout.birthRank);
+    if (rank !== undefined) {
+      if (rank.value.length === 1 && rank.value[0] !== undefined && rank.value[0] > 0) {
+        beneficiary.birthRank = rank.value[0];
+      } else {
+        problems.push(`birth rank (tag ${tagHex(layout.birthRank)}) is not one byte`);
+      }
+    }
+  }
+
+  const raw: Record<string, string> = {};
+  for (const child of record.children) {
+    if (known.has(child.tag)) continue;
+    let key = tagHex(child.tag);
+    for (let n = 2; Object.hasOwn(raw, key); n += 1) key = `${tagHex(child.tag)}#${n}`;
+    raw[key] = Buffer.from(child.value).toString("hex").toUpperCase();
+  }
+  if (Object.keys(raw).length > 0) beneficiary.raw = raw;
+  return { beneficiary, problems };
+}
+
+interface SplitNir {
+  readonly nir: string;
+  readonly key?: string;
+  readonly valid: boolean;
+}
+
+/**
+ * 15 characters: NIR + key, the key is checked (INS rules, Corsica 2A/2B). 13 characters: no key
+ * on the card, only the shape can be checked. Anything else is kept as read and marked invalid.
+ */
+export function splitNir(text: string): SplitNir {
+  if (text.length === NIR_WITH_KEY_LENGTH) {
+    const nir = text.slice(0, NIR_LENGTH);
+    const key = text.slice(NIR_LENGTH);
+    return { nir, key, valid: isNirKeyValid(nir, key) };
+  }
+  if (text.length === NIR_LENGTH) return { nir: text, valid: isNirShape(text) };
+  return { nir: text, valid: false };
+}
+
+/** `YYYYMMDD` → `YYYY-MM-DD`, digits kept as they are: a lunar `00` day or month stays `00`. */
+export function formatBirthDate(text: string): string | undefined {
+  const match = BIRTH_DATE_PATTERN.exec(text);
+  return match === null ? undefined : `${match[1]}-${match[2]}-${match[3]}`;
+}
+
+function formatCardDate(text: string): string | undefined {
+  return formatBirthDate(text);
+}
+
+/**
+ * Card text is 8-bit (ISO 8859-1, as the "Adèle" AID shows). Padding (`00`, `FF`, spaces) at
+ * either end is not part of the value.
+ */
+export function latin1(bytes: Uint8Array): string {
+  let start = 0;
+  let end = bytes.length;
+  while (start < end && TEXT_PADDING.has(bytes[start] ?? 0)) start += 1;
+  while (end > start && TEXT_PADDING.has(bytes[end - 1] ?? 0)) end -= 1;
+  let text = "";
+  for (let i = start; i < end; i += 1) text += String.fromCharCode(bytes[i] ?? 0);
+  return text;
+}
+
+const TEXT_PADDING = new Set([0x00, 0xff, 0x20]);
+
+function readUint16(bytes: Uint8Array, offset: number): number {
+  return ((bytes[offset] ?? 0) << 8) | (bytes[offset + 1] ?? 0);
+}
