@@ -76,7 +76,7 @@ export interface ClientOptions {
   /** Default: the global fetch. Used by probe(). */
   fetch?: (
     url: string,
-    init?: { signal?: AbortSignal },
+    init: { signal: AbortSignal; mode: "cors" | "no-cors" },
   ) => Promise<{ status: number; json(): Promise<unknown> }>;
   /** Per-call timeout unless the call gives its own. Default 30 s (PIN entry may need longer). */
   callTimeoutMs?: number;
@@ -89,7 +89,8 @@ export interface ClientOptions {
 export type ConnectionState = "idle" | "connecting" | "open" | "reconnecting" | "closed";
 
 export type ProbeResult =
-  | { status: "running"; daemon?: { name: string; version: string } }
+  /** It runs. `allowed`: this origin has access (then `daemon` tells the version). */
+  | { status: "running"; allowed: boolean; daemon?: { name: string; version: string } }
   /** Nothing answered: the daemon is not running, or the browser blocked the request. */
   | { status: "unreachable"; blockedByBrowser: boolean | "unknown" };
 
@@ -135,31 +136,46 @@ export class PasserelleClient {
   }
 
   /**
-   * GET /health on the daemon's origin. `running` when it answers; otherwise `unreachable`, with
+   * GET /health on the daemon's origin. `running` when it answers (also when this origin has no
+   * access yet: the opaque no-cors answer still proves the daemon runs); otherwise `unreachable`, with
    * `blockedByBrowser` true when the browser reports the loopback permission as denied (Chrome
    * Local Network Access), false when it reports it granted, "unknown" when it cannot tell.
    */
   async probe(timeoutMs = 3000): Promise<ProbeResult> {
-    if (!this.fetchImpl) throw new Error("no fetch implementation available");
+    const fetchImpl = this.fetchImpl;
+    if (!fetchImpl) throw new Error("no fetch implementation available");
     const healthUrl = new URL(this.url);
     healthUrl.protocol = healthUrl.protocol === "ws:" ? "http:" : "https:";
     healthUrl.pathname = "/health";
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const attempt = async (mode: "cors" | "no-cors") => {
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), timeoutMs);
+      try {
+        return await fetchImpl(healthUrl.toString(), { signal: controller.signal, mode });
+      } finally {
+        clearTimeout(timer);
+      }
+    };
     try {
-      const response = await this.fetchImpl(healthUrl.toString(), { signal: controller.signal });
+      const response = await attempt("cors");
       const body = (await response.json()) as {
         status?: unknown;
         daemon?: { name: string; version: string };
       };
-      if (response.status === 200 && body.status === "ok") {
-        return body.daemon ? { status: "running", daemon: body.daemon } : { status: "running" };
-      }
-      return { status: "unreachable", blockedByBrowser: "unknown" };
+      if (response.status !== 200 || body.status !== "ok")
+        return { status: "unreachable", blockedByBrowser: "unknown" };
+      return body.daemon
+        ? { status: "running", allowed: true, daemon: body.daemon }
+        : { status: "running", allowed: false };
     } catch {
-      return { status: "unreachable", blockedByBrowser: await loopbackPermissionDenied() };
-    } finally {
-      clearTimeout(timer);
+      // The daemon answers /health with CORS only for origins that have access. An opaque
+      // (no-cors) answer still proves it runs: this origin simply has no access yet.
+      try {
+        await attempt("no-cors");
+        return { status: "running", allowed: false };
+      } catch {
+        return { status: "unreachable", blockedByBrowser: await loopbackPermissionDenied() };
+      }
     }
   }
 

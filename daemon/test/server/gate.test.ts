@@ -47,7 +47,7 @@ test("upgrade: an eligible origin passes, normalised", () => {
 });
 
 test("upgrade: every refusal is a 403 with a reason", () => {
-  const cases: Array<[Partial<typeof base> & { origin?: string }, string]> = [
+  const cases: Array<[Partial<typeof base> & { origin?: string | undefined }, string]> = [
     [{ origin: undefined }, "missing Origin"],
     [{ origin: "null" }, "malformed Origin"],
     [{ origin: "file://" }, "malformed Origin"],
