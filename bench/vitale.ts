@@ -1,0 +1,116 @@
+/**
+ * Bench: a cold `vitale.read` of a 4-beneficiary card against the bare sequence of the same APDUs
+ * sent by a plain loop, on the same virtual reader (createReaders → CardSession → in-process
+ * VirtualPcsc → emulated Vitale 2), in the same run, interleaved. Prints, asserts nothing.
+ *
+ *   npx tsx bench/vitale.ts [iterations]
+ *
+ * Target (issue 5): cold read within 1.10× of the bare loop; warm read 0 APDUs.
+ */
+import { performance } from "node:perf_hooks";
+import { createReaders } from "../daemon/src/pcsc/index.ts";
+import type { CardChannel, CommandApdu } from "../daemon/src/pcsc/apdu.ts";
+import { VirtualPcsc, VIRTUAL_READER_NAMES } from "../daemon/src/simulator/virtual-pcsc.ts";
+import {
+  createVitale2Emulator,
+  FAMILY_OF_4,
+  LAB_BENEFICIARY_LAYOUT,
+} from "../daemon/src/simulator/cards/vitale2/index.ts";
+import { createPublicLayoutVitaleReader, createVitaleService } from "../daemon/src/cards/vitale/index.ts";
+
+const ITERATIONS = Number(process.argv[2] ?? 300);
+const WARMUP = 30;
+const SLOT = VIRTUAL_READER_NAMES[1];
+
+function recording(channel: CardChannel, commands: CommandApdu[]): CardChannel {
+  return {
+    readerId: channel.readerId,
+    atr: channel.atr,
+    insertion: channel.insertion,
+    control: (code, data) => channel.control(code, data),
+    transmit(command) {
+      commands.push(command);
+      return channel.transmit(command);
+    },
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+async function main(): Promise<void> {
+  const pcsc = new VirtualPcsc();
+  const readers = await createReaders({ backend: pcsc });
+  const emulator = createVitale2Emulator({ beneficiaries: FAMILY_OF_4 });
+  let exchanges = 0;
+  pcsc.insert(SLOT, {
+    atr: emulator.atr,
+    transmit(apdu) {
+      exchanges += 1;
+      return emulator.transmit(apdu);
+    },
+    reset: () => emulator.reset(),
+  });
+  for (let i = 0; i < 200 && !readers.list().some((r) => r.id === SLOT && r.cardPresent); i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  const service = createVitaleService({
+    reader: createPublicLayoutVitaleReader({ layout: LAB_BENEFICIARY_LAYOUT }),
+  });
+
+  // The driver's own command sequence, recorded once.
+  const commands: CommandApdu[] = [];
+  exchanges = 0;
+  const first = await readers.withCard(SLOT, (card) => service.read(recording(card, commands)));
+  const coldExchanges = exchanges;
+
+  exchanges = 0;
+  const warmStart = performance.now();
+  await readers.withCard(SLOT, (card) => service.read(card));
+  const warmMs = performance.now() - warmStart;
+  const warmExchanges = exchanges;
+
+  const driverTimes: number[] = [];
+  const loopTimes: number[] = [];
+  for (let i = 0; i < WARMUP + ITERATIONS; i += 1) {
+    // Interleave, alternating which goes first, so drift hits both sides alike.
+    const runs: Array<() => Promise<number>> = [
+      async () => {
+        service.forget();
+        const start = performance.now();
+        await readers.withCard(SLOT, (card) => service.read(card));
+        return performance.now() - start;
+      },
+      async () => {
+        const start = performance.now();
+        await readers.withCard(SLOT, async (card) => {
+          for (const command of commands) await card.transmit(command);
+        });
+        return performance.now() - start;
+      },
+    ];
+    const order = i % 2 === 0 ? [0, 1] : [1, 0];
+    for (const which of order) {
+      const elapsed = await runs[which]!();
+      if (i < WARMUP) continue;
+      (which === 0 ? driverTimes : loopTimes).push(elapsed);
+    }
+  }
+  await readers.close();
+
+  const driver = median(driverTimes);
+  const loop = median(loopTimes);
+  console.log(
+    `vitale.read, ${first.beneficiaries.length} beneficiaries, ${ITERATIONS} interleaved iterations`,
+  );
+  console.log(`  APDUs (driver commands)            : ${commands.length}`);
+  console.log(`  APDUs reaching the card (T=0 61/6C): ${coldExchanges}`);
+  console.log(`  cold read, median                  : ${driver.toFixed(3)} ms`);
+  console.log(`  bare loop of the same APDUs, median: ${loop.toFixed(3)} ms`);
+  console.log(`  ratio cold / bare                  : ${(driver / loop).toFixed(3)} (target ≤ 1.10)`);
+  console.log(`  warm read                          : ${warmExchanges} APDUs, ${warmMs.toFixed(3)} ms`);
+}
+
+await main();

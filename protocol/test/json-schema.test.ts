@@ -1,0 +1,22 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import { ERROR_REASONS, METHODS } from "../src/index.ts";
+import { protocolJsonSchemaText } from "../src/json-schema.ts";
+
+test("docs/protocol.schema.json is exactly what the zod schemas generate (run `npm run schema`)", () => {
+  const committed = readFileSync(new URL("../../docs/protocol.schema.json", import.meta.url), "utf8");
+  assert.equal(committed, protocolJsonSchemaText());
+});
+
+test("every contract method is in the table, with its pre-access flag", () => {
+  const preAccess = Object.entries(METHODS).filter(([, m]) => m.preAccess).map(([name]) => name).sort();
+  assert.deepEqual(preAccess, ["access.request", "system.hello", "system.ping"]);
+  assert.equal(Object.keys(METHODS).length, 11);
+});
+
+test("error codes are unique and in the application range", () => {
+  const codes = Object.values(ERROR_REASONS).map((entry) => entry.code);
+  assert.equal(new Set(codes).size, codes.length);
+  for (const code of codes) assert.ok(code <= -32000 && code >= -32099, String(code));
+});

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every test: typecheck, lint, unit tests and system tests (real pcscd with virtual readers,
+# real TLS, headless Chromium). The README's test command; .ci/run calls it too.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/system-deps.sh
+bash scripts/node-deps.sh
+
+# The real PC/SC daemon for the system tests (no systemd needed); stopped again on exit if we started it.
+if [ -f scripts/pcscd.sh ]; then
+  bash scripts/pcscd.sh start
+  trap 'bash scripts/pcscd.sh stop-if-ours || true' EXIT
+fi
+
+npm run --silent typecheck
+npm run --silent lint
+bash scripts/run-tests.sh
