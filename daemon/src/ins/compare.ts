@@ -14,7 +14,7 @@
 import type { NormalisedTraits } from "./traits.ts";
 
 export interface TraitDifference {
-  readonly field: "ins" | "birthName" | "firstNames" | "sex" | "birthDate" | "birthPlace";
+  readonly field: "ins" | "oid" | "birthName" | "firstNames" | "sex" | "birthDate" | "birthPlace";
   readonly local: string;
   readonly insi: string;
 }

@@ -1,0 +1,243 @@
+/**
+ * The SAML 2.0 "assertion PS" of card mode: who calls INSi, signed by the CPS signature key.
+ *
+ * Layout (GIE TLSi kit; padoa's fixture): Assertion(ID, IssueInstant, Version 2.0) → Issuer = the
+ * signature certificate's subject DN (X509SubjectName) → ds:Signature (enveloped + exclusive C14N,
+ * SHA-256 digest, RSA-SHA256, KeyInfo/X509Certificate) → Subject/NameID = the certificate CN (the
+ * holder's national identifier) qualified by the card type → Conditions (validity window).
+ * The SignedInfo goes to the AssertionSigner (the card) through xml-crypto's asynchronous signing
+ * path; the signed assertion is kept as the exact string xml-crypto produced and is inserted into the
+ * envelope untouched.
+ *
+ * Unverified details (docs/insi.md): the DN string format, the card-type extension's encoding, the
+ * server-side validity window and whether an AttributeStatement is needed. They live here only.
+ */
+import { randomUUID, X509Certificate } from "node:crypto";
+import forge from "node-forge";
+import { SignedXml, type SignatureAlgorithm } from "xml-crypto";
+import { PasserelleError } from "../errors.ts";
+import type { AssertionSigner } from "./signer.ts";
+import { escapeXml } from "./xml.ts";
+import { NS } from "./namespaces.ts";
+
+const RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+const SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256";
+const EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#";
+const ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+const X509_SUBJECT_NAME = "urn:oasis:names:tc:SAML:1.1:nameid-format:X509SubjectName";
+/** CPS certificate extension whose value's byte 2 is the card type (GIE kit). */
+export const CARD_TYPE_OID = "1.2.250.1.71.1.2.2";
+const CARD_TYPES: Readonly<Record<number, string>> = { 0: "CPS", 1: "CPF", 2: "CDE-CPE", 3: "CPA" };
+const CARD_TYPE_FALLBACK = "CPX";
+/** Tolerated clock difference between the workstation and INSi when dating the assertion. */
+export const ASSERTION_CLOCK_SKEW_SECONDS = 60;
+
+/** Short names as they appear in the IGC-Santé issuer strings seen in the field; others as dotted OIDs. */
+const DN_NAMES: Readonly<Record<string, string>> = {
+  "2.5.4.3": "CN",
+  "2.5.4.4": "SN",
+  "2.5.4.6": "C",
+  "2.5.4.7": "L",
+  "2.5.4.8": "ST",
+  "2.5.4.10": "O",
+  "2.5.4.11": "OU",
+  "2.5.4.12": "T",
+};
+
+export interface SignerIdentity {
+  /** Issuer of the assertion: the signature certificate's subject DN, most specific RDN first. */
+  readonly issuerDn: string;
+  /** NameID: the certificate CN, the holder's national identifier (idNat). */
+  readonly nameId: string;
+  /** NameID@NameQualifier: CPS, CPF, CDE-CPE, CPA or CPX. */
+  readonly cardType: string;
+  readonly notAfter: Date;
+  readonly fingerprint: string;
+}
+
+function escapeDnValue(value: string): string {
+  // RFC 4514 §2.4
+  return value
+    .replace(/([,+"\\<>;=])/g, "\\$1")
+    .replace(/^([ #])/, "\\$1")
+    .replace(/ $/, "\\ ");
+}
+
+function asn1String(node: forge.asn1.Asn1): string {
+  const raw = typeof node.value === "string" ? node.value : "";
+  if (node.type === forge.asn1.Type.UTF8) return forge.util.decodeUtf8(raw);
+  if (node.type === forge.asn1.Type.BMPSTRING) {
+    let out = "";
+    for (let i = 0; i + 1 < raw.length; i += 2)
+      out += String.fromCharCode((raw.charCodeAt(i) << 8) | raw.charCodeAt(i + 1));
+    return out;
+  }
+  return raw;
+}
+
+/** Subject DN of a DER certificate, keeping multi-valued RDNs (CN+SN+GN on CPS cards) together. */
+export function subjectDn(certificateDer: Uint8Array): string {
+  const cert = forge.asn1.fromDer(forge.util.createBuffer(Buffer.from(certificateDer).toString("binary")));
+  const tbs = (cert.value as forge.asn1.Asn1[])[0];
+  const fields = (tbs?.value ?? []) as forge.asn1.Asn1[];
+  // tbsCertificate: [0] version (optional), serialNumber, signature, issuer, validity, subject
+  const offset = fields[0]?.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC ? 1 : 0;
+  const subject = fields[offset + 4];
+  if (subject === undefined || !Array.isArray(subject.value))
+    throw new Error("certificate without a subject");
+  const rdns = subject.value.map((set) =>
+    ((set.value ?? []) as forge.asn1.Asn1[])
+      .map((atv) => {
+        const [type, value] = atv.value as forge.asn1.Asn1[];
+        const oid = forge.asn1.derToOid(typeof type?.value === "string" ? type.value : "");
+        return `${DN_NAMES[oid] ?? oid}=${escapeDnValue(value === undefined ? "" : asn1String(value))}`;
+      })
+      .join("+"),
+  );
+  return rdns.reverse().join(",");
+}
+
+/** What the assertion says about the signer, read from the signature certificate. */
+export function signerIdentity(certificatePem: string): SignerIdentity {
+  let x509: X509Certificate;
+  let cert: forge.pki.Certificate;
+  try {
+    x509 = new X509Certificate(certificatePem);
+    cert = forge.pki.certificateFromPem(certificatePem);
+  } catch (error) {
+    throw new PasserelleError("CARD_ERROR", "the CPS signature certificate cannot be read", {}, error);
+  }
+  const cn = cert.subject.getField("CN") as { value?: unknown } | null;
+  if (typeof cn?.value !== "string" || cn.value === "") {
+    throw new PasserelleError("CARD_ERROR", "the CPS signature certificate has no CN");
+  }
+  const extensions = cert.extensions as Array<{ id?: unknown; value?: unknown }>;
+  const extension = extensions.find((e) => e.id === CARD_TYPE_OID);
+  const extensionValue = typeof extension?.value === "string" ? extension.value : "";
+  const typeByte = extensionValue.length > 2 ? extensionValue.charCodeAt(2) : -1;
+  // The byte may be a number or its ASCII digit.
+  const typeNumber = typeByte >= 0x30 && typeByte <= 0x33 ? typeByte - 0x30 : typeByte;
+  return {
+    issuerDn: subjectDn(x509.raw),
+    nameId: cn.value,
+    cardType: CARD_TYPES[typeNumber] ?? CARD_TYPE_FALLBACK,
+    notAfter: new Date(x509.validTo),
+    fingerprint: x509.fingerprint256,
+  };
+}
+
+/** The unsigned assertion, compact (no whitespace between elements). */
+export function assertionPsXml(
+  identity: SignerIdentity,
+  id: string,
+  issueInstant: Date,
+  validitySeconds: number,
+): string {
+  const notBefore = new Date(issueInstant.getTime() - ASSERTION_CLOCK_SKEW_SECONDS * 1000);
+  const notOnOrAfter = new Date(issueInstant.getTime() + validitySeconds * 1000);
+  return (
+    `<Assertion xmlns="${NS.saml}" ID="${escapeXml(id)}" IssueInstant="${issueInstant.toISOString()}" Version="2.0">` +
+    `<Issuer Format="${X509_SUBJECT_NAME}">${escapeXml(identity.issuerDn)}</Issuer>` +
+    `<Subject><NameID NameQualifier="${escapeXml(identity.cardType)}">${escapeXml(identity.nameId)}</NameID></Subject>` +
+    `<Conditions NotBefore="${notBefore.toISOString()}" NotOnOrAfter="${notOnOrAfter.toISOString()}"/>` +
+    `</Assertion>`
+  );
+}
+
+/** Sign an assertion with the card: xml-crypto computes digests and SignedInfo, the signer signs it. */
+export function signAssertion(
+  unsignedXml: string,
+  certificatePem: string,
+  signer: AssertionSigner,
+): Promise<string> {
+  class CardRsaSha256 {
+    getAlgorithmName() {
+      return RSA_SHA256;
+    }
+    getSignature(
+      signedInfo: string | Uint8Array,
+      _key: unknown,
+      callback?: (err: Error | null, value?: string) => void,
+    ): string | void {
+      if (callback === undefined) throw new Error("the card signs asynchronously");
+      const data = typeof signedInfo === "string" ? Buffer.from(signedInfo, "utf8") : signedInfo;
+      signer.sign(data).then(
+        (signature) => callback(null, Buffer.from(signature).toString("base64")),
+        (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
+      );
+    }
+    verifySignature(): boolean {
+      throw new Error("not a verifier");
+    }
+  }
+  const sig = new SignedXml({
+    // xml-crypto insists on a private key; ours is on the card, CardRsaSha256 ignores this one.
+    privateKey: "held-by-the-card",
+    publicCert: certificatePem,
+    signatureAlgorithm: RSA_SHA256,
+    canonicalizationAlgorithm: EXC_C14N,
+  });
+  // xml-crypto types the table with its overloaded interface; CardRsaSha256 implements its callback form.
+  sig.SignatureAlgorithms[RSA_SHA256] = CardRsaSha256 as unknown as new () => SignatureAlgorithm;
+  sig.addReference({ xpath: "/*", transforms: [ENVELOPED, EXC_C14N], digestAlgorithm: SHA256 });
+  return new Promise((resolve, reject) => {
+    sig.computeSignature(
+      unsignedXml,
+      { location: { reference: "/*/*[local-name()='Issuer']", action: "after" } },
+      (error, signed) => {
+        if (error) reject(error);
+        else resolve((signed ?? sig).getSignedXml());
+      },
+    );
+  });
+}
+
+export interface AssertionPsOptions {
+  readonly validitySeconds: number;
+  /** 0: every call signs. */
+  readonly cacheSeconds: number;
+  readonly now?: () => Date;
+}
+
+/**
+ * Signs assertions PS and reuses one for `cacheSeconds` per signature certificate, so that a burst of
+ * calls asks the card once. Concurrent callers share the signature in progress.
+ */
+export class AssertionPsCache {
+  readonly #options: AssertionPsOptions;
+  readonly #entries = new Map<
+    string,
+    { expiresAt: number; assertion: Promise<{ xml: string; identity: SignerIdentity }> }
+  >();
+
+  constructor(options: AssertionPsOptions) {
+    this.#options = options;
+  }
+
+  async assertionFor(signer: AssertionSigner): Promise<{ xml: string; identity: SignerIdentity }> {
+    const now = this.#options.now ?? (() => new Date());
+    const certificatePem = await signer.signatureCertificatePem();
+    const identity = signerIdentity(certificatePem);
+    const cached = this.#entries.get(identity.fingerprint);
+    if (cached !== undefined && cached.expiresAt > now().getTime()) return cached.assertion;
+    const issueInstant = now();
+    const assertion = signAssertion(
+      assertionPsXml(identity, `_${randomUUID()}`, issueInstant, this.#options.validitySeconds),
+      certificatePem,
+      signer,
+    ).then((xml) => ({ xml, identity }));
+    if (this.#options.cacheSeconds > 0) {
+      const entry = { expiresAt: issueInstant.getTime() + this.#options.cacheSeconds * 1000, assertion };
+      this.#entries.set(identity.fingerprint, entry);
+      // A failed signature (PIN, card removed) must not be served from the cache.
+      assertion.catch(() => {
+        if (this.#entries.get(identity.fingerprint) === entry) this.#entries.delete(identity.fingerprint);
+      });
+    }
+    return assertion;
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
+}

@@ -1,0 +1,306 @@
+/**
+ * The INSi client: normalise the traits, build the envelope (with the assertion PS in card mode),
+ * send it, parse the answer, write the audit record (fsynced) and only then return.
+ *
+ * Mode card: the caller's context carries the AssertionSigner of the chosen CPS; server-auth TLS.
+ * Mode organisation: mutual TLS with the INSI-AUTO/INSI-MANU certificate; no assertion PS.
+ * Configuration problems found at creation (missing endpoint, unreadable or refused certificate) do
+ * not throw: every call answers INSI_NOT_CONFIGURED with the reason, and `problems()` lists them for
+ * `passerelle doctor`.
+ */
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import type { InsiResult } from "@passerelle/protocol";
+import type { AuditSink } from "../audit/audit-trail.ts";
+import { isPasserelleError, PasserelleError } from "../errors.ts";
+import { compareIns, compareTraits, type TraitDifference } from "../ins/compare.ts";
+import {
+  InvalidTraitsError,
+  normaliseName,
+  normaliseTraits,
+  type IdentityTraitsInput,
+} from "../ins/traits.ts";
+import { AssertionPsCache } from "./assertion-ps.ts";
+import { insiEndpoint, lpsFor, type InsiConfig } from "./config.ts";
+import { loadOrganisationCredentials, type OrganisationCredentials } from "./credentials.ts";
+import {
+  buildEnvelope,
+  recSansVitaleBody,
+  recVitaleBody,
+  vitaleCouverture,
+  type VitaleBeneficiary,
+} from "./envelope.ts";
+import { OPERATIONS, type InsiOperation } from "./namespaces.ts";
+import { parseInsiResponse, type InsiIdentity } from "./response.ts";
+import type { AssertionSigner, VitaleAssertionProvider } from "./signer.ts";
+import { createHttpsTransport, type InsiHttpResponse, type InsiTransport } from "./transport.ts";
+
+/** HTTP statuses of a gateway in front of INSi that is down: the service itself did not answer. */
+const GATEWAY_UNAVAILABLE = new Set([502, 503, 504]);
+
+export interface InsiCallContext {
+  /** The web origin that asks; selects the LPS identity (IDAM) and is written to the audit trail. */
+  readonly origin: string;
+  /** Card mode: the CPS that signs the assertion PS (from the CPS driver, for the chosen reader). */
+  readonly signer?: AssertionSigner | undefined;
+  /** The CPS holder's idNat for the audit trail (hashed there); card mode defaults to the NameID. */
+  readonly idNat?: string | undefined;
+}
+
+export interface InsiVerifyInput extends IdentityTraitsInput {
+  /** The 13-character matricule held locally. */
+  readonly ins: string;
+  readonly oid?: string | undefined;
+}
+
+export interface InsiVerifyResult {
+  readonly outcome: "confirmed" | "mismatch" | "notFound" | "multiple";
+  readonly differences: TraitDifference[];
+  readonly identity?: InsiIdentity;
+}
+
+export interface InsiClientDeps {
+  /** Replaces the HTTPS transport (tests, benches). */
+  readonly transport?: InsiTransport;
+  /** Organisation credentials already loaded (default: from config.organisation). */
+  readonly organisationCredentials?: OrganisationCredentials;
+  /** CA certificates for the server (default: config.caBundlePath). */
+  readonly caPem?: string;
+  /** Vitale card assertion; none in production (VITALE_ASSERTION_UNAVAILABLE). */
+  readonly vitaleAssertions?: VitaleAssertionProvider;
+  readonly audit?: AuditSink;
+  /** ContexteLPS/LPS/Instance when the config has none: the installation's id. */
+  readonly instance?: string;
+  readonly now?: () => Date;
+}
+
+export interface InsiClient {
+  searchByTraits(traits: IdentityTraitsInput, ctx: InsiCallContext): Promise<InsiResult>;
+  searchWithVitale(beneficiary: VitaleBeneficiary, ctx: InsiCallContext): Promise<InsiResult>;
+  verify(input: InsiVerifyInput, ctx: InsiCallContext): Promise<InsiVerifyResult>;
+  /** Configuration problems found at creation (empty when ready). */
+  problems(): string[];
+  close(): void;
+}
+
+function readPassphrase(config: NonNullable<InsiConfig["organisation"]>): string | undefined {
+  if (config.passphraseEnv !== undefined) return process.env[config.passphraseEnv];
+  return config.passphrase;
+}
+
+interface Setup {
+  readonly transport?: InsiTransport;
+  readonly endpoint?: string;
+  readonly problem?: PasserelleError;
+}
+
+function setUp(config: InsiConfig, deps: InsiClientDeps): Setup {
+  const endpoint = insiEndpoint(config);
+  if (endpoint === undefined) {
+    return {
+      problem: new PasserelleError("INSI_NOT_CONFIGURED", `no INSi endpoint for ${config.mode} mode`, {
+        problem: "endpoint",
+      }),
+    };
+  }
+  if (deps.transport !== undefined) return { transport: deps.transport, endpoint };
+  try {
+    let credentials = deps.organisationCredentials;
+    if (config.mode === "organisation" && credentials === undefined) {
+      if (config.organisation === undefined) {
+        throw new PasserelleError(
+          "INSI_NOT_CONFIGURED",
+          "organisation mode needs insi.organisation.pkcs12Path",
+          { problem: "pkcs12" },
+        );
+      }
+      let pkcs12: Buffer;
+      try {
+        pkcs12 = readFileSync(config.organisation.pkcs12Path);
+      } catch (error) {
+        throw new PasserelleError(
+          "INSI_NOT_CONFIGURED",
+          "the organisation PKCS#12 file cannot be read",
+          { problem: "pkcs12-file" },
+          error,
+        );
+      }
+      credentials = loadOrganisationCredentials(pkcs12, readPassphrase(config.organisation));
+    }
+    let caPem = deps.caPem;
+    if (caPem === undefined && config.caBundlePath !== undefined) {
+      try {
+        caPem = readFileSync(config.caBundlePath, "utf8");
+      } catch (error) {
+        throw new PasserelleError(
+          "INSI_NOT_CONFIGURED",
+          "the INSi CA bundle cannot be read",
+          { problem: "ca-bundle" },
+          error,
+        );
+      }
+    }
+    const transport = createHttpsTransport({
+      caPem,
+      clientCertPem: config.mode === "organisation" ? credentials?.certChainPem : undefined,
+      clientKeyPem: config.mode === "organisation" ? credentials?.keyPem : undefined,
+      connectTimeoutMs: config.timeouts.connectMs,
+      responseTimeoutMs: config.timeouts.responseMs,
+      keepAliveMs: config.keepAliveMs,
+    });
+    return { transport, endpoint };
+  } catch (error) {
+    if (isPasserelleError(error)) return { problem: error };
+    throw error;
+  }
+}
+
+export function createInsiClient(config: InsiConfig, deps: InsiClientDeps = {}): InsiClient {
+  const now = deps.now ?? (() => new Date());
+  const instance = config.instance ?? deps.instance ?? randomUUID();
+  const setup = setUp(config, deps);
+  const assertions = new AssertionPsCache({ ...config.assertion, now });
+
+  function interpret(response: InsiHttpResponse, messageId: string): InsiResult {
+    if (GATEWAY_UNAVAILABLE.has(response.status)) {
+      throw new PasserelleError("INSI_UNAVAILABLE", `INSi gateway answered HTTP ${response.status}`, {
+        httpStatus: response.status,
+      });
+    }
+    const result = parseInsiResponse(response.body, { messageId, receivedAt: now().toISOString() });
+    // A RESULTAT must come with 200; a fault (thrown above) comes with 500.
+    if (response.status !== 200) {
+      throw new PasserelleError(
+        "INSI_INVALID_RESPONSE",
+        `INSi answered a result with HTTP ${response.status}`,
+        { httpStatus: response.status },
+      );
+    }
+    return result;
+  }
+
+  async function call(
+    operation: InsiOperation,
+    method: string,
+    ctx: InsiCallContext,
+    build: () => Promise<{ body: string; couverture?: string; extraAssertions?: string[] }>,
+  ): Promise<InsiResult> {
+    const started = performance.now();
+    const messageId = `uuid:${randomUUID()}`;
+    let idNat = ctx.idNat;
+    let outcome: { result: InsiResult } | { error: unknown };
+    try {
+      if (setup.problem !== undefined || setup.transport === undefined || setup.endpoint === undefined) {
+        throw setup.problem ?? new PasserelleError("INSI_NOT_CONFIGURED");
+      }
+      const lps = lpsFor(config, ctx.origin);
+      if (lps === undefined) {
+        throw new PasserelleError(
+          "INSI_NOT_CONFIGURED",
+          "no LPS identity (IDAM) for this origin and no default",
+          { problem: "lps" },
+        );
+      }
+      const assertionsXml: string[] = [];
+      let emetteur = config.emetteur;
+      if (config.mode === "card") {
+        if (ctx.signer === undefined)
+          throw new PasserelleError("NO_CARD", "card mode needs a CPS card to sign the assertion", {
+            card: "cps",
+          });
+        const assertion = await assertions.assertionFor(ctx.signer);
+        assertionsXml.push(assertion.xml);
+        emetteur ??= assertion.identity.nameId;
+        idNat ??= assertion.identity.nameId;
+      }
+      const built = await build();
+      assertionsXml.push(...(built.extraAssertions ?? []));
+      const time = now();
+      const envelope = buildEnvelope({
+        operation,
+        messageId,
+        time,
+        lps: { ...lps, instance },
+        contextId: randomUUID(),
+        emetteur,
+        assertions: assertionsXml,
+        body: built.body,
+        couverture: built.couverture,
+      });
+      const response = await setup.transport.send({
+        url: setup.endpoint,
+        body: envelope,
+        action: OPERATIONS[operation].action,
+      });
+      outcome = { result: interpret(response, messageId) };
+    } catch (error) {
+      outcome = { error };
+    }
+    if (deps.audit !== undefined) {
+      const error = "error" in outcome ? outcome.error : undefined;
+      await deps.audit.record({
+        kind: "insi",
+        origin: ctx.origin,
+        method,
+        idNat,
+        messageId,
+        cr: "result" in outcome ? outcome.result.cr.code : undefined,
+        reason: isPasserelleError(error) ? error.reason : error === undefined ? undefined : "INTERNAL",
+        faultCode: isPasserelleError(error, "INSI_FAULT") ? String(error.details["faultCode"]) : undefined,
+        durationMs: performance.now() - started,
+      });
+    }
+    if ("error" in outcome) throw outcome.error;
+    return outcome.result;
+  }
+
+  async function searchByTraits(traits: IdentityTraitsInput, ctx: InsiCallContext): Promise<InsiResult> {
+    const normalised = normaliseTraits(traits);
+    if (!normalised.ok) throw new InvalidTraitsError(normalised.issues);
+    return call("rechercherInsAvecTraitsIdentite", "insi.searchByTraits", ctx, async () => ({
+      body: recSansVitaleBody(normalised.value),
+    }));
+  }
+
+  return {
+    searchByTraits,
+
+    async searchWithVitale(beneficiary, ctx) {
+      const name = normaliseName(beneficiary.birthName, ["birthName"]);
+      if (!name.ok) throw new InvalidTraitsError(name.issues);
+      const provider = deps.vitaleAssertions;
+      if (provider === undefined) throw new PasserelleError("VITALE_ASSERTION_UNAVAILABLE");
+      const normalised = { ...beneficiary, birthName: name.value };
+      return call("rechercherInsAvecCarteVitale", "insi.searchWithVitale", ctx, async () => ({
+        body: recVitaleBody(normalised),
+        couverture: vitaleCouverture(normalised),
+        extraAssertions: [await provider.assertionFor(normalised)],
+      }));
+    },
+
+    async verify(input, ctx) {
+      const normalised = normaliseTraits(input);
+      if (!normalised.ok) throw new InvalidTraitsError(normalised.issues);
+      const result = await searchByTraits(input, ctx);
+      if (result.outcome !== "found" || result.identity === undefined) {
+        return { outcome: result.outcome === "multiple" ? "multiple" : "notFound", differences: [] };
+      }
+      const identity = result.identity;
+      const differences: TraitDifference[] = [];
+      const insDifference = compareIns(input.ins.toUpperCase(), identity.ins.value);
+      if (insDifference !== undefined) differences.push(insDifference);
+      if (input.oid !== undefined && input.oid !== identity.ins.oid)
+        differences.push({ field: "oid", local: input.oid, insi: identity.ins.oid });
+      differences.push(...compareTraits(normalised.value, identity));
+      return { outcome: differences.length === 0 ? "confirmed" : "mismatch", differences, identity };
+    },
+
+    problems() {
+      return setup.problem === undefined ? [] : [setup.problem.message];
+    },
+
+    close() {
+      setup.transport?.close();
+    },
+  };
+}
