@@ -20,3 +20,12 @@ test("error codes are unique and in the application range", () => {
   assert.equal(new Set(codes).size, codes.length);
   for (const code of codes) assert.ok(code <= -32000 && code >= -32099, String(code));
 });
+
+test("docs/protocol.md lists every error reason with its code, and every method", () => {
+  const doc = readFileSync(new URL("../../docs/protocol.md", import.meta.url), "utf8");
+  for (const [reason, entry] of Object.entries(ERROR_REASONS)) {
+    const row = new RegExp(`\\| ${entry.code} \\| ${reason} \\| ${entry.retriable ? "yes" : "no"} \\|`);
+    assert.match(doc, row, `${reason} missing or wrong in docs/protocol.md`);
+  }
+  for (const method of Object.keys(METHODS)) assert.ok(doc.includes(`\`${method}\``), `${method} missing`);
+});
