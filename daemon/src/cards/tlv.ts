@@ -85,7 +85,8 @@ interface Cursor {
 export function decodeTlv(input: Uint8Array, options: TlvDecodeOptions = {}): TlvResult {
   if (input.length > TLV_MAX_INPUT_BYTES) return { ok: false, error: { code: "TOO_LARGE", offset: 0 } };
   let end = input.length;
-  if (options.trailingPadding === true) {
+  // Fast path: a last byte that is not padding means there is no trailing padding run.
+  if (options.trailingPadding === true && PADDING_BYTES.has(input[input.length - 1] ?? 0)) {
     // Only a padding run that follows the objects is dropped; decodeObjects still refuses a
     // padding byte where a tag is expected before that run.
     end = trailingContentEnd(input);

@@ -140,21 +140,32 @@ interface DecodedBeneficiary {
  */
 export function decodeBeneficiary(record: TlvNode, layout: VitaleBeneficiaryLayout): DecodedBeneficiary {
   const problems: string[] = [];
-  const known = new Set<number>([layout.nir, layout.lastName, layout.firstName, layout.birthDate]);
-  if (layout.birthRank !== undefined) known.add(layout.birthRank);
-
-  const text = (tag: number, label: string): string => {
-    const node = findTlv(record.children, tag);
-    if (node === undefined) {
-      problems.push(`no ${label} (tag ${tagHex(tag)})`);
-      return "";
+  // One pass over the children: the first object of each known tag is the field, anything else
+  // (unknown tags, repeated known tags) is kept raw.
+  let nirNode: TlvNode | undefined;
+  let lastNameNode: TlvNode | undefined;
+  let firstNameNode: TlvNode | undefined;
+  let birthDateNode: TlvNode | undefined;
+  let rankNode: TlvNode | undefined;
+  let raw: Record<string, string> | undefined;
+  for (const child of record.children) {
+    const tag = child.tag;
+    if (tag === layout.nir && nirNode === undefined) nirNode = child;
+    else if (tag === layout.lastName && lastNameNode === undefined) lastNameNode = child;
+    else if (tag === layout.firstName && firstNameNode === undefined) firstNameNode = child;
+    else if (tag === layout.birthDate && birthDateNode === undefined) birthDateNode = child;
+    else if (tag === layout.birthRank && rankNode === undefined) rankNode = child;
+    else {
+      raw ??= {};
+      const base = tagHex(tag);
+      let key = base;
+      for (let n = 2; Object.hasOwn(raw, key); n += 1) key = `${base}#${n}`;
+      raw[key] = bytesHex(child.value);
     }
-    return latin1(node.value);
-  };
+  }
 
-  const nirText = text(layout.nir, "NIR").replace(/ /g, "");
-  const nir = splitNir(nirText);
-  const birthText = text(layout.birthDate, "birth date");
+  const nir = splitNir(fieldText(nirNode, layout.nir, "NIR", problems).replaceAll(" ", ""));
+  const birthText = fieldText(birthDateNode, layout.birthDate, "birth date", problems);
   const birthDate = formatBirthDate(birthText);
   if (birthDate === undefined && birthText !== "") problems.push("birth date is not YYYYMMDD");
 
@@ -163,32 +174,28 @@ export function decodeBeneficiary(record: TlvNode, layout: VitaleBeneficiaryLayo
   } = {
     nir: nir.nir,
     nirValid: nir.valid,
-    lastName: text(layout.lastName, "last name"),
-    firstName: text(layout.firstName, "first name"),
+    lastName: fieldText(lastNameNode, layout.lastName, "last name", problems),
+    firstName: fieldText(firstNameNode, layout.firstName, "first name", problems),
     birthDate: birthDate ?? birthText,
   };
   if (nir.key !== undefined) beneficiary.nirKey = nir.key;
-
-  if (layout.birthRank !== undefined) {
-    const rank = findTlv(record.children, layout.birthRank);
-    if (rank !== undefined) {
-      if (rank.value.length === 1 && rank.value[0] !== undefined && rank.value[0] > 0) {
-        beneficiary.birthRank = rank.value[0];
-      } else {
-        problems.push(`birth rank (tag ${tagHex(layout.birthRank)}) is not one byte`);
-      }
-    }
+  if (rankNode !== undefined) {
+    const rank = rankNode.value.length === 1 ? (rankNode.value[0] ?? 0) : 0;
+    if (rank > 0) beneficiary.birthRank = rank;
+    else problems.push(`birth rank (tag ${tagHex(rankNode.tag)}) is not one byte from 1 to 255`);
   }
-
-  const raw: Record<string, string> = {};
-  for (const child of record.children) {
-    if (known.has(child.tag)) continue;
-    let key = tagHex(child.tag);
-    for (let n = 2; Object.hasOwn(raw, key); n += 1) key = `${tagHex(child.tag)}#${n}`;
-    raw[key] = Buffer.from(child.value).toString("hex").toUpperCase();
-  }
-  if (Object.keys(raw).length > 0) beneficiary.raw = raw;
+  if (raw !== undefined) beneficiary.raw = raw;
   return { beneficiary, problems };
+}
+
+function fieldText(node: TlvNode | undefined, tag: number, label: string, problems: string[]): string {
+  if (node !== undefined) return latin1(node.value);
+  problems.push(`no ${label} (tag ${tagHex(tag)})`);
+  return "";
+}
+
+function bytesHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("hex").toUpperCase();
 }
 
 interface SplitNir {

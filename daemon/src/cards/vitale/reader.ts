@@ -33,7 +33,8 @@ export interface VitaleService {
   readonly readerName: string;
   /**
    * The card's beneficiaries. The first read of an insertion talks to the card; later reads of
-   * the same insertion answer from memory with no APDU. Errors are not cached.
+   * the same insertion answer from memory with no APDU. Errors are not cached. The result is
+   * deeply frozen, because the cache shares it: copy (spread) it to add `readerId`.
    */
   read(card: CardChannel): Promise<VitaleCardData>;
   /** Drops the cached data of one reader (on card.removed) or of all readers. */
@@ -58,12 +59,12 @@ export function createVitaleService(options: VitaleServiceOptions): VitaleServic
         });
       }
       const cached = cache.get(card.readerId);
-      if (cached !== undefined && cached.insertion === card.insertion) return structuredClone(cached.data);
+      if (cached !== undefined && cached.insertion === card.insertion) return cached.data;
       cache.delete(card.readerId);
 
-      const data = await reader.read(card);
+      const data = deepFreeze(await reader.read(card));
       // Re-insert last so that the oldest reader is evicted first.
-      cache.set(card.readerId, { insertion: card.insertion, data: structuredClone(data) });
+      cache.set(card.readerId, { insertion: card.insertion, data });
       while (cache.size > MAX_CACHED_READERS) {
         const oldest = cache.keys().next().value;
         if (oldest === undefined) break;
@@ -76,4 +77,13 @@ export function createVitaleService(options: VitaleServiceOptions): VitaleServic
       else cache.delete(readerId);
     },
   };
+}
+
+/** Freezes the result tree (plain objects and arrays from a reader), so no caller can alter the cache. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }

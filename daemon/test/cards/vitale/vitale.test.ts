@@ -308,8 +308,11 @@ test("service: cache per insertion — warm read is 0 APDUs, a new insertion rea
   assert.equal(warm.commands, 0);
   assert.deepEqual(second, first);
   // the caller cannot corrupt the cache through the returned object
-  second.beneficiaries.pop();
-  assert.equal((await service.read(warm)).beneficiaries.length, 4);
+  assert.throws(() => second.beneficiaries.pop(), TypeError);
+  assert.throws(() => {
+    second.beneficiaries[0]!.nir = "";
+  }, TypeError);
+  assert.equal((await service.read(warm)).beneficiaries[0]?.nir, FAMILY_OF_4[0]!.nir);
 
   const reinserted = emulatorChannel(emulator, { insertion: 8 });
   await service.read(reinserted);
