@@ -21,6 +21,7 @@ export interface RunningDaemon {
 }
 
 export const WEB_ROOT = fileURLToPath(new URL("../web/", import.meta.url));
+export const SDK_BUNDLE = fileURLToPath(new URL("../../protocol/dist/passerelle-client.js", import.meta.url));
 
 export async function startDaemon(
   config: DaemonConfig,
@@ -46,6 +47,7 @@ export async function startDaemon(
       handlers,
       limits: config.limits,
       webRoot: path.resolve(WEB_ROOT),
+      sdkFile: SDK_BUNDLE,
     });
   } catch (error) {
     await readers.close();

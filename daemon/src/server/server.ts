@@ -31,6 +31,8 @@ export interface ServerOptions {
   };
   /** Folder of the daemon's own page (index.html and its assets). */
   webRoot?: string;
+  /** The browser bundle of the client SDK, served as /sdk/passerelle-client.js. */
+  sdkFile?: string;
   /** Addresses to listen on. Default 127.0.0.1 and ::1 (::1 skipped when the host has no IPv6). */
   hosts?: string[];
 }
@@ -48,6 +50,9 @@ export interface RunningServer {
 export class PortInUseError extends Error {
   override readonly name = "PortInUseError";
 }
+
+/** Where the browser bundle of the SDK is served. */
+export const SDK_PATH = "/sdk/passerelle-client.js";
 
 /** Handshake and idle limits: a client that never finishes its handshake is dropped. */
 const HEADERS_TIMEOUT_MS = 10_000;
@@ -134,7 +139,31 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       response.writeHead(200, headers).end(JSON.stringify(body));
       return;
     }
+    if (url.pathname === SDK_PATH) return serveSdk(decision.origin, response);
     await serveStatic(url.pathname, response);
+  }
+
+  async function serveSdk(origin: string | null, response: http.ServerResponse): Promise<void> {
+    if (!options.sdkFile) {
+      response.writeHead(404, { "Content-Type": "text/plain" }).end("SDK bundle not built (npm run build)\n");
+      return;
+    }
+    // A module script from another origin needs CORS: granted origins may load the SDK from here.
+    const headers: Record<string, string> = {
+      "Content-Type": "text/javascript; charset=utf-8",
+      "X-Content-Type-Options": "nosniff",
+      "Cache-Control": "no-cache",
+      "Cross-Origin-Resource-Policy": "cross-origin",
+    };
+    if (origin && services.access.state(origin) === "granted") {
+      headers["Access-Control-Allow-Origin"] = origin;
+      headers["Vary"] = "Origin";
+    }
+    try {
+      response.writeHead(200, headers).end(await readFile(options.sdkFile));
+    } catch {
+      response.writeHead(404, { "Content-Type": "text/plain" }).end("SDK bundle not built (npm run build)\n");
+    }
   }
 
   async function serveStatic(pathname: string, response: http.ServerResponse): Promise<void> {
