@@ -1,0 +1,524 @@
+/**
+ * The CPS driver: reads the holder and certificates, the PIN counter, verifies the PIN and signs,
+ * talking to the card only through a CardChannel. Status words are turned into PasserelleError here,
+ * once.
+ *
+ * Per-insertion cache: what was read is kept per reader, keyed by (insertion, ATR) and checked
+ * against EF.SN.ICC's serial when it was read; a later insertion, another ATR, a CARD_REMOVED or
+ * forget(readerId) drops it. A warm read sends no APDU at all.
+ */
+import { createHash, verify as verifySignature, X509Certificate, type KeyObject } from "node:crypto";
+import type { CardChannel, CommandApdu, ResponseApdu } from "../../pcsc/apdu.ts";
+import { isPasserelleError, PasserelleError } from "../../errors.ts";
+import { cardTypeOf } from "../card-type.ts";
+import { decodeTlv, findTlv } from "../tlv.ts";
+import { sha256BitCounter, sha256Midstate } from "../sha256-midstate.ts";
+import * as apdu from "./commands.ts";
+import { SW, swHex } from "./commands.ts";
+import {
+  CpsCertificateError,
+  holderFromCertificate,
+  parseCertificate,
+  type CpsHolder,
+  type ParsedCertificate,
+} from "./holder.ts";
+import {
+  fileIdFromFcp,
+  fileSizeFromFcp,
+  parseAodf,
+  parseCdf,
+  parseOdf,
+  parsePrkdf,
+  Pkcs15Error,
+  type CertificateEntry,
+  type PinEntry,
+  type PrivateKeyEntry,
+} from "./pkcs15.ts";
+import {
+  buildPinBlock,
+  buildPinVerifyStructure,
+  checkPinFormat,
+  choosePinRoute,
+  CM_IOCTL_GET_FEATURE_REQUEST_FUNCTION,
+  FEATURE_VERIFY_PIN_DIRECT,
+  parseFeatures,
+  PinFormatError,
+  scardCtlCode,
+  type VerifyPinRequest,
+} from "./pin.ts";
+
+/** Largest file we read: certificates are ~1.5 KiB; a bigger "file" is a broken card. */
+export const MAX_FILE_BYTES = 8 * 1024;
+/** The CPx IAS application DF under the MF (OpenSC card-iasecc.c: private keys in 3F00:0001). */
+const DEFAULT_APPLICATION_FID = Uint8Array.of(0x00, 0x01);
+/** The MF path prefix. */
+const MF = Uint8Array.of(0x3f, 0x00);
+const SHA256_DIGEST_INFO_PREFIX = Uint8Array.of(
+  0x30,
+  0x31,
+  0x30,
+  0x0d,
+  0x06,
+  0x09,
+  0x60,
+  0x86,
+  0x48,
+  0x01,
+  0x65,
+  0x03,
+  0x04,
+  0x02,
+  0x01,
+  0x05,
+  0x00,
+  0x04,
+  0x20,
+);
+
+export type CpsKey = "signature" | "authentication";
+
+export interface CpsCertificateInfo {
+  readonly pem: string;
+  readonly notAfter: string;
+}
+
+/** cps.read's result without readerId (protocol CpsReadResult). */
+export interface CpsReadResult {
+  readonly holder: CpsHolder;
+  readonly certificates: {
+    readonly authentication: CpsCertificateInfo;
+    readonly signature: CpsCertificateInfo;
+  };
+  readonly pin: { readonly verified: boolean; readonly triesRemaining?: number };
+}
+
+export interface CpsVerifyPinResult {
+  readonly verified: true;
+  readonly triesRemaining: number;
+}
+
+interface CardData {
+  readonly serial: Uint8Array;
+  readonly holder: CpsHolder;
+  readonly applicationPath: Uint8Array;
+  readonly certificates: Record<CpsKey, ParsedCertificate & { publicKey: KeyObject }>;
+  readonly keys: Record<CpsKey, PrivateKeyEntry>;
+  readonly pin: PinEntry;
+}
+
+interface CacheEntry {
+  readonly insertion: number;
+  readonly atr: Uint8Array;
+  data: CardData;
+  verified: boolean;
+  triesRemaining: number | undefined;
+  maxTries?: number;
+}
+
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
+
+function cardError(step: string, sw?: number, message?: string): PasserelleError {
+  return new PasserelleError(
+    "CARD_ERROR",
+    message ?? `CPS: ${step} failed${sw === undefined ? "" : ` (${swHex(sw)})`}`,
+    sw === undefined ? { step } : { step, sw: swHex(sw) },
+  );
+}
+
+export class CpsDriver {
+  readonly #cache = new Map<string, CacheEntry>();
+  /** Part 10 control code of FEATURE_VERIFY_PIN_DIRECT per reader, or null when it has none. */
+  readonly #pinPads = new Map<string, number | null>();
+
+  /** Drop what is known about the card in this reader (call on card.removed / reader.removed). */
+  forget(readerId: string): void {
+    this.#cache.delete(readerId);
+    this.#pinPads.delete(readerId);
+  }
+
+  /** cps.read: holder, both certificates and the PIN state. Warm: 0 APDUs. */
+  async read(channel: CardChannel): Promise<CpsReadResult> {
+    const entry = await this.#entry(channel);
+    const { data } = entry;
+    return {
+      holder: data.holder,
+      certificates: {
+        authentication: {
+          pem: data.certificates.authentication.pem,
+          notAfter: data.certificates.authentication.notAfter,
+        },
+        signature: { pem: data.certificates.signature.pem, notAfter: data.certificates.signature.notAfter },
+      },
+      pin: {
+        verified: entry.verified,
+        ...(entry.triesRemaining === undefined ? {} : { triesRemaining: entry.triesRemaining }),
+      },
+    };
+  }
+
+  /** The signature certificate (PEM), from the cache when warm. */
+  async certificatePem(channel: CardChannel, key: CpsKey = "signature"): Promise<string> {
+    return (await this.#entry(channel)).data.certificates[key].pem;
+  }
+
+  /**
+   * cps.verifyPin. Checks, in this order and before any VERIFY: the page PIN's format (no APDU at
+   * all), the card type, the tries counter (PIN_BLOCKED, PIN_LAST_TRY unless confirmLastTry), the
+   * route; then asks for the PIN and verifies it.
+   */
+  async verifyPin(channel: CardChannel, request: VerifyPinRequest): Promise<CpsVerifyPinResult> {
+    if (request.pin !== undefined) checkPinFormat(request.pin);
+    const entry = await this.#entry(channel);
+    const tries = await this.#readTries(channel, entry);
+    if (tries === 0) throw new PasserelleError("PIN_BLOCKED", undefined, { triesRemaining: 0 });
+    if (tries === 1 && request.confirmLastTry !== true) {
+      throw new PasserelleError("PIN_LAST_TRY", undefined, { triesRemaining: 1 });
+    }
+    const pinPad =
+      request.pin === undefined && request.usePinPad !== false ? await this.#pinPadCode(channel) : null;
+    const route = choosePinRoute({
+      pagePin: request.pin !== undefined,
+      pinFromPage: request.pinFromPage,
+      pinPad: pinPad !== null,
+      prompt: request.prompt !== undefined,
+    });
+    let sw: number;
+    if (route === "pinpad") {
+      const structure = buildPinVerifyStructure(entry.data.pin);
+      const answer = await channel.control(pinPad!, structure);
+      if (answer.length < 2) throw cardError("PIN pad verify");
+      sw = (answer[answer.length - 2]! << 8) | answer[answer.length - 1]!;
+      if (sw === SW.pinPadTimeout)
+        throw new PasserelleError("TIMEOUT", "nobody typed the PIN on the PIN pad");
+      if (sw === SW.pinPadCancelled)
+        throw new PasserelleError("USER_CANCELLED", "PIN entry cancelled on the PIN pad");
+    } else {
+      const pin =
+        route === "page"
+          ? request.pin!
+          : await request.prompt!.ask({
+              origin: request.origin,
+              readerId: channel.readerId,
+              triesRemaining: tries,
+            });
+      let block: Uint8Array;
+      try {
+        block = buildPinBlock(pin, entry.data.pin);
+      } catch (error) {
+        if (error instanceof PinFormatError && route === "prompt") {
+          throw new PasserelleError("PIN_INCORRECT", "the PIN page returned a malformed PIN", {
+            triesRemaining: tries,
+          });
+        }
+        throw error;
+      }
+      try {
+        const command = apdu.verify(entry.data.pin.reference, block);
+        sw = (await this.#transmit(channel, command)).sw;
+        (command.data as Uint8Array).fill(0);
+      } finally {
+        block.fill(0);
+      }
+    }
+    return this.#verifyOutcome(entry, sw, tries);
+  }
+
+  /**
+   * RSA PKCS#1 v1.5 with SHA-256 over `data`. Signature key: the host hashes up to the last block,
+   * PSO HASH sends the midstate and the rest, the card finishes and PSO CDS signs. Authentication
+   * key: INTERNAL AUTHENTICATE with the DigestInfo. The result is verified against the certificate.
+   * The PIN must be verified (PIN_REQUIRED otherwise).
+   */
+  async sign(channel: CardChannel, data: Uint8Array, key: CpsKey): Promise<Uint8Array> {
+    if (data.length === 0) throw new RangeError("nothing to sign");
+    const entry = await this.#entry(channel);
+    if (!entry.verified) throw new PasserelleError("PIN_REQUIRED");
+    const keyEntry = entry.data.keys[key];
+    await this.#expect(channel, apdu.selectAid(apdu.CPX_IAS_AID), "SELECT application");
+    let response: ResponseApdu;
+    if (key === "signature") {
+      const mid = sha256Midstate(data);
+      const intermediate =
+        mid.hashedBytes === 0
+          ? new Uint8Array()
+          : Uint8Array.from([...mid.state, ...sha256BitCounter(mid.hashedBytes)]);
+      await this.#expect(channel, apdu.mseSetHash(), "MSE SET HT");
+      await this.#expect(channel, apdu.psoHash(intermediate, mid.remainder), "PSO HASH");
+      await this.#expect(channel, apdu.mseSetSignature(keyEntry.keyReference), "MSE SET DST");
+      response = await this.#transmit(channel, apdu.psoComputeDigitalSignature());
+    } else {
+      await this.#expect(channel, apdu.mseSetAuthentication(keyEntry.keyReference), "MSE SET AT");
+      const digestInfo = Uint8Array.from([
+        ...SHA256_DIGEST_INFO_PREFIX,
+        ...createHash("sha256").update(data).digest(),
+      ]);
+      response = await this.#transmit(channel, apdu.internalAuthenticate(digestInfo));
+    }
+    if (response.sw === SW.securityNotSatisfied) {
+      entry.verified = false;
+      throw new PasserelleError("PIN_REQUIRED", "the card wants the PIN again");
+    }
+    if (response.sw !== SW.ok)
+      throw cardError(key === "signature" ? "PSO CDS" : "INTERNAL AUTHENTICATE", response.sw);
+    const signature = response.data;
+    const ok = verifySignature("sha256", data, entry.data.certificates[key].publicKey, signature);
+    if (!ok)
+      throw cardError(
+        "signature check",
+        undefined,
+        "CPS: the card's signature does not verify against its certificate",
+      );
+    return signature;
+  }
+
+  // --- internals --------------------------------------------------------------------------
+
+  async #entry(channel: CardChannel): Promise<CacheEntry> {
+    if (cardTypeOf(channel.atr) !== "cps") {
+      throw new PasserelleError("WRONG_CARD", "the card in this reader is not a CPS", { expected: "cps" });
+    }
+    const cached = this.#cache.get(channel.readerId);
+    if (cached && cached.insertion === channel.insertion && sameBytes(cached.atr, channel.atr)) return cached;
+    this.forget(channel.readerId);
+    const { data, triesRemaining } = await this.#readCard(channel);
+    const entry: CacheEntry = {
+      insertion: channel.insertion,
+      atr: channel.atr.slice(),
+      data,
+      verified: false,
+      triesRemaining,
+    };
+    this.#cache.set(channel.readerId, entry);
+    return entry;
+  }
+
+  async #transmit(channel: CardChannel, command: CommandApdu): Promise<ResponseApdu> {
+    try {
+      return await channel.transmit(command);
+    } catch (error) {
+      if (isPasserelleError(error, "CARD_REMOVED") || isPasserelleError(error, "NO_CARD"))
+        this.forget(channel.readerId);
+      throw error;
+    }
+  }
+
+  async #expect(channel: CardChannel, command: CommandApdu, step: string): Promise<ResponseApdu> {
+    const response = await this.#transmit(channel, command);
+    if (response.sw === SW.securityNotSatisfied && step.startsWith("MSE"))
+      throw new PasserelleError("PIN_REQUIRED");
+    if (response.sw !== SW.ok) throw cardError(step, response.sw);
+    return response;
+  }
+
+  /** Selects by absolute path and reads the whole transparent EF. */
+  async #readFile(channel: CardChannel, path: Uint8Array, step: string): Promise<Uint8Array> {
+    const fromMf = sameBytes(path.subarray(0, 2), MF) ? path.subarray(2) : path;
+    const selected = await this.#transmit(channel, apdu.selectPathFromMf(fromMf));
+    if (selected.sw !== SW.ok) throw cardError(`SELECT ${step}`, selected.sw);
+    const size = fileSizeFromFcp(selected.data);
+    if (size !== undefined && size > MAX_FILE_BYTES)
+      throw cardError(step, undefined, `CPS: ${step} is too large`);
+    const chunks: Uint8Array[] = [];
+    let offset = 0;
+    for (;;) {
+      const want = size === undefined ? apdu.READ_BINARY_MAX : Math.min(size - offset, apdu.READ_BINARY_MAX);
+      if (want <= 0) break;
+      const response = await this.#transmit(channel, apdu.readBinary(offset, want));
+      // Without an FCP size we read until the card says the end was reached (6B00 / 6282) or a short chunk.
+      if (size === undefined && offset > 0 && (response.sw === 0x6b00 || response.sw === 0x6282)) break;
+      if (response.sw !== SW.ok && response.sw !== 0x6282)
+        throw cardError(`READ BINARY ${step}`, response.sw);
+      if (response.data.length === 0) break;
+      chunks.push(response.data);
+      offset += response.data.length;
+      if (offset > MAX_FILE_BYTES) throw cardError(step, undefined, `CPS: ${step} is too large`);
+      if (size === undefined && response.data.length < want) break;
+    }
+    const out = new Uint8Array(offset);
+    let at = 0;
+    for (const chunk of chunks) {
+      out.set(chunk, at);
+      at += chunk.length;
+    }
+    return out;
+  }
+
+  async #readCard(channel: CardChannel): Promise<{ data: CardData; triesRemaining: number | undefined }> {
+    const selected = await this.#transmit(channel, apdu.selectAidWithFcp(apdu.CPX_IAS_AID));
+    if (selected.sw === SW.fileNotFound) {
+      throw new PasserelleError("WRONG_CARD", "no CPx IAS application on this card", { expected: "cps" });
+    }
+    if (selected.sw !== SW.ok) throw cardError("SELECT application", selected.sw);
+    try {
+      // The application DF's path: 3F00 + the FID its FCP gives (tag 83), so that EF.DIR costs no
+      // APDU; the CPx layout's 3F00/0001 when the card sends no FCP (OpenSC: keys live in 3F00:0001).
+      // ODF: PKCS#15 §5.5, FID 5031 in the application DF.
+      const applicationPath = Uint8Array.of(
+        0x3f,
+        0x00,
+        ...(fileIdFromFcp(selected.data) ?? DEFAULT_APPLICATION_FID),
+      );
+      const odfPath = Uint8Array.of(...applicationPath, apdu.EF_ODF >> 8, apdu.EF_ODF & 0xff);
+      const odf = parseOdf(await this.#readFile(channel, odfPath, "ODF"), applicationPath);
+      const certificates: CertificateEntry[] = [];
+      for (const path of odf.certificates)
+        certificates.push(...parseCdf(await this.#readFile(channel, path, "CDF"), applicationPath));
+      const keys: PrivateKeyEntry[] = [];
+      for (const path of odf.privateKeys)
+        keys.push(...parsePrkdf(await this.#readFile(channel, path, "PrKDF")));
+      const pins: PinEntry[] = [];
+      for (const path of odf.authObjects)
+        pins.push(...parseAodf(await this.#readFile(channel, path, "AODF")));
+
+      const signatureKey = keys.find((k) => k.nonRepudiation);
+      const authenticationKey = keys.find((k) => !k.nonRepudiation && k.sign);
+      const pin = pins[0];
+      if (!signatureKey || !authenticationKey)
+        throw new Pkcs15Error("the PrKDF lacks the signature or authentication key");
+      if (!pin) throw new Pkcs15Error("the AODF has no PIN");
+      const certificateFor = (k: PrivateKeyEntry): CertificateEntry => {
+        const found = certificates.find((c) => sameBytes(c.id, k.id));
+        if (!found) throw new Pkcs15Error("no certificate matches a private key's iD");
+        return found;
+      };
+      const authDer = await this.#readFile(
+        channel,
+        certificateFor(authenticationKey).path,
+        "authentication certificate",
+      );
+      const signDer = await this.#readFile(
+        channel,
+        certificateFor(signatureKey).path,
+        "signature certificate",
+      );
+      const authentication = withKey(parseCertificate(authDer, "authentication"));
+      const signature = withKey(parseCertificate(signDer, "signature"));
+      const holder = holderFromCertificate(authentication);
+
+      // EF.SN.ICC (MF/D003): the serial, and the ANS issuer number that confirms a CPx. The SELECT
+      // leaves the MF current, which GET DATA on the CHV SDO needs.
+      const sn = await this.#readFile(
+        channel,
+        Uint8Array.of(0x3f, 0x00, apdu.EF_SN_ICC >> 8, apdu.EF_SN_ICC & 0xff),
+        "EF.SN.ICC",
+      );
+      const serial = parseSerial(sn);
+      const counter = await this.#transmit(channel, apdu.getPinCounter(pin.reference));
+      const tries = counter.sw === SW.ok ? parsePinCounter(counter.data) : undefined;
+      const triesRemaining = tries?.remaining;
+      return {
+        data: {
+          serial,
+          holder,
+          applicationPath,
+          certificates: { authentication, signature },
+          keys: { authentication: authenticationKey, signature: signatureKey },
+          pin,
+        },
+        triesRemaining,
+      };
+    } catch (error) {
+      if (error instanceof Pkcs15Error) throw cardError("PKCS#15", undefined, `CPS: ${error.message}`);
+      if (error instanceof CpsCertificateError) {
+        throw new PasserelleError(
+          "CARD_ERROR",
+          `CPS: ${error.message}`,
+          { step: "certificate", problem: error.message },
+          error,
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** The tries counter, fresh from the card (SELECT MF + GET DATA: 2 APDUs). */
+  async #readTries(channel: CardChannel, entry: CacheEntry): Promise<number> {
+    await this.#expect(channel, apdu.selectMf(), "SELECT MF");
+    const response = await this.#transmit(channel, apdu.getPinCounter(entry.data.pin.reference));
+    if (response.sw !== SW.ok) throw cardError("GET DATA PIN counter", response.sw);
+    const counter = parsePinCounter(response.data);
+    if (counter?.remaining === undefined)
+      throw cardError("GET DATA PIN counter", undefined, "CPS: unreadable PIN counter");
+    entry.triesRemaining = counter.remaining;
+    if (counter.maximum !== undefined) entry.maxTries = counter.maximum;
+    return counter.remaining;
+  }
+
+  async #pinPadCode(channel: CardChannel): Promise<number | null> {
+    const known = this.#pinPads.get(channel.readerId);
+    if (known !== undefined) return known;
+    let code: number | null = null;
+    try {
+      const features = parseFeatures(
+        await channel.control(scardCtlCode(CM_IOCTL_GET_FEATURE_REQUEST_FUNCTION), new Uint8Array()),
+      );
+      code = features.get(FEATURE_VERIFY_PIN_DIRECT) ?? null;
+    } catch (error) {
+      // A reader without SCardControl support (vpcd, most plain readers) has no PIN pad.
+      if (!(error instanceof PasserelleError) || error.reason === "CARD_REMOVED") throw error;
+    }
+    this.#pinPads.set(channel.readerId, code);
+    return code;
+  }
+
+  #verifyOutcome(entry: CacheEntry, sw: number, before: number): CpsVerifyPinResult {
+    if (sw === SW.ok) {
+      entry.verified = true;
+      // A correct PIN resets the counter to its maximum (9A of the CHV SDO).
+      entry.triesRemaining = Math.max(before, entry.maxTries ?? before);
+      return { verified: true, triesRemaining: entry.triesRemaining };
+    }
+    entry.verified = false;
+    if (sw === SW.authenticationBlocked || sw === 0x63c0) {
+      entry.triesRemaining = 0;
+      throw new PasserelleError("PIN_BLOCKED", undefined, { triesRemaining: 0 });
+    }
+    if ((sw & 0xfff0) === 0x63c0) {
+      entry.triesRemaining = sw & 0x0f;
+      throw new PasserelleError("PIN_INCORRECT", undefined, { triesRemaining: sw & 0x0f });
+    }
+    throw cardError("VERIFY", sw);
+  }
+}
+
+function withKey(parsed: ParsedCertificate): ParsedCertificate & { publicKey: KeyObject } {
+  try {
+    return { ...parsed, publicKey: new X509Certificate(parsed.der).publicKey };
+  } catch (cause) {
+    throw new CpsCertificateError("a certificate's public key does not parse", { cause });
+  }
+}
+
+/** EF.SN.ICC: `5A len <ANS issuer number (5)> <serial>`. */
+function parseSerial(bytes: Uint8Array): Uint8Array {
+  const decoded = decodeTlv(bytes, { trailingPadding: true });
+  const pan = decoded.ok ? findTlv(decoded.nodes, 0x5a) : undefined;
+  if (!pan || pan.value.length <= apdu.ANS_ISSUER_NUMBER.length)
+    throw new Pkcs15Error("EF.SN.ICC does not parse");
+  if (!sameBytes(pan.value.subarray(0, apdu.ANS_ISSUER_NUMBER.length), apdu.ANS_ISSUER_NUMBER)) {
+    throw new PasserelleError("WRONG_CARD", "EF.SN.ICC does not carry the ANS issuer number", {
+      expected: "cps",
+    });
+  }
+  return pan.value.slice(apdu.ANS_ISSUER_NUMBER.length);
+}
+
+/** The CHV SDO answer `BF81xx { A0 { 9A max, 9B remaining } }` (Cryptolib `_cps_get_pin_info`). */
+export function parsePinCounter(bytes: Uint8Array): { maximum?: number; remaining?: number } | undefined {
+  const decoded = decodeTlv(bytes);
+  if (!decoded.ok) return undefined;
+  let maximum: number | undefined;
+  let remaining: number | undefined;
+  const stack = [...decoded.nodes];
+  while (stack.length > 0) {
+    const node = stack.shift()!;
+    if (node.tag === 0x9a && node.value.length === 1) maximum = node.value[0];
+    if (node.tag === 0x9b && node.value.length === 1) remaining = node.value[0];
+    stack.push(...node.children);
+  }
+  return {
+    ...(maximum === undefined ? {} : { maximum }),
+    ...(remaining === undefined ? {} : { remaining }),
+  };
+}

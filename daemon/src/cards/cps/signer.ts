@@ -1,0 +1,45 @@
+/**
+ * An AssertionSigner for INSi card mode backed by the CPS: RSA PKCS#1 v1.5 with SHA-256, the PIN
+ * verified first (through the caller's PIN routes) when the card needs it, every signature checked
+ * against the certificate by the driver before it is returned.
+ */
+import type { CardChannel } from "../../pcsc/apdu.ts";
+import { isPasserelleError } from "../../errors.ts";
+import type { CpsDriver } from "./driver.ts";
+import { type CpsKey } from "./driver.ts";
+import type { VerifyPinRequest } from "./pin.ts";
+
+/** Structurally the insi/ AssertionSigner. */
+export interface CpsSigner {
+  /** The certificate of the key that signs (the signature certificate by default), PEM. */
+  signatureCertificatePem(): Promise<string>;
+  sign(data: Uint8Array): Promise<Uint8Array>;
+}
+
+export interface CpsSignerContext {
+  /** Runs one operation with exclusive use of the CPS, e.g. `(op) => readers.withCard(readerId, op)`. */
+  withCard<T>(operation: (channel: CardChannel) => Promise<T>): Promise<T>;
+  /** How to obtain the PIN when the card is not yet unlocked; absent → PIN_REQUIRED. */
+  readonly pin?: VerifyPinRequest;
+  /** "signature" (default, non-repudiation key, PSO HASH + PSO CDS) or "authentication". */
+  readonly key?: CpsKey;
+  readonly driver?: CpsDriver;
+}
+
+export function createCpsSigner(context: CpsSignerContext, defaultDriver: CpsDriver): CpsSigner {
+  const driver = context.driver ?? defaultDriver;
+  const key = context.key ?? "signature";
+  return {
+    signatureCertificatePem: () => context.withCard((channel) => driver.certificatePem(channel, key)),
+    sign: (data) =>
+      context.withCard(async (channel) => {
+        try {
+          return await driver.sign(channel, data, key);
+        } catch (error) {
+          if (!isPasserelleError(error, "PIN_REQUIRED") || !context.pin) throw error;
+          await driver.verifyPin(channel, context.pin);
+          return driver.sign(channel, data, key);
+        }
+      }),
+  };
+}

@@ -1,0 +1,580 @@
+/**
+ * An emulated CPS3 (IAS-ECC "CPx", contact interface): enough of the card for the CPS driver and for
+ * OpenSC's "IAS/ECC CPx" driver. SELECT (FID, path, DF name), READ BINARY (with SFI), GET DATA on the
+ * PIN's CHV SDO, VERIFY with a tries counter that really blocks, MSE SET (AT, DST, HT), PSO HASH
+ * resumed from the host's SHA-256 midstate, PSO COMPUTE DIGITAL SIGNATURE, INTERNAL AUTHENTICATE,
+ * GET RESPONSE for T=0 case-4 commands. Status words follow ISO/IEC 7816-4 §5.6.
+ *
+ * Certificates and RSA-2048 keys come from the lab's test PKI (simulator/pki).
+ */
+import { constants, privateEncrypt, randomBytes, type KeyObject } from "node:crypto";
+import type { CardEmulator } from "../../card-emulator.ts";
+import { decodeTlv, findTlv, type TlvNode } from "../../../cards/tlv.ts";
+import {
+  sha256HashedBytesFromCounter,
+  sha256Resume,
+  SHA256_STATE_BYTES,
+} from "../../../cards/sha256-midstate.ts";
+import {
+  getTestPki,
+  issueCpsCertificates,
+  type CpsCertificates,
+  type CpsHolderSpec,
+  type KeyPair,
+  type TestPki,
+} from "../../pki/test-pki.ts";
+import {
+  buildFileSystem,
+  concat,
+  tlv,
+  CPX_IAS_AID,
+  CPX_ROOT_AID,
+  fcp,
+  FID,
+  KEY_REF,
+  PIN_MAX_LENGTH,
+  PIN_MIN_LENGTH,
+  PIN_PAD_CHAR,
+  PIN_REF,
+  PIN_STORED_LENGTH,
+  type DfNode,
+  type EfNode,
+  type FileNode,
+} from "./layout.ts";
+
+/** CPS3 contact ATR (dops-cryptolib CPS3_C_ATR; OpenSC card-iasecc.c "IAS/ECC CPx"). */
+export const CPS3_ATR = Uint8Array.of(
+  0x3b,
+  0xac,
+  0x00,
+  0x40,
+  0x2a,
+  0x00,
+  0x12,
+  0x25,
+  0x00,
+  0x64,
+  0x80,
+  0x00,
+  0x03,
+  0x10,
+  0x00,
+  0x90,
+  0x00,
+);
+
+export const DEFAULT_PIN = "1234";
+export const PIN_MAX_TRIES = 3;
+const SERIAL_BYTES = 5;
+/** Short-APDU response limit; IAS-ECC EF.ATR announces 0x100 bytes. */
+const MAX_RESPONSE = 256;
+const ALG = { rsaPkcs1: 0x02, sha256: 0x40, sha256RsaPkcs1: 0x42 } as const;
+const SHA256_DIGEST_INFO_PREFIX = Uint8Array.of(
+  0x30,
+  0x31,
+  0x30,
+  0x0d,
+  0x06,
+  0x09,
+  0x60,
+  0x86,
+  0x48,
+  0x01,
+  0x65,
+  0x03,
+  0x04,
+  0x02,
+  0x01,
+  0x05,
+  0x00,
+  0x04,
+  0x20,
+);
+const RSA_PKCS1_OVERHEAD = 11;
+const RSA_BYTES = 256;
+
+export const SW = {
+  ok: 0x9000,
+  wrongLength: 0x6700,
+  securityNotSatisfied: 0x6982,
+  authBlocked: 0x6983,
+  conditionsNotSatisfied: 0x6985,
+  noCurrentEf: 0x6986,
+  incorrectData: 0x6a80,
+  fileNotFound: 0x6a82,
+  incorrectP1P2: 0x6a86,
+  referenceNotFound: 0x6a88,
+  wrongOffset: 0x6b00,
+  insNotSupported: 0x6d00,
+  claNotSupported: 0x6e00,
+  chainingNotSupported: 0x6884,
+} as const;
+
+export const DEFAULT_HOLDER: CpsHolderSpec = {
+  idType: "8",
+  nationalId: "99700001234",
+  lastName: "MEDECIN-TEST",
+  firstName: "CLAIRE",
+  profession: "Médecin",
+};
+
+export interface Cps3Options {
+  readonly holder?: CpsHolderSpec;
+  /** 4 to 8 digits; default 1234. */
+  readonly pin?: string;
+  /** Tries left now (0 = blocked); default 3. */
+  readonly triesRemaining?: number;
+  readonly expired?: boolean;
+  /** 5 bytes; random by default so OpenSC's file cache never mixes two emulated cards. */
+  readonly serial?: Uint8Array;
+  /** Replace the authentication certificate by bytes that are not a certificate (fault tests). */
+  readonly corruptAuthenticationCertificate?: boolean;
+  readonly pki?: TestPki;
+  readonly keys?: { authentication: KeyPair; signature: KeyPair };
+  /** Reuse already-issued certificates (with their keys) instead of issuing new ones. */
+  readonly certificates?: CpsCertificates;
+}
+
+interface Command {
+  readonly cla: number;
+  readonly ins: number;
+  readonly p1: number;
+  readonly p2: number;
+  readonly data: Uint8Array;
+  /** undefined: no Le; otherwise the maximum response length. */
+  readonly le: number | undefined;
+}
+
+class ApduFormatError extends Error {}
+class MalformedData extends Error {}
+
+/** Command data objects; malformed data answers 6A80 (via MalformedData). */
+function parseTlvs(data: Uint8Array): readonly TlvNode[] {
+  const result = decodeTlv(data);
+  if (!result.ok) throw new MalformedData(result.error.code);
+  return result.nodes;
+}
+
+const find = findTlv;
+
+/** Decodes a raw C-APDU, short or extended (ISO/IEC 7816-3 §12.1.3). */
+function decode(apdu: Uint8Array): Command {
+  if (apdu.length < 4) throw new ApduFormatError("header");
+  const [cla, ins, p1, p2] = [apdu[0]!, apdu[1]!, apdu[2]!, apdu[3]!];
+  const body = apdu.subarray(4);
+  const n = body.length;
+  if (n === 0) return { cla, ins, p1, p2, data: new Uint8Array(), le: undefined };
+  if (n === 1) return { cla, ins, p1, p2, data: new Uint8Array(), le: body[0] === 0 ? 256 : body[0]! };
+  if (body[0] !== 0) {
+    const lc = body[0]!;
+    if (n === 1 + lc) return { cla, ins, p1, p2, data: body.subarray(1, 1 + lc), le: undefined };
+    if (n === 2 + lc) {
+      const le = body[1 + lc]!;
+      return { cla, ins, p1, p2, data: body.subarray(1, 1 + lc), le: le === 0 ? 256 : le };
+    }
+    throw new ApduFormatError("short length");
+  }
+  // Extended: 00 then 2 bytes.
+  if (n === 3) {
+    const le = (body[1]! << 8) | body[2]!;
+    return { cla, ins, p1, p2, data: new Uint8Array(), le: le === 0 ? 65536 : le };
+  }
+  const lc = (body[1]! << 8) | body[2]!;
+  if (lc === 0) throw new ApduFormatError("extended Lc 0");
+  if (n === 3 + lc) return { cla, ins, p1, p2, data: body.subarray(3, 3 + lc), le: undefined };
+  if (n === 5 + lc) {
+    const le = (body[3 + lc]! << 8) | body[4 + lc]!;
+    return { cla, ins, p1, p2, data: body.subarray(3, 3 + lc), le: le === 0 ? 65536 : le };
+  }
+  throw new ApduFormatError("extended length");
+}
+
+function reply(sw: number, data: Uint8Array = new Uint8Array()): Uint8Array {
+  return concat(data, Uint8Array.of(sw >> 8, sw & 0xff));
+}
+
+const equal = (a: Uint8Array, b: Uint8Array): boolean =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
+
+interface SecurityEnvironment {
+  at?: number;
+  dst?: number;
+  ht?: number;
+}
+
+export class Cps3Emulator implements CardEmulator {
+  readonly atr = CPS3_ATR;
+  readonly certificates: CpsCertificates;
+  readonly serial: Uint8Array;
+  readonly holder: CpsHolderSpec;
+  readonly #mf: DfNode;
+  readonly #pin: Uint8Array;
+  readonly #keys: Record<number, { key: KeyObject; usage: "authentication" | "signature" }>;
+  #tries: number;
+  // Volatile state, lost on reset.
+  #currentDf: DfNode;
+  #currentEf: EfNode | undefined;
+  #pinVerified = false;
+  #se: SecurityEnvironment = {};
+  #digest: Uint8Array | undefined;
+  #pending: Uint8Array | undefined;
+  /** Every C-APDU's INS, in order: tests check what was (not) sent. */
+  readonly log: Array<{ ins: number; p1: number; p2: number }> = [];
+
+  constructor(options: Cps3Options = {}) {
+    const pin = options.pin ?? DEFAULT_PIN;
+    if (!new RegExp(`^[0-9]{${PIN_MIN_LENGTH},${PIN_MAX_LENGTH}}$`).test(pin)) {
+      throw new RangeError(`the emulated PIN must be ${PIN_MIN_LENGTH} to ${PIN_MAX_LENGTH} digits`);
+    }
+    this.#pin = padPin(pin);
+    this.#tries = Math.max(0, Math.min(PIN_MAX_TRIES, options.triesRemaining ?? PIN_MAX_TRIES));
+    this.holder = options.holder ?? DEFAULT_HOLDER;
+    this.serial = options.serial ?? new Uint8Array(randomBytes(SERIAL_BYTES));
+    this.certificates =
+      options.certificates ??
+      issueCpsCertificates(
+        this.holder,
+        { ...(options.expired ? { expired: true } : {}), ...(options.keys ? { keys: options.keys } : {}) },
+        options.pki ?? getTestPki(),
+      );
+    const authCert = options.corruptAuthenticationCertificate
+      ? Uint8Array.of(0x30, 0x82, 0x01, 0x00, 0x02, 0x01, 0x00)
+      : this.certificates.authentication.der;
+    this.#mf = buildFileSystem({
+      serial: this.serial,
+      authenticationCertificate: authCert,
+      signatureCertificate: this.certificates.signature.der,
+    });
+    this.#keys = {
+      [KEY_REF.authentication]: { key: this.certificates.authentication.privateKey, usage: "authentication" },
+      [KEY_REF.signature]: { key: this.certificates.signature.privateKey, usage: "signature" },
+    };
+    this.#currentDf = this.#mf;
+  }
+
+  get triesRemaining(): number {
+    return this.#tries;
+  }
+
+  reset(): void {
+    this.#currentDf = this.#mf;
+    this.#currentEf = undefined;
+    this.#pinVerified = false;
+    this.#se = {};
+    this.#digest = undefined;
+    this.#pending = undefined;
+  }
+
+  transmit(apdu: Uint8Array): Uint8Array {
+    let command: Command;
+    try {
+      command = decode(apdu);
+    } catch {
+      return reply(SW.wrongLength);
+    }
+    this.log.push({ ins: command.ins, p1: command.p1, p2: command.p2 });
+    if (command.ins !== 0xc0) this.#pending = undefined;
+    if ((command.cla & 0x10) !== 0) return reply(SW.chainingNotSupported);
+    if (command.cla !== 0x00) return reply(SW.claNotSupported);
+    const { sw, data } = this.#dispatch(command);
+    // T=0 case 4 without Le: the data waits for GET RESPONSE (ISO/IEC 7816-3 §12.2.2).
+    if (sw === SW.ok && data.length > 0 && command.le === undefined && command.ins !== 0xc0) {
+      this.#pending = data;
+      return reply(0x6100 | (data.length >= MAX_RESPONSE ? 0 : data.length));
+    }
+    if (command.le !== undefined && data.length > command.le) {
+      return reply(0x6c00 | (data.length >= MAX_RESPONSE ? 0 : data.length));
+    }
+    return reply(sw, data);
+  }
+
+  #dispatch(c: Command): { sw: number; data: Uint8Array } {
+    const empty = new Uint8Array();
+    const sw = (code: number, data: Uint8Array = empty) => ({ sw: code, data });
+    try {
+      switch (c.ins) {
+        case 0xa4:
+          return this.#select(c);
+        case 0xb0:
+          return this.#readBinary(c);
+        case 0xcb:
+          return this.#getDataSdo(c);
+        case 0x20:
+          return sw(this.#verify(c));
+        case 0x22:
+          return sw(this.#manageSecurityEnvironment(c));
+        case 0x2a:
+          return this.#performSecurityOperation(c);
+        case 0x88:
+          return this.#internalAuthenticate(c);
+        case 0xc0: {
+          const pending = this.#pending;
+          this.#pending = undefined;
+          if (!pending) return sw(SW.conditionsNotSatisfied);
+          return sw(SW.ok, pending);
+        }
+        case 0x84:
+          return sw(SW.ok, new Uint8Array(randomBytes(c.le === undefined || c.le > 8 ? 8 : c.le)));
+        default:
+          return sw(SW.insNotSupported);
+      }
+    } catch (error) {
+      if (error instanceof MalformedData) return sw(SW.incorrectData);
+      throw error;
+    }
+  }
+
+  // --- files ------------------------------------------------------------------------------
+
+  #child(df: DfNode, fid: number): FileNode | undefined {
+    return df.children.find((n) => n.fid === fid);
+  }
+
+  #walk(start: DfNode, path: Uint8Array): FileNode | undefined {
+    if (path.length === 0 || path.length % 2 !== 0) return undefined;
+    let node: FileNode = start;
+    for (let i = 0; i < path.length; i += 2) {
+      const fid = (path[i]! << 8) | path[i + 1]!;
+      if (i === 0 && fid === FID.mf) {
+        node = this.#mf;
+        continue;
+      }
+      if (node.kind !== "df") return undefined;
+      const next = this.#child(node, fid);
+      if (!next) return undefined;
+      node = next;
+    }
+    return node;
+  }
+
+  #select(c: Command): { sw: number; data: Uint8Array } {
+    let target: FileNode | undefined;
+    switch (c.p1) {
+      case 0x00:
+        if (c.data.length === 0) target = this.#mf;
+        else if (c.data.length === 2) {
+          const fid = (c.data[0]! << 8) | c.data[1]!;
+          target =
+            fid === FID.mf
+              ? this.#mf
+              : (this.#child(this.#currentDf, fid) ??
+                (this.#currentDf.parent && this.#child(this.#currentDf.parent, fid)));
+        }
+        break;
+      case 0x01:
+      case 0x02: {
+        if (c.data.length !== 2) return { sw: SW.incorrectData, data: new Uint8Array() };
+        const node = this.#child(this.#currentDf, (c.data[0]! << 8) | c.data[1]!);
+        if (node && (node.kind === "df") === (c.p1 === 0x01)) target = node;
+        break;
+      }
+      case 0x03:
+        target = this.#currentDf.parent ?? this.#mf;
+        break;
+      case 0x04: {
+        const all = [this.#mf, ...this.#mf.children].filter((n): n is DfNode => n.kind === "df");
+        target = all.find((df) => df.aid && equal(df.aid, c.data));
+        break;
+      }
+      case 0x08:
+        target = this.#walk(this.#mf, c.data);
+        break;
+      case 0x09:
+        // A path from the current DF; OpenSC's CPx driver sends absolute paths (3F00…) with P1=09.
+        target = this.#walk(this.#currentDf, c.data);
+        break;
+      default:
+        return { sw: SW.incorrectP1P2, data: new Uint8Array() };
+    }
+    if (!target) return { sw: SW.fileNotFound, data: new Uint8Array() };
+    if (target.kind === "df") {
+      this.#currentDf = target;
+      this.#currentEf = undefined;
+    } else {
+      this.#currentEf = target;
+      const parent = this.#parentOf(target);
+      if (parent) this.#currentDf = parent;
+    }
+    const answer = c.p2 & 0x0c;
+    if (answer === 0x0c) return { sw: SW.ok, data: new Uint8Array() };
+    const info = fcp(target);
+    return { sw: SW.ok, data: answer === 0x00 ? tlv(0x6f, info) : info };
+  }
+
+  #parentOf(node: FileNode): DfNode | undefined {
+    const search = (df: DfNode): DfNode | undefined => {
+      if (df.children.includes(node)) return df;
+      for (const child of df.children) {
+        const hit = child.kind === "df" ? search(child) : undefined;
+        if (hit) return hit;
+      }
+      return undefined;
+    };
+    return search(this.#mf);
+  }
+
+  #readBinary(c: Command): { sw: number; data: Uint8Array } {
+    let ef = this.#currentEf;
+    let offset: number;
+    if (c.p1 & 0x80) {
+      // P1 = 100 SFI: short EF identifier in the current DF (ISO/IEC 7816-4 §7.2.2).
+      if (c.p1 & 0x60) return { sw: SW.incorrectP1P2, data: new Uint8Array() };
+      const sfi = c.p1 & 0x1f;
+      ef = [...this.#currentDf.children, ...this.#mf.children].find(
+        (n): n is EfNode => n.kind === "ef" && n.sfi === sfi,
+      );
+      if (!ef) return { sw: SW.fileNotFound, data: new Uint8Array() };
+      this.#currentEf = ef;
+      offset = c.p2;
+    } else {
+      offset = (c.p1 << 8) | c.p2;
+    }
+    if (!ef) return { sw: SW.noCurrentEf, data: new Uint8Array() };
+    if (offset > ef.content.length) return { sw: SW.wrongOffset, data: new Uint8Array() };
+    const want = Math.min(c.le ?? MAX_RESPONSE, MAX_RESPONSE);
+    return { sw: SW.ok, data: ef.content.slice(offset, offset + want) };
+  }
+
+  // --- PIN --------------------------------------------------------------------------------
+
+  /**
+   * GET DATA on the CHV SDO: `00 CB 3F FF 0A 4D 08 70 06 BF 81 <ref> 02 A0 80` (Cryptolib
+   * cps3_get_pin_counter). Answers the SDO's DOCP A0 with the maximum (9A) and remaining (9B) tries.
+   * Only with the MF selected, as on IAS-ECC cards (OpenSC commit fcd2e665f).
+   */
+  #getDataSdo(c: Command): { sw: number; data: Uint8Array } {
+    if (c.p1 !== 0x3f || c.p2 !== 0xff) return { sw: SW.incorrectP1P2, data: new Uint8Array() };
+    const [header] = parseTlvs(c.data);
+    if (!header || header.tag !== 0x4d) return { sw: SW.incorrectData, data: new Uint8Array() };
+    // 4D is primitive and its "70 L BF81xx L A0 80" content is a tag list, not BER (A0 80 would be an
+    // indefinite length): match it as bytes.
+    const v = header.value;
+    if (v.length < 5 || v[0] !== 0x70 || v[2] !== 0xbf || v[3] !== 0x81) {
+      return { sw: SW.incorrectData, data: new Uint8Array() };
+    }
+    const sdoTag = 0xbf8100 | PIN_REF;
+    if (v[4] !== PIN_REF) return { sw: SW.referenceNotFound, data: new Uint8Array() };
+    if (this.#currentDf !== this.#mf) return { sw: SW.referenceNotFound, data: new Uint8Array() };
+    const docp = tlv(0xa0, tlv(0x9a, [PIN_MAX_TRIES]), tlv(0x9b, [this.#tries]));
+    return { sw: SW.ok, data: tlv(sdoTag, docp) };
+  }
+
+  #verify(c: Command): number {
+    if (c.p1 !== 0x00) return SW.incorrectP1P2;
+    if (c.p2 !== PIN_REF) return SW.referenceNotFound;
+    if (this.#tries === 0) return SW.authBlocked;
+    if (c.data.length === 0) return this.#pinVerified ? SW.ok : 0x63c0 | this.#tries;
+    if (c.data.length !== PIN_STORED_LENGTH) return SW.wrongLength;
+    if (equal(c.data, this.#pin)) {
+      this.#tries = PIN_MAX_TRIES;
+      this.#pinVerified = true;
+      return SW.ok;
+    }
+    this.#tries -= 1;
+    this.#pinVerified = false;
+    return this.#tries === 0 ? SW.authBlocked : 0x63c0 | this.#tries;
+  }
+
+  // --- cryptography -----------------------------------------------------------------------
+
+  #manageSecurityEnvironment(c: Command): number {
+    if (c.p1 !== 0x41) return SW.incorrectP1P2;
+    // Private keys are SDOs of the application DF (OpenSC: "3F00:0001"): elsewhere they are unknown.
+    if (this.#currentDf.aid === undefined || !equal(this.#currentDf.aid, CPX_IAS_AID))
+      return SW.referenceNotFound;
+    const items = parseTlvs(c.data);
+    const alg = find(items, 0x80)?.value;
+    const keyRef = (find(items, 0x84) ?? find(items, 0x83))?.value;
+    if (!alg || alg.length !== 1) return SW.incorrectData;
+    switch (c.p2) {
+      case 0xa4: // authentication template: INTERNAL AUTHENTICATE
+        if (alg[0] !== ALG.rsaPkcs1 || !keyRef || keyRef.length !== 1) return SW.incorrectData;
+        if (this.#keys[keyRef[0]!]?.usage !== "authentication") return SW.referenceNotFound;
+        this.#se.at = keyRef[0]!;
+        return SW.ok;
+      case 0xb6: // digital signature template: PSO CDS
+        if (alg[0] !== ALG.sha256RsaPkcs1 || !keyRef || keyRef.length !== 1) return SW.incorrectData;
+        if (this.#keys[keyRef[0]!]?.usage !== "signature") return SW.referenceNotFound;
+        // The hash stays: Cryptolib sends MSE SET HT, PSO HASH, then MSE SET DST and PSO CDS.
+        this.#se.dst = keyRef[0]!;
+        return SW.ok;
+      case 0xaa: // hash template: PSO HASH
+        if (alg[0] !== ALG.sha256) return SW.incorrectData;
+        this.#se.ht = alg[0];
+        this.#digest = undefined;
+        return SW.ok;
+      default:
+        return SW.incorrectP1P2;
+    }
+  }
+
+  #performSecurityOperation(c: Command): { sw: number; data: Uint8Array } {
+    const none = new Uint8Array();
+    if (c.p1 === 0x90 && c.p2 === 0xa0) {
+      // PSO HASH: 90 <0 | 40> [state ‖ bit counter] 80 <1..64> last block.
+      if (this.#se.ht !== ALG.sha256) return { sw: SW.conditionsNotSatisfied, data: none };
+      const items = parseTlvs(c.data);
+      const intermediate = find(items, 0x90)?.value;
+      const last = find(items, 0x80)?.value;
+      if (!intermediate || !last || last.length === 0 || last.length > 64)
+        return { sw: SW.incorrectData, data: none };
+      let state: Uint8Array | undefined;
+      let hashed = 0;
+      if (intermediate.length === SHA256_STATE_BYTES + 8) {
+        state = intermediate.subarray(0, SHA256_STATE_BYTES);
+        const counted = sha256HashedBytesFromCounter(intermediate.subarray(SHA256_STATE_BYTES));
+        if (counted === undefined) return { sw: SW.incorrectData, data: none };
+        hashed = counted;
+      } else if (intermediate.length !== 0) {
+        return { sw: SW.incorrectData, data: none };
+      }
+      this.#digest = sha256Resume(state ?? initialState(), hashed, last);
+      return { sw: SW.ok, data: none };
+    }
+    if (c.p1 === 0x9e && c.p2 === 0x9a) {
+      // PSO COMPUTE DIGITAL SIGNATURE with the hash the card just finished.
+      if (c.data.length !== 0) return { sw: SW.incorrectData, data: none };
+      const keyRef = this.#se.dst;
+      if (keyRef === undefined || !this.#digest) return { sw: SW.conditionsNotSatisfied, data: none };
+      if (!this.#pinVerified) return { sw: SW.securityNotSatisfied, data: none };
+      const digestInfo = concat(SHA256_DIGEST_INFO_PREFIX, this.#digest);
+      this.#digest = undefined;
+      return { sw: SW.ok, data: rsaSign(this.#keys[keyRef]!.key, digestInfo) };
+    }
+    return { sw: SW.incorrectP1P2, data: none };
+  }
+
+  #internalAuthenticate(c: Command): { sw: number; data: Uint8Array } {
+    const none = new Uint8Array();
+    if (c.p1 !== 0x00 || c.p2 !== 0x00) return { sw: SW.incorrectP1P2, data: none };
+    const keyRef = this.#se.at;
+    if (keyRef === undefined) return { sw: SW.conditionsNotSatisfied, data: none };
+    if (!this.#pinVerified) return { sw: SW.securityNotSatisfied, data: none };
+    if (c.data.length === 0 || c.data.length > RSA_BYTES - RSA_PKCS1_OVERHEAD)
+      return { sw: SW.wrongLength, data: none };
+    return { sw: SW.ok, data: rsaSign(this.#keys[keyRef]!.key, c.data) };
+  }
+}
+
+function initialState(): Uint8Array {
+  return Uint8Array.from(
+    Buffer.from("6a09e667bb67ae853c6ef372a54ff53a510e527f9b05688c1f83d9ab5be0cd19", "hex"),
+  );
+}
+
+/** RSA with PKCS#1 v1.5 type-1 padding over the given block (the card pads, the host does not). */
+function rsaSign(key: KeyObject, block: Uint8Array): Uint8Array {
+  return new Uint8Array(privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, block));
+}
+
+export function padPin(pin: string): Uint8Array {
+  const out = new Uint8Array(PIN_STORED_LENGTH).fill(PIN_PAD_CHAR);
+  for (let i = 0; i < pin.length; i++) out[i] = pin.charCodeAt(i);
+  return out;
+}
+
+export function createCps3Emulator(options: Cps3Options = {}): Cps3Emulator {
+  return new Cps3Emulator(options);
+}
+
+export { CPX_IAS_AID, CPX_ROOT_AID };

@@ -1,0 +1,133 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
+import { CpsDriver } from "../../../src/cards/cps/index.ts";
+import { isPasserelleError } from "../../../src/errors.ts";
+import { aodf, cdf, efSnIcc, odf, prkdf } from "../../../src/simulator/cards/cps3/layout.ts";
+import { channelFor, emulator } from "./fixtures.ts";
+
+const chunks = (n: number): number => Math.ceil(n / 256);
+
+test("a cold read returns the holder, both certificates and the PIN counter", async () => {
+  const card = emulator();
+  const channel = channelFor(card);
+  const result = await new CpsDriver().read(channel);
+  assert.deepEqual(result.holder, {
+    idNat: "899700001234",
+    idType: "RPPS",
+    nationalId: "99700001234",
+    lastName: "MEDECIN-TEST",
+    firstName: "CLAIRE",
+    profession: "Médecin",
+  });
+  assert.equal(
+    new X509Certificate(result.certificates.authentication.pem).raw.equals(
+      Buffer.from(card.certificates.authentication.der),
+    ),
+    true,
+  );
+  assert.equal(
+    new X509Certificate(result.certificates.signature.pem).raw.equals(
+      Buffer.from(card.certificates.signature.der),
+    ),
+    true,
+  );
+  assert.equal(
+    result.certificates.signature.notAfter,
+    new Date(new X509Certificate(card.certificates.signature.der).validTo).toISOString(),
+  );
+  assert.deepEqual(result.pin, { verified: false, triesRemaining: 3 });
+  // Minimum for this layout with short APDUs: SELECT AID; SELECT + READs for ODF, CDF, PrKDF, AODF,
+  // both certificates and EF.SN.ICC; GET DATA for the counter. No command is wasted.
+  const files = [
+    odf(),
+    cdf(),
+    prkdf(),
+    aodf(),
+    card.certificates.authentication.der,
+    card.certificates.signature.der,
+    efSnIcc(card.serial),
+  ];
+  const minimum = 1 + files.reduce((n, f) => n + 1 + chunks(f.length), 0) + 1;
+  assert.equal(channel.sent.length, minimum);
+  assert.equal(channel.sent.filter((c) => c.ins === 0xa4).length, 1 + files.length);
+  assert.equal(channel.sent.at(-1)?.ins, 0xcb);
+});
+
+test("a warm read on the same insertion sends no APDU; a new insertion reads again", async () => {
+  const driver = new CpsDriver();
+  const channel = channelFor(emulator());
+  const cold = await driver.read(channel);
+  const before = channel.sent.length;
+  const warm = await driver.read(channel);
+  assert.equal(channel.sent.length - before, 0);
+  assert.deepEqual(warm, cold);
+
+  const other = emulator({
+    holder: {
+      idType: "0",
+      nationalId: "751234567",
+      lastName: "KINE",
+      firstName: "PAUL",
+      profession: "Masseur-Kinésithérapeute",
+    },
+  });
+  channel.insert(other);
+  const next = await driver.read(channel);
+  assert.equal(next.holder.idType, "ADELI");
+  assert.equal(next.holder.idNat, "0751234567");
+  assert.equal(next.holder.nationalId, "751234567");
+  assert.equal(next.holder.profession, "Masseur-Kinésithérapeute");
+  assert.ok(channel.sent.length - before > 10);
+});
+
+test("forget(readerId) drops the cache", async () => {
+  const driver = new CpsDriver();
+  const channel = channelFor(emulator());
+  await driver.read(channel);
+  const before = channel.sent.length;
+  driver.forget(channel.readerId);
+  await driver.read(channel);
+  assert.ok(channel.sent.length > before);
+});
+
+test("a Vitale in the reader is WRONG_CARD without any APDU", async () => {
+  const channel = channelFor(emulator());
+  channel.atr = Uint8Array.from(Buffer.from("3B751300004509EA9000", "hex"));
+  await assert.rejects(new CpsDriver().read(channel), (e) => isPasserelleError(e, "WRONG_CARD"));
+  assert.equal(channel.sent.length, 0);
+});
+
+test("a CPx ATR without the CPx IAS application is WRONG_CARD", async () => {
+  const card = emulator();
+  const fake = { atr: card.atr, reset: () => undefined, transmit: () => Uint8Array.of(0x6a, 0x82) };
+  const channel = channelFor(card);
+  channel.insert(fake as never);
+  await assert.rejects(new CpsDriver().read(channel), (e) => isPasserelleError(e, "WRONG_CARD"));
+  assert.equal(channel.sent.length, 1);
+});
+
+test("a certificate that does not parse is CARD_ERROR with a reason, and nothing personal in details", async () => {
+  const channel = channelFor(emulator({ corruptAuthenticationCertificate: true }));
+  await assert.rejects(new CpsDriver().read(channel), (e) => {
+    assert.ok(isPasserelleError(e, "CARD_ERROR"));
+    assert.equal(e.details["step"], "certificate");
+    assert.match(String(e.details["problem"]), /authentication certificate does not parse/);
+    return true;
+  });
+});
+
+test("an expired card is read, and says so through notAfter", async () => {
+  const result = await new CpsDriver().read(channelFor(emulator({ expired: true })));
+  assert.ok(Date.parse(result.certificates.authentication.notAfter) < Date.now());
+});
+
+test("a card pulled during the read is CARD_REMOVED and leaves no cache behind", async () => {
+  const driver = new CpsDriver();
+  const channel = channelFor(emulator());
+  channel.removeAt = 5;
+  await assert.rejects(driver.read(channel), (e) => isPasserelleError(e, "CARD_REMOVED"));
+  channel.insert(emulator());
+  const result = await driver.read(channel);
+  assert.equal(result.holder.lastName, "MEDECIN-TEST");
+});
