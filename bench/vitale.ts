@@ -3,12 +3,17 @@
  * sent by a plain loop, on the same virtual reader (createReaders → CardSession → in-process
  * VirtualPcsc → emulated Vitale 2), in the same run, interleaved. Prints, asserts nothing.
  *
- *   npx tsx bench/vitale.ts [iterations]
+ *   npx tsx bench/vitale.ts [iterations]            in-process virtual PC/SC (VirtualPcsc)
+ *   npx tsx bench/vitale.ts --pcscd [iterations]    the real pcscd, card plugged in through vpcd slot 1
+ *                                                   (pcscd must be running with vsmartcard-vpcd)
  *
  * Target (issue 5): cold read within 1.10× of the bare loop; warm read 0 APDUs.
  */
 import { performance } from "node:perf_hooks";
-import { createReaders } from "../daemon/src/pcsc/index.ts";
+import { createReaders, type Readers } from "../daemon/src/pcsc/index.ts";
+import { createSystemBackend } from "../daemon/src/pcsc/binding/koffi-backend.ts";
+import { VpcdBridge } from "../daemon/src/simulator/vpcd-bridge.ts";
+import type { CardEmulator } from "../daemon/src/simulator/card-emulator.ts";
 import type { CardChannel, CommandApdu } from "../daemon/src/pcsc/apdu.ts";
 import { VirtualPcsc, VIRTUAL_READER_NAMES } from "../daemon/src/simulator/virtual-pcsc.ts";
 import {
@@ -18,9 +23,11 @@ import {
 } from "../daemon/src/simulator/cards/vitale2/index.ts";
 import { createPublicLayoutVitaleReader, createVitaleService } from "../daemon/src/cards/vitale/index.ts";
 
-const ITERATIONS = Number(process.argv[2] ?? 300);
-const WARMUP = 30;
-const SLOT = VIRTUAL_READER_NAMES[1];
+const args = process.argv.slice(2);
+const THROUGH_PCSCD = args.includes("--pcscd");
+const ITERATIONS = Number(args.find((arg) => /^[0-9]+$/.test(arg)) ?? (THROUGH_PCSCD ? 100 : 300));
+const WARMUP = THROUGH_PCSCD ? 5 : 30;
+const VPCD_SLOT = 1;
 
 function recording(channel: CardChannel, commands: CommandApdu[]): CardChannel {
   return {
@@ -35,27 +42,49 @@ function recording(channel: CardChannel, commands: CommandApdu[]): CardChannel {
   };
 }
 
+async function waitFor(find: () => string | undefined): Promise<string> {
+  for (let i = 0; i < 1000; i += 1) {
+    const found = find();
+    if (found !== undefined) return found;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error("the card never showed up in the reader");
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
 async function main(): Promise<void> {
-  const pcsc = new VirtualPcsc();
-  const readers = await createReaders({ backend: pcsc });
   const emulator = createVitale2Emulator({ beneficiaries: FAMILY_OF_4 });
   let exchanges = 0;
-  pcsc.insert(SLOT, {
+  const counting: CardEmulator = {
     atr: emulator.atr,
     transmit(apdu) {
       exchanges += 1;
       return emulator.transmit(apdu);
     },
     reset: () => emulator.reset(),
-  });
-  for (let i = 0; i < 200 && !readers.list().some((r) => r.id === SLOT && r.cardPresent); i += 1) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
+  };
+  let readers: Readers;
+  let slot: string;
+  let bridge: VpcdBridge | undefined;
+  if (THROUGH_PCSCD) {
+    readers = await createReaders({ backend: createSystemBackend() });
+    bridge = new VpcdBridge({ emulator: counting, slot: VPCD_SLOT });
+    await bridge.start();
+    slot = await waitFor(
+      () => readers.list().find((r) => r.cardPresent && r.name.endsWith(` 00 0${VPCD_SLOT}`))?.id,
+    );
+  } else {
+    const pcsc = new VirtualPcsc();
+    readers = await createReaders({ backend: pcsc });
+    slot = VIRTUAL_READER_NAMES[1];
+    pcsc.insert(slot, counting);
+    await waitFor(() => readers.list().find((r) => r.id === slot && r.cardPresent)?.id);
   }
+  const SLOT = slot;
   const service = createVitaleService({
     reader: createPublicLayoutVitaleReader({ layout: LAB_BENEFICIARY_LAYOUT }),
   });
@@ -99,6 +128,7 @@ async function main(): Promise<void> {
     }
   }
   await readers.close();
+  await bridge?.close();
 
   const driver = median(driverTimes);
   const loop = median(loopTimes);

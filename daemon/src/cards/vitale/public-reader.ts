@@ -192,6 +192,7 @@ async function readFile(card: CardChannel, fid: number): Promise<FileRead> {
     if (size > MAX_FILE_BYTES) return { ok: false, problem: `larger than ${MAX_FILE_BYTES} bytes` };
     if (response.sw === SW_END_OF_FILE || response.data.length < READ_CHUNK_BYTES) break;
   }
+  if (chunks.length === 1 && chunks[0] !== undefined) return { ok: true, bytes: chunks[0] };
   const bytes = new Uint8Array(size);
   let offset = 0;
   for (const chunk of chunks) {
