@@ -75,12 +75,11 @@ export function choosePinRoute(options: {
 export function buildPinBlock(pin: string, entry: PinEntry): Uint8Array {
   checkPinFormat(pin);
   if (pin.length < entry.minLength || pin.length > entry.maxLength) throw new PinFormatError();
-  const length =
-    entry.needsPadding || entry.storedLength > 0 ? Math.max(entry.storedLength, pin.length) : pin.length;
-  const block = new Uint8Array(length).fill(entry.padChar);
-  if (entry.type === 0) {
+  const bcd = entry.type === 0;
+  const digitsBytes = bcd ? Math.ceil(pin.length / 2) : pin.length;
+  const block = new Uint8Array(Math.max(entry.storedLength, digitsBytes)).fill(entry.padChar);
+  if (bcd) {
     // BCD: two digits per byte, an odd last nibble padded with F (ISO 9564 style).
-    block.fill(entry.padChar);
     for (let i = 0; i < pin.length; i++) {
       const nibble = pin.charCodeAt(i) - 0x30;
       const at = i >> 1;

@@ -1,0 +1,245 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  buildPinBlock,
+  buildPinVerifyStructure,
+  choosePinRoute,
+  CpsDriver,
+  parseFeatures,
+  PinFormatError,
+  scardCtlCode,
+  type PinPrompt,
+} from "../../../src/cards/cps/index.ts";
+import { isPasserelleError } from "../../../src/errors.ts";
+import { channelFor, emulator } from "./fixtures.ts";
+import type { EmulatorChannel } from "./emulator-channel.ts";
+import type { Cps3Emulator } from "../../../src/simulator/cards/cps3/emulator.ts";
+
+const ORIGIN = "https://app.example";
+const page = (pin: string, extra: object = {}) => ({ origin: ORIGIN, pin, pinFromPage: true, ...extra });
+const verifies = (card: Cps3Emulator): number => card.log.filter((c) => c.ins === 0x20).length;
+const AODF_PIN = {
+  label: "PIN",
+  reference: 1,
+  minLength: 4,
+  maxLength: 8,
+  storedLength: 8,
+  type: 1,
+  padChar: 0xff,
+  needsPadding: true,
+};
+
+test("a correct PIN from an allowed page verifies; the next read says verified with no APDU", async () => {
+  const driver = new CpsDriver();
+  const card = emulator({ pin: "4321" });
+  const channel = channelFor(card);
+  assert.deepEqual(await driver.verifyPin(channel, page("4321")), { verified: true, triesRemaining: 3 });
+  const before = channel.sent.length;
+  const read = await driver.read(channel);
+  assert.deepEqual(read.pin, { verified: true, triesRemaining: 3 });
+  assert.equal(channel.sent.length, before);
+});
+
+test("wrong PINs: PIN_INCORRECT with the counter going down, PIN_LAST_TRY, then PIN_BLOCKED", async () => {
+  const driver = new CpsDriver();
+  const card = emulator();
+  const channel = channelFor(card);
+  for (const expected of [2, 1]) {
+    await assert.rejects(driver.verifyPin(channel, page("0000")), (e) => {
+      assert.ok(isPasserelleError(e, "PIN_INCORRECT"));
+      assert.equal(e.details["triesRemaining"], expected);
+      return true;
+    });
+  }
+  const sent = verifies(card);
+  await assert.rejects(driver.verifyPin(channel, page("1234")), (e) => isPasserelleError(e, "PIN_LAST_TRY"));
+  assert.equal(verifies(card), sent, "no VERIFY on the last try without confirmLastTry");
+  await assert.rejects(driver.verifyPin(channel, page("9999", { confirmLastTry: true })), (e) =>
+    isPasserelleError(e, "PIN_BLOCKED"),
+  );
+  assert.equal(card.triesRemaining, 0);
+  const blockedAt = verifies(card);
+  await assert.rejects(driver.verifyPin(channel, page("1234", { confirmLastTry: true })), (e) =>
+    isPasserelleError(e, "PIN_BLOCKED"),
+  );
+  assert.equal(verifies(card), blockedAt, "no VERIFY on a blocked card");
+});
+
+test("confirmLastTry with the right PIN succeeds and the counter is back to 3", async () => {
+  const card = emulator({ triesRemaining: 1 });
+  const result = await new CpsDriver().verifyPin(channelFor(card), page("1234", { confirmLastTry: true }));
+  assert.deepEqual(result, { verified: true, triesRemaining: 3 });
+});
+
+test("a blocked card is PIN_BLOCKED and no VERIFY is sent", async () => {
+  const card = emulator({ triesRemaining: 0 });
+  await assert.rejects(new CpsDriver().verifyPin(channelFor(card), page("1234")), (e) =>
+    isPasserelleError(e, "PIN_BLOCKED"),
+  );
+  assert.equal(verifies(card), 0);
+});
+
+test("a PIN that is not 4-8 digits is refused before touching the card", async () => {
+  for (const bad of ["123", "123456789", "12a4", " 1234", ""]) {
+    const channel = channelFor(emulator());
+    await assert.rejects(new CpsDriver().verifyPin(channel, page(bad)), PinFormatError);
+    assert.equal(channel.sent.length, 0);
+  }
+});
+
+test("a page PIN from an origin the policy does not allow is refused, no VERIFY", async () => {
+  const card = emulator();
+  await assert.rejects(
+    new CpsDriver().verifyPin(channelFor(card), { origin: ORIGIN, pin: "1234", pinFromPage: false }),
+    (e) => isPasserelleError(e, "PIN_ENTRY_UNAVAILABLE"),
+  );
+  assert.equal(verifies(card), 0);
+});
+
+test("no PIN pad: the daemon's PIN page is asked with the tries left", async () => {
+  const asked: unknown[] = [];
+  const prompt: PinPrompt = {
+    ask: async (request) => {
+      asked.push(request);
+      return "1234";
+    },
+  };
+  const channel = channelFor(emulator());
+  const result = await new CpsDriver().verifyPin(channel, { origin: ORIGIN, pinFromPage: false, prompt });
+  assert.equal(result.verified, true);
+  assert.deepEqual(asked, [{ origin: ORIGIN, readerId: channel.readerId, triesRemaining: 3 }]);
+  assert.equal(channel.controls.length, 1, "the PIN pad was probed first");
+});
+
+test("no PIN pad and no PIN page: PIN_ENTRY_UNAVAILABLE", async () => {
+  const card = emulator();
+  await assert.rejects(
+    new CpsDriver().verifyPin(channelFor(card), { origin: ORIGIN, pinFromPage: true }),
+    (e) => isPasserelleError(e, "PIN_ENTRY_UNAVAILABLE"),
+  );
+  assert.equal(verifies(card), 0);
+});
+
+test("the PIN page being cancelled surfaces as is, with no VERIFY", async () => {
+  const card = emulator();
+  const { PasserelleError } = await import("../../../src/errors.ts");
+  const prompt: PinPrompt = { ask: async () => Promise.reject(new PasserelleError("USER_CANCELLED")) };
+  await assert.rejects(
+    new CpsDriver().verifyPin(channelFor(card), { origin: ORIGIN, pinFromPage: false, prompt }),
+    (e) => isPasserelleError(e, "USER_CANCELLED"),
+  );
+  assert.equal(verifies(card), 0);
+});
+
+/** A fake PIN pad reader: answers GET_FEATURE_REQUEST and "types" a PIN into the structure's APDU. */
+function pinPad(channel: EmulatorChannel, card: Cps3Emulator, typed: string, answer?: Uint8Array) {
+  const verifyCode = 0x42330006;
+  const seen: Uint8Array[] = [];
+  channel.controlHandler = async (code, data) => {
+    if (code === scardCtlCode(3400)) return Uint8Array.of(0x06, 0x04, 0x42, 0x33, 0x00, 0x06);
+    assert.equal(code, verifyCode);
+    seen.push(Uint8Array.from(data));
+    if (answer) return answer;
+    const apdu = Uint8Array.from(data.subarray(19));
+    for (let i = 0; i < typed.length; i++) apdu[5 + i] = typed.charCodeAt(i);
+    return card.transmit(apdu);
+  };
+  return seen;
+}
+
+test("a PIN pad is preferred when the page sends no PIN, and the PIN never crosses the host", async () => {
+  const card = emulator();
+  const channel = channelFor(card);
+  const seen = pinPad(channel, card, "1234");
+  let asked = false;
+  const prompt: PinPrompt = {
+    ask: async () => {
+      asked = true;
+      return "1234";
+    },
+  };
+  const result = await new CpsDriver().verifyPin(channel, { origin: ORIGIN, pinFromPage: false, prompt });
+  assert.equal(result.verified, true);
+  assert.equal(asked, false);
+  assert.equal(seen.length, 1);
+  assert.deepEqual(
+    Buffer.from(seen[0]!).toString("hex"),
+    Buffer.from(buildPinVerifyStructure(AODF_PIN)).toString("hex"),
+  );
+  assert.equal(channel.sent.filter((c) => c.ins === 0x20).length, 0, "no VERIFY through transmit");
+});
+
+test("a wrong PIN on the PIN pad is PIN_INCORRECT; timeout and cancel map to TIMEOUT / USER_CANCELLED", async () => {
+  const card = emulator();
+  const channel = channelFor(card);
+  pinPad(channel, card, "9999");
+  await assert.rejects(new CpsDriver().verifyPin(channel, { origin: ORIGIN, pinFromPage: false }), (e) =>
+    isPasserelleError(e, "PIN_INCORRECT"),
+  );
+  pinPad(channel, card, "", Uint8Array.of(0x64, 0x00));
+  await assert.rejects(new CpsDriver().verifyPin(channel, { origin: ORIGIN, pinFromPage: false }), (e) =>
+    isPasserelleError(e, "TIMEOUT"),
+  );
+  pinPad(channel, card, "", Uint8Array.of(0x64, 0x01));
+  await assert.rejects(new CpsDriver().verifyPin(channel, { origin: ORIGIN, pinFromPage: false }), (e) =>
+    isPasserelleError(e, "USER_CANCELLED"),
+  );
+});
+
+test("PIN_VERIFY_STRUCTURE bytes (PC/SC v2 part 10 §2.5.2) for an 8-byte ASCII block padded with FF", () => {
+  assert.equal(
+    Buffer.from(buildPinVerifyStructure(AODF_PIN)).toString("hex").toUpperCase(),
+    [
+      "1E", // bTimerOut 30 s
+      "1E", // bTimerOut2
+      "82", // bmFormatString: byte units, position 0, left, ASCII
+      "08", // bmPINBlockString: no length field, 8-byte block
+      "00", // bmPINLengthFormat
+      "0804", // wPINMaxExtraDigit: min 4, max 8 (LE)
+      "02", // bEntryValidationCondition: OK key
+      "01", // bNumberMessage
+      "0C04", // wLangId 0x040C (LE)
+      "00", // bMsgIndex
+      "000000", // bTeoPrologue
+      "0D000000", // ulDataLength 13 (LE)
+      "0020000108FFFFFFFFFFFFFFFF", // VERIFY template
+    ].join(""),
+  );
+});
+
+test("GET_FEATURE_REQUEST answers parse into a feature → control code map", () => {
+  const features = parseFeatures(Uint8Array.from(Buffer.from("060442330006070442330007120442330012", "hex")));
+  assert.equal(features.get(0x06), 0x42330006);
+  assert.equal(features.get(0x07), 0x42330007);
+  assert.equal(features.get(0x12), 0x42330012);
+  assert.equal(parseFeatures(Uint8Array.of(0x06, 0x02, 0x00)).size, 0);
+});
+
+test("SCARD_CTL_CODE(3400) per platform", () => {
+  assert.equal(scardCtlCode(3400, "linux"), 0x42000d48);
+  assert.equal(scardCtlCode(3400, "darwin"), 0x42000d48);
+  assert.equal(scardCtlCode(3400, "win32"), 0x00313520);
+});
+
+test("PIN blocks: ASCII padded to the stored length, BCD packed", () => {
+  assert.equal(Buffer.from(buildPinBlock("1234", AODF_PIN)).toString("hex"), "31323334ffffffff");
+  assert.equal(
+    Buffer.from(buildPinBlock("12345", { ...AODF_PIN, type: 0, storedLength: 4 })).toString("hex"),
+    "12345fff",
+  );
+  assert.throws(() => buildPinBlock("12", AODF_PIN), PinFormatError);
+});
+
+test("route choice: page only when allowed, then PIN pad, then the PIN page", () => {
+  assert.equal(choosePinRoute({ pagePin: true, pinFromPage: true, pinPad: true, prompt: true }), "page");
+  assert.equal(choosePinRoute({ pagePin: false, pinFromPage: true, pinPad: true, prompt: true }), "pinpad");
+  assert.equal(choosePinRoute({ pagePin: false, pinFromPage: false, pinPad: false, prompt: true }), "prompt");
+  assert.throws(
+    () => choosePinRoute({ pagePin: true, pinFromPage: false, pinPad: true, prompt: true }),
+    (e) => isPasserelleError(e, "PIN_ENTRY_UNAVAILABLE"),
+  );
+  assert.throws(
+    () => choosePinRoute({ pagePin: false, pinFromPage: true, pinPad: false, prompt: false }),
+    (e) => isPasserelleError(e, "PIN_ENTRY_UNAVAILABLE"),
+  );
+});
