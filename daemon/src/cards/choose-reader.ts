@@ -6,7 +6,7 @@
 import type { CardType } from "@passerelle/protocol";
 import type { ReaderState } from "../pcsc/readers.ts";
 import { PasserelleError } from "../errors.ts";
-import { cardTypeOf } from "./card-type.ts";
+import { recognizeCard } from "./recognize.ts";
 
 export type WantedCardType = Exclude<CardType, "unknown">;
 
@@ -24,7 +24,7 @@ export function chooseReader(
   readers: readonly ReaderState[],
   wanted: WantedCardType,
   readerId?: string,
-  typeOf: (atr: Uint8Array) => CardType = cardTypeOf,
+  typeOf: (atr: Uint8Array) => CardType = (atr) => recognizeCard(atr).type,
 ): string {
   if (readerId !== undefined) {
     const reader = readers.find((candidate) => candidate.id === readerId);

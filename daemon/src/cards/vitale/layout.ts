@@ -5,6 +5,11 @@
  * by GIE SESAM-Vitale and is NOT here: nothing below guesses a meaning for an unknown tag.
  */
 
+import { recognizeCard } from "../recognize.ts";
+
+/** The card table's generation label for Vitale 1 (cards/card-table.json). */
+const VITALE1_TABLE_GENERATION = "Vitale 1";
+
 /** Application "…VITALE": D2 50 00 00 02 + ASCII "VITALE". */
 export const VITALE_AID = Uint8Array.of(0xd2, 0x50, 0x00, 0x00, 0x02, 0x56, 0x49, 0x54, 0x41, 0x4c, 0x45);
 /** Application "…MF_VITALE" (DIR, PAN): listed in the pointer file, holds no beneficiary. */
@@ -69,29 +74,18 @@ export const PUBLIC_BENEFICIARY_LAYOUT: VitaleBeneficiaryLayout = {
 export type VitaleGeneration = "vitale1" | "vitale2";
 
 /**
- * ATR patterns from smartcard_list.txt (upper-case hex). Vitale 2 has no TD1, so it is T=0.
- * Vitale 1 (Bull CP8, inverse convention `3F`) uses a proprietary command set (CLA BC) whose data
- * format was never published.
+ * The Vitale generation an ATR names (the ATR table in cards/card-table.json, from pcsc-tools'
+ * smartcard_list.txt), or undefined when it is not a known Vitale ATR. Vitale 2 has no TD1, so it
+ * is T=0. Vitale 1 (Bull CP8, inverse convention `3F`) uses a proprietary command set (CLA BC)
+ * whose data format was never published.
  */
-const VITALE2_ATRS = [/^3B75130000[4][0-9A-F]09[EF]A9000$/];
-const VITALE1_ATRS = [/^3F6525002[2C]09[F6]99000$/, /^3F65250052096A9000$/, /^3F652500A[34]096A9000$/];
-/** Every CPS3/CPS4 ATR carries the ANS marker 12 25 00 64 80 (cards.md A1). */
-const CPX_ATR_MARKER = /^(?:[0-9A-F]{2})*1225006480/;
-
-function atrHex(atr: Uint8Array): string {
-  return Buffer.from(atr).toString("hex").toUpperCase();
-}
-
-/** The Vitale generation an ATR names, or undefined when it is not a known Vitale ATR. */
 export function vitaleGenerationOf(atr: Uint8Array): VitaleGeneration | undefined {
-  const text = atrHex(atr);
-  if (VITALE2_ATRS.some((pattern) => pattern.test(text))) return "vitale2";
-  if (VITALE1_ATRS.some((pattern) => pattern.test(text))) return "vitale1";
-  return undefined;
+  const card = recognizeCard(atr);
+  if (card.type !== "vitale") return undefined;
+  return card.generation === VITALE1_TABLE_GENERATION ? "vitale1" : "vitale2";
 }
 
 /** Is this the ATR of a CPx (CPS3/CPS4) card? */
 export function isCpxAtr(atr: Uint8Array): boolean {
-  // Anchored on byte boundaries: the marker must not match across two bytes' nibbles.
-  return CPX_ATR_MARKER.test(atrHex(atr));
+  return recognizeCard(atr).type === "cps";
 }
