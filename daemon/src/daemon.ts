@@ -7,11 +7,39 @@ import { fileURLToPath } from "node:url";
 import { AllowlistPolicy } from "./access/access-policy.ts";
 import { createLogger, type Logger } from "./audit/logger.ts";
 import type { DaemonConfig } from "./config/config.ts";
-import { NoReaders, type Readers } from "./pcsc/readers.ts";
+import { createReaders, NoReaders, type Readers } from "./pcsc/index.ts";
+import { recognizeCard } from "./cards/recognize.ts";
+import { createPublicLayoutVitaleReader, createVitaleService } from "./cards/vitale/index.ts";
+import { createSystemBackend } from "./pcsc/binding/koffi-backend.ts";
 import { handlers } from "./server/methods/index.ts";
+import { Lab } from "./simulator/lab.ts";
 import { startServer, type RunningServer } from "./server/server.ts";
 import { ensureLocalTls } from "./tls/local-ca.ts";
 import { DAEMON_VERSION } from "./version.ts";
+
+/** The readers: the in-process lab under --simulate, otherwise the OS's PC/SC service. */
+async function openReaders(
+  config: DaemonConfig,
+  logger: Logger,
+): Promise<{ readers: Readers; lab: Lab | null }> {
+  const extendedLengthFor = (atr: Uint8Array) => recognizeCard(atr).extendedLength;
+  if (config.simulate) {
+    const lab = new Lab();
+    const readers = await createReaders({ backend: lab.backend, extendedLengthFor });
+    const skipped = await lab.insertDefaults();
+    if (skipped.length > 0) logger.warn("simulation: card profiles not in this build", { skipped });
+    return { readers, lab };
+  }
+  let backend;
+  try {
+    backend = createSystemBackend();
+  } catch (error) {
+    // No PC/SC library on this machine (libpcsclite1 not installed): run without readers and say so.
+    logger.error("PC/SC library not available: card methods will answer PCSC_UNAVAILABLE", { error });
+    return { readers: new NoReaders(), lab: null };
+  }
+  return { readers: await createReaders({ backend, extendedLengthFor }), lab: null };
+}
 
 export interface RunningDaemon {
   readonly url: string;
@@ -30,7 +58,12 @@ export async function startDaemon(
   if (config.simulate) {
     logger.warn("SIMULATION MODE: virtual cards and the INSi simulator, no real card or INSi is used");
   }
-  const readers: Readers = new NoReaders();
+  const { readers, lab } = await openReaders(config, logger);
+  const vitale = createVitaleService({ reader: createPublicLayoutVitaleReader() });
+  // Personal data read from a card leaves memory with the card.
+  readers.subscribe((event) => {
+    if (event.type === "card.removed" || event.type === "reader.removed") vitale.forget(event.readerId);
+  });
   let server: RunningServer | null = null;
   const access = new AllowlistPolicy({
     allowedOrigins: config.allowedOrigins,
@@ -43,7 +76,16 @@ export async function startDaemon(
     server = await startServer({
       port: config.port,
       ...(tls ? { tls: { certPem: tls.certPem, keyPem: tls.keyPem } } : {}),
-      services: { version: DAEMON_VERSION, simulation: config.simulate, readers, access, logger },
+      services: {
+        version: DAEMON_VERSION,
+        simulation: config.simulate,
+        readers,
+        access,
+        logger,
+        vitale,
+        lab,
+        isSelfOrigin: (origin) => server?.selfOrigins.includes(origin) ?? false,
+      },
       handlers,
       limits: config.limits,
       webRoot: path.resolve(WEB_ROOT),

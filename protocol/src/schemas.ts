@@ -193,6 +193,28 @@ export const InsiVerifyResult = z.strictObject({
 });
 
 // ---------------------------------------------------------------------------------------------
+// Simulation-only methods (the lab panel of the daemon's own page). Answered only under
+// `--simulate` and only to the daemon's own origin; everyone else gets -32601.
+// ---------------------------------------------------------------------------------------------
+export const LabSlot = z.strictObject({
+  slot: z.number().int(),
+  readerId: ReaderId,
+  card: z.string().nullable(),
+});
+export const InsiFault = z.enum(["none", "delay", "http500", "malformed", "reset"]);
+export const LabStatusResult = z.strictObject({
+  slots: z.array(LabSlot),
+  profiles: z.array(z.string()),
+  insiFault: InsiFault,
+});
+export const LabInsertCardParams = z.strictObject({
+  slot: z.number().int().min(0).max(15),
+  card: z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, "a card profile name"),
+});
+export const LabRemoveCardParams = z.strictObject({ slot: z.number().int().min(0).max(15) });
+export const LabSetInsiFaultParams = z.strictObject({ fault: InsiFault });
+
+// ---------------------------------------------------------------------------------------------
 // The method table: name → params and result schemas. `preAccess` methods are the only ones
 // answered before the origin is granted.
 // ---------------------------------------------------------------------------------------------
@@ -208,7 +230,35 @@ export const METHODS = {
   "insi.searchByTraits": { params: InsiSearchByTraitsParams, result: InsiResult, preAccess: false },
   "insi.searchWithVitale": { params: InsiSearchWithVitaleParams, result: InsiResult, preAccess: false },
   "insi.verify": { params: InsiVerifyParams, result: InsiVerifyResult, preAccess: false },
+  "lab.status": {
+    params: z.strictObject({}),
+    result: LabStatusResult,
+    preAccess: false,
+    simulationOnly: true,
+  },
+  "lab.insertCard": {
+    params: LabInsertCardParams,
+    result: LabStatusResult,
+    preAccess: false,
+    simulationOnly: true,
+  },
+  "lab.removeCard": {
+    params: LabRemoveCardParams,
+    result: LabStatusResult,
+    preAccess: false,
+    simulationOnly: true,
+  },
+  "lab.setInsiFault": {
+    params: LabSetInsiFaultParams,
+    result: LabStatusResult,
+    preAccess: false,
+    simulationOnly: true,
+  },
 } as const;
+
+export function isSimulationOnly(method: MethodName): boolean {
+  return "simulationOnly" in METHODS[method];
+}
 
 export type MethodName = keyof typeof METHODS;
 export type MethodParams<M extends MethodName> = z.input<(typeof METHODS)[M]["params"]>;

@@ -6,6 +6,7 @@ import {
   METHODS,
   NOTIFICATION_TOPIC,
   RPC_INVALID_REQUEST,
+  isSimulationOnly,
   type NotificationName,
   type NotificationParams,
 } from "@passerelle/protocol";
@@ -94,6 +95,15 @@ export class Connection implements ConnectionHandle {
       if (id !== undefined) this.send(response);
     };
 
+    if (isSimulationOnly(method) && !(services.lab && services.isSelfOrigin(this.origin))) {
+      // The lab exists only in simulation and only for the daemon's own page: to anyone else it
+      // does not exist at all.
+      return respond({
+        jsonrpc: "2.0",
+        id: id ?? null,
+        error: { code: -32601, message: `method not found: ${method}` },
+      });
+    }
     if (!METHODS[method].preAccess && services.access.state(this.origin) !== "granted") {
       // Before access, nothing about readers, cards or people leaves the daemon.
       return respond(reasonError(id ?? 0, "ACCESS_DENIED"));

@@ -13,6 +13,7 @@ import type {
 import type { z } from "zod";
 import type { AccessPolicy } from "../../access/access-policy.ts";
 import type { Logger } from "../../audit/logger.ts";
+import type { VitaleService } from "../../cards/vitale/index.ts";
 import type { Readers } from "../../pcsc/readers.ts";
 
 /** The daemon's services, as handlers see them. Optional ones are absent when not configured. */
@@ -22,6 +23,21 @@ export interface Services {
   readonly readers: Readers;
   readonly access: AccessPolicy;
   readonly logger: Logger;
+  readonly vitale: VitaleService;
+  /** The simulation lab (virtual cards, INSi faults); null outside `--simulate`. */
+  readonly lab: LabControl | null;
+  /** True for the daemon's own page (https://localhost:<port>…). */
+  isSelfOrigin(origin: string): boolean;
+}
+
+/** What the lab panel of the daemon's page may do, under --simulate only. */
+export interface LabControl {
+  readonly slots: ReadonlyArray<{ slot: number; readerId: string; card: string | null }>;
+  readonly profiles: readonly string[];
+  readonly insiFault: "none" | "delay" | "http500" | "malformed" | "reset";
+  insert(slot: number, profile: string): Promise<void>;
+  remove(slot: number): void;
+  setInsiFault(fault: LabControl["insiFault"]): void;
 }
 
 export interface ConnectionHandle {
