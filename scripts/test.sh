@@ -8,9 +8,9 @@ bash scripts/system-deps.sh
 bash scripts/node-deps.sh
 
 # The real PC/SC daemon for the system tests (no systemd needed); stopped again on exit if we started it.
-if [ -f scripts/pcscd.sh ]; then
+if ! bash scripts/pcscd.sh status >/dev/null 2>&1; then
   bash scripts/pcscd.sh start
-  trap 'bash scripts/pcscd.sh stop-if-ours || true' EXIT
+  trap 'bash scripts/pcscd.sh stop >/dev/null || true' EXIT
 fi
 
 npm run --silent typecheck
