@@ -10,6 +10,7 @@ import { ConfigError, resolveConfig, type CommandLineOptions } from "../config/c
 import { startDaemon } from "../daemon.ts";
 import { PortInUseError } from "../server/server.ts";
 import { DAEMON_VERSION } from "../version.ts";
+import { registerLabInsert } from "./lab-insert.ts";
 import { registerStatus } from "./status.ts";
 
 /** Exit codes: documented in docs/admin-guide.md. */
@@ -82,6 +83,7 @@ export function buildProgram(): Command {
     });
 
   registerStatus(program);
+  registerLabInsert(program);
   return program;
 }
 
