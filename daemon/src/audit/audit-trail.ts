@@ -1,0 +1,273 @@
+/**
+ * The audit trail: one JSON line per INSi call and per CPS PIN verification, written and fsynced
+ * BEFORE the caller gets its result, so that a crash never loses the record of a call that answered.
+ *
+ * Who, what, when, nothing more: time, origin, method, the CPS idNat as an HMAC-SHA256 with a
+ * per-installation salt (the same professional gives the same hash on one machine, and nothing
+ * outside it), the INSi MessageID, the CR code or the error reason (and siram fault code), the
+ * duration. Never a name, a NIR, a birth date, a PIN.
+ *
+ * Concurrent records are written in one batch and synced once (group commit): each caller still waits
+ * for the sync that covers its own line. Files rotate by size: audit.jsonl → audit.jsonl.1 → … and the
+ * oldest beyond `keepFiles` is deleted.
+ */
+import { createHmac, randomBytes } from "node:crypto";
+import { mkdir, open, readFile, rename, rm, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+
+export const AUDIT_FILE_NAME = "audit.jsonl";
+export const AUDIT_SALT_FILE_NAME = "audit-salt";
+export const AUDIT_SALT_BYTES = 32;
+/** Rotate beyond this size: ~50 000 records of ~200 bytes. */
+export const DEFAULT_AUDIT_MAX_FILE_BYTES = 10 * 1024 * 1024;
+/** Rotated files kept besides the current one. */
+export const DEFAULT_AUDIT_KEEP_FILES = 10;
+/** Bounds on what a caller may put in a field (the fields are identifiers, never free text). */
+const MAX_FIELD_LENGTH = 200;
+const FILE_MODE = 0o600;
+
+export type AuditKind = "insi" | "pin";
+
+/** What a caller reports. `idNat` is hashed before it is written. */
+export interface AuditEvent {
+  readonly kind: AuditKind;
+  readonly origin: string;
+  readonly method: string;
+  readonly idNat?: string | undefined;
+  readonly messageId?: string | undefined;
+  readonly cr?: string | undefined;
+  readonly reason?: string | undefined;
+  readonly faultCode?: string | undefined;
+  readonly durationMs: number;
+  readonly time?: Date | undefined;
+}
+
+/** What is written: one line of JSON. */
+export interface AuditRecord {
+  readonly time: string;
+  readonly kind: AuditKind;
+  readonly origin: string;
+  readonly method: string;
+  readonly idNatHash?: string;
+  readonly messageId?: string;
+  readonly cr?: string;
+  readonly reason?: string;
+  readonly faultCode?: string;
+  readonly durationMs: number;
+}
+
+export interface AuditSink {
+  /** Resolves once the record is on disk (fsynced). */
+  record(event: AuditEvent): Promise<void>;
+}
+
+export interface AuditTrailOptions {
+  /** Folder of the trail and its salt (e.g. <data dir>/audit). */
+  readonly dir: string;
+  readonly maxFileBytes?: number;
+  readonly keepFiles?: number;
+}
+
+export function hashIdNat(idNat: string, salt: Uint8Array): string {
+  return createHmac("sha256", salt).update(idNat, "utf8").digest("hex");
+}
+
+/** The per-installation salt, created once (0600) and read afterwards. */
+export async function loadOrCreateSalt(dir: string): Promise<Buffer> {
+  const path = join(dir, AUDIT_SALT_FILE_NAME);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  try {
+    const handle = await open(path, "wx", FILE_MODE);
+    const salt = randomBytes(AUDIT_SALT_BYTES);
+    try {
+      await handle.writeFile(salt.toString("hex"));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    return salt;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
+  const salt = Buffer.from((await readFile(path, "utf8")).trim(), "hex");
+  if (salt.length !== AUDIT_SALT_BYTES) throw new Error(`audit salt file ${path} is damaged`);
+  return salt;
+}
+
+function bounded(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return value.length > MAX_FIELD_LENGTH ? value.slice(0, MAX_FIELD_LENGTH) : value;
+}
+
+/** The line for an event: fields in a fixed order, absent ones left out. */
+export function auditRecord(event: AuditEvent, salt: Uint8Array): AuditRecord {
+  const record: Record<string, unknown> = {
+    time: (event.time ?? new Date()).toISOString(),
+    kind: event.kind,
+    origin: bounded(event.origin),
+    method: bounded(event.method),
+    idNatHash: event.idNat === undefined ? undefined : hashIdNat(event.idNat, salt),
+    messageId: bounded(event.messageId),
+    cr: bounded(event.cr),
+    reason: bounded(event.reason),
+    faultCode: bounded(event.faultCode),
+    durationMs: Math.max(0, Math.round(event.durationMs)),
+  };
+  for (const key of Object.keys(record)) if (record[key] === undefined) delete record[key];
+  return record as unknown as AuditRecord;
+}
+
+interface Pending {
+  readonly line: string;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  // Makes a rename durable; not supported on every platform (Windows), where it is skipped.
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(dir, "r");
+    await handle.sync();
+  } catch {
+    // best effort
+  } finally {
+    await handle?.close();
+  }
+}
+
+export class AuditTrail implements AuditSink {
+  readonly #dir: string;
+  readonly #salt: Buffer;
+  readonly #maxFileBytes: number;
+  readonly #keepFiles: number;
+  #handle: FileHandle;
+  #size: number;
+  #queue: Pending[] = [];
+  #flushing: Promise<void> | undefined;
+  #closed = false;
+
+  private constructor(options: Required<AuditTrailOptions>, salt: Buffer, handle: FileHandle, size: number) {
+    this.#dir = options.dir;
+    this.#salt = salt;
+    this.#maxFileBytes = options.maxFileBytes;
+    this.#keepFiles = options.keepFiles;
+    this.#handle = handle;
+    this.#size = size;
+  }
+
+  static async open(options: AuditTrailOptions): Promise<AuditTrail> {
+    const full = {
+      dir: options.dir,
+      maxFileBytes: options.maxFileBytes ?? DEFAULT_AUDIT_MAX_FILE_BYTES,
+      keepFiles: options.keepFiles ?? DEFAULT_AUDIT_KEEP_FILES,
+    };
+    const salt = await loadOrCreateSalt(full.dir);
+    const path = join(full.dir, AUDIT_FILE_NAME);
+    const handle = await open(path, "a", FILE_MODE);
+    const { size } = await handle.stat();
+    return new AuditTrail(full, salt, handle, size);
+  }
+
+  get file(): string {
+    return join(this.#dir, AUDIT_FILE_NAME);
+  }
+
+  record(event: AuditEvent): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error("the audit trail is closed"));
+    const line = JSON.stringify(auditRecord(event, this.#salt)) + "\n";
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ line, resolve, reject });
+      // #flushing is cleared by #flush itself, synchronously with its last look at the queue, so a
+      // record pushed after that look always starts a new flush.
+      this.#flushing ??= this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    // Let records made in the same tick join the first batch.
+    await Promise.resolve();
+    for (;;) {
+      if (this.#queue.length === 0) {
+        this.#flushing = undefined;
+        return;
+      }
+      const batch = this.#queue;
+      this.#queue = [];
+      try {
+        const data = Buffer.from(batch.map((p) => p.line).join(""), "utf8");
+        if (this.#size > 0 && this.#size + data.length > this.#maxFileBytes) await this.#rotate();
+        await this.#handle.write(data);
+        await this.#handle.datasync();
+        this.#size += data.length;
+        for (const pending of batch) pending.resolve();
+      } catch (error) {
+        for (const pending of batch) pending.reject(error);
+      }
+    }
+  }
+
+  async #rotate(): Promise<void> {
+    await this.#handle.close();
+    const base = join(this.#dir, AUDIT_FILE_NAME);
+    await rm(`${base}.${this.#keepFiles}`, { force: true });
+    for (let index = this.#keepFiles - 1; index >= 1; index -= 1) {
+      await rename(`${base}.${index}`, `${base}.${index + 1}`).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== "ENOENT") throw error;
+      });
+    }
+    await rename(base, `${base}.1`);
+    this.#handle = await open(base, "a", FILE_MODE);
+    this.#size = 0;
+    await syncDirectory(this.#dir);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#flushing;
+    await this.#handle.close();
+  }
+}
+
+export interface AuditTail {
+  readonly records: AuditRecord[];
+  /** Lines that are not JSON records (a line torn by a crash during its write). */
+  readonly skippedLines: number;
+}
+
+/** The last `count` records, across rotated files, oldest first (reads newest files first, stops early). */
+export async function readAuditTail(
+  dir: string,
+  count: number,
+  keepFiles = DEFAULT_AUDIT_KEEP_FILES,
+): Promise<AuditTail> {
+  const base = join(dir, AUDIT_FILE_NAME);
+  const newestFirst = [base, ...Array.from({ length: keepFiles }, (_, i) => `${base}.${i + 1}`)];
+  const chunks: AuditRecord[][] = [];
+  let total = 0;
+  let skippedLines = 0;
+  for (const file of newestFirst) {
+    if (total >= count) break;
+    const text = await readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return undefined;
+      throw error;
+    });
+    if (text === undefined) continue;
+    const records: AuditRecord[] = [];
+    for (const line of text.split("\n")) {
+      if (line === "") continue;
+      try {
+        const parsed: unknown = JSON.parse(line);
+        if (typeof parsed === "object" && parsed !== null && "time" in parsed && "method" in parsed)
+          records.push(parsed as AuditRecord);
+        else skippedLines += 1;
+      } catch {
+        skippedLines += 1;
+      }
+    }
+    chunks.unshift(records);
+    total += records.length;
+  }
+  const records = chunks.flat();
+  return { records: count >= records.length ? records : records.slice(records.length - count), skippedLines };
+}

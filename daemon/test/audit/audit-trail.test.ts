@@ -1,0 +1,122 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  AUDIT_FILE_NAME,
+  AuditTrail,
+  hashIdNat,
+  loadOrCreateSalt,
+  readAuditTail,
+} from "../../src/audit/audit-trail.ts";
+
+async function withDir(run: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "audit-"));
+  try {
+    await run(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test("one JSON line per event, idNat hashed with the installation's salt, nothing else added", () =>
+  withDir(async (dir) => {
+    const trail = await AuditTrail.open({ dir });
+    await trail.record({
+      kind: "insi",
+      origin: "https://ehr.example",
+      method: "insi.searchByTraits",
+      idNat: "810100012345",
+      messageId: "uuid:1",
+      cr: "00",
+      durationMs: 12.6,
+      time: new Date("2026-01-01T00:00:00Z"),
+    });
+    await trail.record({
+      kind: "pin",
+      origin: "https://ehr.example",
+      method: "cps.verifyPin",
+      reason: "PIN_INCORRECT",
+      durationMs: 3,
+    });
+    await trail.close();
+    const lines = (await readFile(join(dir, AUDIT_FILE_NAME), "utf8")).trim().split("\n");
+    assert.equal(lines.length, 2);
+    const salt = await loadOrCreateSalt(dir);
+    assert.deepEqual(JSON.parse(lines[0]!), {
+      time: "2026-01-01T00:00:00.000Z",
+      kind: "insi",
+      origin: "https://ehr.example",
+      method: "insi.searchByTraits",
+      idNatHash: hashIdNat("810100012345", salt),
+      messageId: "uuid:1",
+      cr: "00",
+      durationMs: 13,
+    });
+    assert.doesNotMatch(lines.join("\n"), /810100012345/);
+    assert.equal(JSON.parse(lines[1]!).reason, "PIN_INCORRECT");
+  }));
+
+test("the salt is per installation: created once (0600), reused, different elsewhere", () =>
+  withDir(async (dir) => {
+    const a = await loadOrCreateSalt(join(dir, "one"));
+    assert.deepEqual(await loadOrCreateSalt(join(dir, "one")), a);
+    const b = await loadOrCreateSalt(join(dir, "two"));
+    assert.notDeepEqual(a, b);
+    assert.notEqual(hashIdNat("810100012345", a), hashIdNat("810100012345", b));
+    if (process.platform !== "win32")
+      assert.equal((await stat(join(dir, "one", "audit-salt"))).mode & 0o777, 0o600);
+  }));
+
+test("concurrent records are all written, each promise resolves after its line is on disk", () =>
+  withDir(async (dir) => {
+    const trail = await AuditTrail.open({ dir });
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        trail.record({ kind: "insi", origin: "o", method: "m", messageId: `uuid:${i}`, durationMs: 1 }),
+      ),
+    );
+    const lines = (await readFile(join(dir, AUDIT_FILE_NAME), "utf8")).trim().split("\n");
+    assert.deepEqual(
+      lines.map((l) => JSON.parse(l).messageId).sort(),
+      Array.from({ length: 100 }, (_, i) => `uuid:${i}`).sort(),
+    );
+    await trail.close();
+    await assert.rejects(trail.record({ kind: "insi", origin: "o", method: "m", durationMs: 1 }), /closed/);
+  }));
+
+test("rotation by size keeps keepFiles old files; tail reads across them", () =>
+  withDir(async (dir) => {
+    const trail = await AuditTrail.open({ dir, maxFileBytes: 1_000, keepFiles: 2 });
+    for (let i = 0; i < 40; i += 1)
+      await trail.record({ kind: "insi", origin: "o", method: "m", messageId: `uuid:${i}`, durationMs: 1 });
+    await trail.close();
+    const files = (await readdir(dir)).filter((f) => f.startsWith(AUDIT_FILE_NAME)).sort();
+    assert.deepEqual(files, [AUDIT_FILE_NAME, `${AUDIT_FILE_NAME}.1`, `${AUDIT_FILE_NAME}.2`]);
+    for (const file of files) assert.ok((await stat(join(dir, file))).size <= 1_000);
+    const tail = await readAuditTail(dir, 5, 2);
+    assert.deepEqual(
+      tail.records.map((r) => r.messageId),
+      ["uuid:35", "uuid:36", "uuid:37", "uuid:38", "uuid:39"],
+    );
+    const all = await readAuditTail(dir, 1000, 2);
+    // Oldest files were deleted: what is left is contiguous and ends with the last record.
+    const ids = all.records.map((r) => Number(r.messageId?.slice(5)));
+    assert.deepEqual(
+      ids,
+      Array.from({ length: ids.length }, (_, i) => 40 - ids.length + i),
+    );
+  }));
+
+test("a torn last line (crash during a write) is skipped by the reader, and appending continues", () =>
+  withDir(async (dir) => {
+    const trail = await AuditTrail.open({ dir });
+    await trail.record({ kind: "insi", origin: "o", method: "m", messageId: "uuid:a", durationMs: 1 });
+    await trail.close();
+    const { appendFile } = await import("node:fs/promises");
+    await appendFile(join(dir, AUDIT_FILE_NAME), '{"time":"2026-01-01T00:00:00.000Z","kind":"in');
+    const tail = await readAuditTail(dir, 10);
+    assert.equal(tail.records.length, 1);
+    assert.equal(tail.skippedLines, 1);
+  }));
