@@ -5,7 +5,7 @@
  * accepted the card: `inserted <profile> slot <n> port <port>`; on exit, the bridge's own APDU
  * handling time on stderr.
  */
-import { Command, InvalidArgumentError } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
 import { createEmulator, profileNames } from "../simulator/profiles.ts";
 import "../simulator/builtin-profiles.ts";
 import { VpcdBridge } from "../simulator/vpcd-bridge.ts";

@@ -102,8 +102,9 @@ export async function exchange(
       continue;
     }
     const data = concat(chunks, total);
-    // A card may send fewer bytes than Le, never more (ISO/IEC 7816-4 §5.1).
-    if (command.le !== undefined && data.length > command.le) {
+    // A card may send fewer bytes than Le, never more (ISO/IEC 7816-4 §5.1). Le 256 (short `00`,
+    // "as much as fits") is the exception: a short-only card chains a longer answer with 61xx.
+    if (command.le !== undefined && command.le !== SHORT_MAX_LE && data.length > command.le) {
       throw protocolError(`card sent ${data.length} bytes for Le ${command.le}`, {
         sw: hexSw(answer.sw),
         responseLength: data.length,

@@ -51,6 +51,11 @@ interface Connection {
 interface Slot {
   context?: PcscContext | undefined;
   connection?: Connection | undefined;
+  /**
+   * Set while a timed-out command is still running in the card: the next operation on this
+   * reader waits for it (and for the card reset that follows) instead of racing it.
+   */
+  settling?: Promise<void> | undefined;
 }
 
 export class PcscReaders implements Readers {
@@ -118,6 +123,7 @@ export class PcscReaders implements Readers {
     const reader = this.#current(readerId);
     if (!reader.cardPresent) throw new PasserelleError("NO_CARD", undefined, { readerId });
     const slot = this.#slot(readerId);
+    if (slot.settling !== undefined) await this.#settle(slot);
     const connection = await this.#beginTransaction(slot, reader);
     const session = new CardSession(connection.handle, {
       readerId,
@@ -130,7 +136,8 @@ export class PcscReaders implements Readers {
     try {
       return await operation(session);
     } catch (error) {
-      await this.#recover(slot, error);
+      // After a timeout the connection stays open until the card answers (see finally).
+      if (session.abandoned === undefined) await this.#recover(slot, error);
       throw error;
     } finally {
       session.close();
@@ -139,13 +146,31 @@ export class PcscReaders implements Readers {
         // reset the card so the next operation starts clean.
         slot.connection = undefined;
         const handle = connection.handle;
-        void session.abandoned.then(() => handle.disconnect(SCARD_RESET_CARD)).catch(() => undefined);
+        const settling = session.abandoned
+          .then(() => handle.disconnect(SCARD_RESET_CARD))
+          .catch(() => undefined)
+          .finally(() => {
+            if (slot.settling === settling) slot.settling = undefined;
+          });
+        slot.settling = settling;
       } else if (slot.connection === connection) {
         await connection.handle
           .endTransaction(SCARD_LEAVE_CARD)
           .catch((error: unknown) => this.#recover(slot, error, true));
       }
     }
+  }
+
+  /** Waits (at most one APDU timeout) for a timed-out command to end and the card to be reset. */
+  async #settle(slot: Slot): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const stillBusy = await Promise.race([
+      slot.settling?.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.#apduTimeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (stillBusy)
+      throw new PasserelleError("READER_BUSY", "the card is still busy with a command that timed out");
   }
 
   /** Connects (or reuses the connection for this insertion) and takes the PC/SC transaction. */
@@ -210,7 +235,7 @@ export class PcscReaders implements Readers {
   /** Drops what a PC/SC failure invalidated: the card connection, or the whole context. */
   async #recover(slot: Slot, error: unknown, always = false): Promise<void> {
     const recovery = recoveryOf(error);
-    const removed = isPasserelleError(error, "CARD_REMOVED") || isPasserelleError(error, "TIMEOUT");
+    const removed = isPasserelleError(error, "CARD_REMOVED");
     if (recovery === "none" && !removed && !always) return;
     const connection = slot.connection;
     slot.connection = undefined;

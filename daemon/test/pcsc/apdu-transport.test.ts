@@ -1,0 +1,162 @@
+/**
+ * The APDU transport against scripted cards: each script is the exact hex exchange a card does
+ * (C-APDU expected → R-APDU answered), so a test fails if the transport sends anything else.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { exchange, MAX_ROUNDS_PER_COMMAND, type RawTransmit } from "../../src/pcsc/apdu-transport.ts";
+import { isPasserelleError } from "../../src/errors.ts";
+
+const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ""), "hex"));
+const toHex = (b: Uint8Array): string => Buffer.from(b).toString("hex").toUpperCase();
+
+function scripted(
+  script: Array<[command: string, response: string]>,
+): RawTransmit & { remaining: () => number } {
+  const steps = [...script];
+  const transmit = async (command: Uint8Array): Promise<Uint8Array> => {
+    const step = steps.shift();
+    assert.ok(step, `unexpected command ${toHex(command)}`);
+    assert.equal(toHex(command), step[0].replace(/\s+/g, ""));
+    return hex(step[1]);
+  };
+  return Object.assign(transmit, { remaining: () => steps.length });
+}
+
+const SHORT = { extendedLength: false };
+const EXTENDED = { extendedLength: true };
+
+test("61xx: GET RESPONSE until the card is done, data concatenated", async () => {
+  const card = scripted([
+    ["0084000008", "0102030461 04"],
+    ["00C0000004", "05060708 9000"],
+  ]);
+  const response = await exchange({ cla: 0, ins: 0x84, p1: 0, p2: 0, le: 4 + 4 }, card, SHORT);
+  assert.equal(toHex(response.data), "0102030405060708");
+  assert.equal(response.sw, 0x9000);
+  assert.equal(card.remaining(), 0);
+});
+
+test("61xx on a T=0 case 4: GET RESPONSE with Le=00 means 256", async () => {
+  const card = scripted([
+    ["00A4040C02 3F00 00", "6100"],
+    ["00C0000000", "AA".repeat(256) + "6102"],
+    ["00C0000002", "BBCC9000"],
+  ]);
+  const response = await exchange(
+    { cla: 0, ins: 0xa4, p1: 4, p2: 0x0c, data: hex("3F00"), le: 256 },
+    card,
+    SHORT,
+  );
+  assert.equal(response.data.length, 256 + 2);
+  assert.equal(response.sw, 0x9000);
+});
+
+test("6Cxx: the same command again with the Le the card asked for", async () => {
+  const card = scripted([
+    ["00B0000000", "6C10"],
+    ["00B0000010", "00112233445566778899AABBCCDDEEFF9000"],
+  ]);
+  const response = await exchange({ cla: 0, ins: 0xb0, p1: 0, p2: 0, le: 256 }, card, SHORT);
+  assert.equal(response.data.length, 16);
+  assert.equal(response.sw, 0x9000);
+});
+
+test("a second 6Cxx is returned to the driver, not looped on", async () => {
+  const card = scripted([
+    ["00B0000000", "6C10"],
+    ["00B0000010", "6C08"],
+  ]);
+  const response = await exchange({ cla: 0, ins: 0xb0, p1: 0, p2: 0, le: 256 }, card, SHORT);
+  assert.equal(response.sw, 0x6c08);
+});
+
+test("GSM class A0: 9Fxx is 'response available' (CPS2ter volet)", async () => {
+  const card = scripted([
+    ["A0A40000027F01", "9F16"],
+    ["A0C0000016", "00".repeat(0x16) + "9000"],
+  ]);
+  const response = await exchange({ cla: 0xa0, ins: 0xa4, p1: 0, p2: 0, data: hex("7F01") }, card, SHORT);
+  assert.equal(response.data.length, 0x16);
+  // With an ISO class, 9Fxx is just a status word.
+  const iso = scripted([["00A40000027F01", "9F16"]]);
+  assert.equal(
+    (await exchange({ cla: 0, ins: 0xa4, p1: 0, p2: 0, data: hex("7F01") }, iso, SHORT)).sw,
+    0x9f16,
+  );
+});
+
+test("data over 255 bytes without extended length: command chaining", async () => {
+  const data = "11".repeat(300);
+  const card = scripted([
+    ["102A8086FF" + "11".repeat(255), "9000"],
+    ["002A80862D" + "11".repeat(45) + "00", "22".repeat(256) + "9000"],
+  ]);
+  const response = await exchange(
+    { cla: 0, ins: 0x2a, p1: 0x80, p2: 0x86, data: hex(data), le: 256 },
+    card,
+    SHORT,
+  );
+  assert.equal(response.data.length, 256);
+  assert.equal(card.remaining(), 0);
+});
+
+test("a chain part refused by the card ends the chain with that status", async () => {
+  const card = scripted([["102A8086FF" + "11".repeat(255), "6A80"]]);
+  const response = await exchange(
+    { cla: 0, ins: 0x2a, p1: 0x80, p2: 0x86, data: new Uint8Array(300).fill(0x11) },
+    card,
+    SHORT,
+  );
+  assert.equal(response.sw, 0x6a80);
+});
+
+test("with extended length: one extended APDU, Le over 256", async () => {
+  const card = scripted([["00B00000000400", "55".repeat(1024) + "9000"]]);
+  const response = await exchange({ cla: 0, ins: 0xb0, p1: 0, p2: 0, le: 1024 }, card, EXTENDED);
+  assert.equal(response.data.length, 1024);
+});
+
+test("Le over 256 without extended length: asks 256, collects the rest through 61xx", async () => {
+  const card = scripted([
+    ["00B0000000", "55".repeat(256) + "6100"],
+    ["00C0000000", "55".repeat(256) + "9000"],
+  ]);
+  const response = await exchange({ cla: 0, ins: 0xb0, p1: 0, p2: 0, le: 512 }, card, SHORT);
+  assert.equal(response.data.length, 512);
+});
+
+test("garbage answers are CARD_ERROR: no SW, short, more data than Le, invalid SW1", async () => {
+  const cases: Array<[string, string]> = [
+    ["00B0000004", ""],
+    ["00B0000004", "90"],
+    ["00B0000004", "0102030405069000"], // six bytes for Le 4
+    ["00B0000004", "01020304A5A5"],
+  ];
+  for (const [command, answer] of cases) {
+    await assert.rejects(
+      exchange({ cla: 0, ins: 0xb0, p1: 0, p2: 0, le: 4 }, scripted([[command, answer]]), SHORT),
+      (error) => isPasserelleError(error, "CARD_ERROR"),
+      answer,
+    );
+  }
+});
+
+test("a card that answers 61xx forever is cut off", async () => {
+  let calls = 0;
+  const endless: RawTransmit = async () => {
+    calls += 1;
+    return hex("00 6101");
+  };
+  await assert.rejects(exchange({ cla: 0, ins: 0xb0, p1: 0, p2: 0, le: 1 }, endless, SHORT), (error) =>
+    isPasserelleError(error, "CARD_ERROR"),
+  );
+  assert.equal(calls, MAX_ROUNDS_PER_COMMAND);
+});
+
+test("transport errors pass through unchanged", async () => {
+  const failing: RawTransmit = async () => {
+    throw new Error("link down");
+  };
+  await assert.rejects(exchange({ cla: 0, ins: 0xb0, p1: 0, p2: 0, le: 1 }, failing, SHORT), /link down/);
+});
