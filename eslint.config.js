@@ -2,6 +2,7 @@
 // boundaries honest (no `any`, no floating promises are checked by tsc + review, not here).
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import globals from "globals";
 
 export default tseslint.config(
   { ignores: ["**/node_modules/**", "**/dist/**", "artifacts/**"] },
@@ -32,5 +33,10 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "@typescript-eslint/consistent-type-imports": "error",
     },
+  },
+  {
+    // Pages served to browsers: the daemon's own pages and the integration examples.
+    files: ["daemon/web/**/*.js", "docs/examples/**/*.js"],
+    languageOptions: { globals: { ...globals.browser } },
   },
 );

@@ -13,6 +13,9 @@ import { createPublicLayoutVitaleReader, createVitaleService } from "./cards/vit
 import { createSystemBackend } from "./pcsc/binding/koffi-backend.ts";
 import { handlers } from "./server/methods/index.ts";
 import { Lab } from "./simulator/lab.ts";
+import { AuditTrail } from "./audit/audit-trail.ts";
+import { PinPage } from "./server/pin-prompt.ts";
+import { openInBrowser } from "./server/open-browser.ts";
 import { startServer, type RunningServer } from "./server/server.ts";
 import { ensureLocalTls } from "./tls/local-ca.ts";
 import { DAEMON_VERSION } from "./version.ts";
@@ -70,6 +73,12 @@ export async function startDaemon(
     pinFromPage: config.pinFromPage,
     selfOrigins: () => server?.selfOrigins ?? [],
   });
+  const audit = await AuditTrail.open({ dir: path.join(config.dataDir, "audit") });
+  const pinPage = new PinPage({
+    url: () => (server ? `${server.selfOrigins[0]}/pin.html` : null),
+    onChange: () => server?.notifySelf("pin.requested", {}),
+    ...(config.openPinPage ? { open: (url: string) => openInBrowser(url, logger) } : {}),
+  });
   const tls = config.plaintext ? undefined : ensureLocalTls(config.dataDir);
   if (tls?.generated) logger.info("generated the local CA and localhost certificate", { caFile: tls.caFile });
   try {
@@ -83,6 +92,8 @@ export async function startDaemon(
         access,
         logger,
         vitale,
+        audit,
+        pinPage,
         lab,
         isSelfOrigin: (origin) => server?.selfOrigins.includes(origin) ?? false,
       },
@@ -93,6 +104,7 @@ export async function startDaemon(
     });
   } catch (error) {
     await readers.close();
+    await audit.close();
     throw error;
   }
   const running = server;
@@ -104,6 +116,7 @@ export async function startDaemon(
     stop: async () => {
       await running.close();
       await readers.close();
+      await audit.close();
     },
   };
 }

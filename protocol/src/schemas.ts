@@ -215,6 +215,24 @@ export const LabRemoveCardParams = z.strictObject({ slot: z.number().int().min(0
 export const LabSetInsiFaultParams = z.strictObject({ fault: InsiFault });
 
 // ---------------------------------------------------------------------------------------------
+// The daemon's own PIN page: methods answered only to the daemon's own origin (everyone else
+// gets -32601). The PIN typed there never passes through the web app.
+// ---------------------------------------------------------------------------------------------
+const RequestIdParam = z.string().uuid();
+export const PinPendingResult = z.strictObject({
+  requests: z.array(
+    z.strictObject({
+      requestId: RequestIdParam,
+      origin: z.string(),
+      readerId: ReaderId,
+      triesRemaining: z.number().int(),
+    }),
+  ),
+});
+export const PinSubmitParams = z.strictObject({ requestId: RequestIdParam, pin });
+export const PinCancelParams = z.strictObject({ requestId: RequestIdParam });
+
+// ---------------------------------------------------------------------------------------------
 // The method table: name → params and result schemas. `preAccess` methods are the only ones
 // answered before the origin is granted.
 // ---------------------------------------------------------------------------------------------
@@ -230,6 +248,19 @@ export const METHODS = {
   "insi.searchByTraits": { params: InsiSearchByTraitsParams, result: InsiResult, preAccess: false },
   "insi.searchWithVitale": { params: InsiSearchWithVitaleParams, result: InsiResult, preAccess: false },
   "insi.verify": { params: InsiVerifyParams, result: InsiVerifyResult, preAccess: false },
+  "pin.pending": { params: z.strictObject({}), result: PinPendingResult, preAccess: false, selfOnly: true },
+  "pin.submit": {
+    params: PinSubmitParams,
+    result: z.strictObject({ accepted: z.literal(true) }),
+    preAccess: false,
+    selfOnly: true,
+  },
+  "pin.cancel": {
+    params: PinCancelParams,
+    result: z.strictObject({ cancelled: z.literal(true) }),
+    preAccess: false,
+    selfOnly: true,
+  },
   "lab.status": {
     params: z.strictObject({}),
     result: LabStatusResult,
@@ -256,8 +287,14 @@ export const METHODS = {
   },
 } as const;
 
+/** Lab methods: only under --simulate, only for the daemon's own page. */
 export function isSimulationOnly(method: MethodName): boolean {
   return "simulationOnly" in METHODS[method];
+}
+
+/** Methods only the daemon's own page may call (the PIN page, the lab). */
+export function isSelfOnly(method: MethodName): boolean {
+  return "selfOnly" in METHODS[method] || isSimulationOnly(method);
 }
 
 export type MethodName = keyof typeof METHODS;
@@ -278,6 +315,8 @@ export const NOTIFICATIONS = {
   "card.inserted": z.strictObject({ readerId: ReaderId, card: CardInfo }),
   "card.removed": z.strictObject({ readerId: ReaderId }),
   "pcsc.status": z.strictObject({ available: z.boolean() }),
+  /** To the daemon's own page only: the list of pending PIN requests changed. */
+  "pin.requested": z.strictObject({}),
 } as const;
 
 export type NotificationName = keyof typeof NOTIFICATIONS;
@@ -291,4 +330,5 @@ export const NOTIFICATION_TOPIC: Record<NotificationName, z.infer<typeof EventTo
   "card.inserted": "cards",
   "card.removed": "cards",
   "pcsc.status": "readers",
+  "pin.requested": null,
 };

@@ -45,7 +45,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<DaemonPro
   if (options.plaintext) args.push("--plaintext");
   // Never read the machine's own config file: each test daemon gets an empty one of its own.
   const configFile = path.join(dataDir, "test-config.json");
-  if (!existsSync(configFile)) writeFileSync(configFile, "{}\n");
+  if (!existsSync(configFile)) writeFileSync(configFile, JSON.stringify({ openPinPage: false }));
   const { command, args: argv } = cliCommand(args);
   const child = spawn(command, argv, {
     cwd: REPO_ROOT,

@@ -55,6 +55,8 @@ export const ConfigFile = z.strictObject({
   /** Origins allowed to send the CPS PIN typed in their own page (cps.verifyPin with `pin`). */
   pinFromPage: z.array(Origin).optional(),
   logLevel: z.enum(["error", "warn", "info", "debug"]).optional(),
+  /** Open the daemon's PIN page in the user's browser when a PIN is needed (default true). */
+  openPinPage: z.boolean().optional(),
   dataDir: z.string().min(1).optional(),
   logDir: z.string().min(1).optional(),
   limits: z
@@ -94,6 +96,7 @@ export interface DaemonConfig {
   allowedOrigins: string[];
   pinFromPage: string[];
   logLevel: "error" | "warn" | "info" | "debug";
+  openPinPage: boolean;
   dataDir: string;
   logDir: string;
   configFile: string | null;
@@ -192,6 +195,7 @@ export function resolveConfig(
     allowedOrigins: [...new Set([...fileOrigins, ...cliOrigins])],
     pinFromPage: [...new Set(pinFromPage)],
     logLevel: (logLevelOption as DaemonConfig["logLevel"] | undefined) ?? file.logLevel ?? "info",
+    openPinPage: file.openPinPage ?? true,
     dataDir,
     logDir: path.resolve(file.logDir ?? (options.dataDir ? path.join(dataDir, "logs") : paths.log)),
     configFile: explicit ? configFile : null,

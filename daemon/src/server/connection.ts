@@ -6,6 +6,7 @@ import {
   METHODS,
   NOTIFICATION_TOPIC,
   RPC_INVALID_REQUEST,
+  isSelfOnly,
   isSimulationOnly,
   type NotificationName,
   type NotificationParams,
@@ -95,9 +96,10 @@ export class Connection implements ConnectionHandle {
       if (id !== undefined) this.send(response);
     };
 
-    if (isSimulationOnly(method) && !(services.lab && services.isSelfOrigin(this.origin))) {
-      // The lab exists only in simulation and only for the daemon's own page: to anyone else it
-      // does not exist at all.
+    const selfOnlyDenied = isSelfOnly(method) && !services.isSelfOrigin(this.origin);
+    if (selfOnlyDenied || (isSimulationOnly(method) && !services.lab)) {
+      // The PIN page and lab methods exist only for the daemon's own page (the lab only in
+      // simulation): to anyone else they do not exist at all.
       return respond({
         jsonrpc: "2.0",
         id: id ?? null,

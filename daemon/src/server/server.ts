@@ -43,6 +43,8 @@ export interface RunningServer {
   readonly url: string;
   /** The daemon's own origins (its page), e.g. https://localhost:9712. */
   readonly selfOrigins: string[];
+  /** Sends a notification to the connections of the daemon's own page (the PIN page). */
+  notifySelf<N extends NotificationName>(name: N, params: NotificationParams<N>): void;
   /** Closes every connection with 1001 (going away) and stops listening. */
   close(): Promise<void>;
 }
@@ -293,6 +295,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     port,
     selfOrigins: selfOriginsFor(port, secure),
     url: `${secure ? "wss" : "ws"}://localhost:${port}${WS_PATH}`,
+    notifySelf: (name, params) => {
+      for (const connection of connections) {
+        if (services.isSelfOrigin(connection.origin)) connection.notify(name, params);
+      }
+    },
     close: async () => {
       unsubscribeReaders();
       unsubscribeAccess();

@@ -11,6 +11,7 @@ import { silentLogger } from "../../src/audit/logger.ts";
 import { createVitaleService, createPublicLayoutVitaleReader } from "../../src/cards/vitale/index.ts";
 import { NoReaders } from "../../src/pcsc/readers.ts";
 import { handlers } from "../../src/server/methods/index.ts";
+import { PinPage } from "../../src/server/pin-prompt.ts";
 import { startServer, type RunningServer } from "../../src/server/server.ts";
 import { LIMIT_DEFAULTS } from "../../src/config/config.ts";
 
@@ -37,6 +38,8 @@ before(async () => {
       vitale: createVitaleService({ reader: createPublicLayoutVitaleReader() }),
       lab: null,
       isSelfOrigin: () => false,
+      audit: { record: async () => undefined },
+      pinPage: new PinPage({ url: () => null }),
     },
     handlers,
     limits: { ...LIMIT_DEFAULTS },

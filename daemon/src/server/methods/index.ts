@@ -1,4 +1,6 @@
 import { accessHandlers } from "./access.ts";
+import { cpsHandlers } from "./cps.ts";
+import { pinHandlers } from "./pin.ts";
 import { labHandlers } from "./lab.ts";
 import { vitaleHandlers } from "./vitale.ts";
 import { readerHandlers } from "./readers.ts";
@@ -13,5 +15,7 @@ export const handlers: Handlers = {
   ...accessHandlers,
   ...readerHandlers,
   ...vitaleHandlers,
+  ...cpsHandlers,
+  ...pinHandlers,
   ...labHandlers,
 };

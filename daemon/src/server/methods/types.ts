@@ -12,7 +12,9 @@ import type {
 } from "@passerelle/protocol";
 import type { z } from "zod";
 import type { AccessPolicy } from "../../access/access-policy.ts";
+import type { AuditSink } from "../../audit/audit-trail.ts";
 import type { Logger } from "../../audit/logger.ts";
+import type { PinPage } from "../pin-prompt.ts";
 import type { VitaleService } from "../../cards/vitale/index.ts";
 import type { Readers } from "../../pcsc/readers.ts";
 
@@ -24,6 +26,10 @@ export interface Services {
   readonly access: AccessPolicy;
   readonly logger: Logger;
   readonly vitale: VitaleService;
+  /** The audit trail: written and synced before the reply. */
+  readonly audit: AuditSink;
+  /** The daemon's own PIN page. */
+  readonly pinPage: PinPage;
   /** The simulation lab (virtual cards, INSi faults); null outside `--simulate`. */
   readonly lab: LabControl | null;
   /** True for the daemon's own page (https://localhost:<port>…). */

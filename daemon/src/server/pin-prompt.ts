@@ -1,0 +1,106 @@
+/**
+ * The daemon's own PIN page, server side: a CPS PIN typed on a page served by the daemon, on its
+ * own origin, so a web app never sees it (anchors.md §4.2 rule 7).
+ *
+ * `ask()` registers a pending request (one per origin: a second one gets BUSY), opens the page for
+ * the user, and waits for the page to submit or cancel (or the timeout). The page (daemon/web/pin.html)
+ * talks to the daemon over its own WebSocket with pin.pending / pin.submit / pin.cancel, methods that
+ * exist only for the daemon's own origin. The PIN string is handed to the card driver and dropped.
+ */
+import { randomUUID } from "node:crypto";
+import { PasserelleError } from "../errors.ts";
+
+/** How long the user has to type the PIN. */
+export const PIN_PAGE_TIMEOUT_MS = 60_000;
+
+export interface PendingPin {
+  readonly requestId: string;
+  readonly origin: string;
+  readonly readerId: string;
+  readonly triesRemaining: number;
+}
+
+interface Pending extends PendingPin {
+  resolve(pin: string): void;
+  reject(error: PasserelleError): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export interface PinPageOptions {
+  /** Opens the PIN page for the user (a browser window); absent: the user opens /pin.html. */
+  open?: (url: string) => void;
+  /** The page's URL, known once the server listens. */
+  url: () => string | null;
+  timeoutMs?: number;
+  /** Told when the pending list changes (the page listens for `pin.requested`). */
+  onChange?: () => void;
+}
+
+export class PinPage {
+  readonly #pending = new Map<string, Pending>();
+  readonly #options: PinPageOptions;
+
+  constructor(options: PinPageOptions) {
+    this.#options = options;
+  }
+
+  /** The PinPrompt the CPS driver calls. */
+  ask(
+    request: { origin: string; readerId: string; triesRemaining: number },
+    signal?: AbortSignal,
+  ): Promise<string> {
+    for (const pending of this.#pending.values()) {
+      if (pending.origin === request.origin) {
+        return Promise.reject(
+          new PasserelleError("BUSY", "a PIN request is already pending for this origin"),
+        );
+      }
+    }
+    return new Promise<string>((resolve, reject) => {
+      const requestId = randomUUID();
+      const timer = setTimeout(
+        () => this.#settle(requestId, new PasserelleError("TIMEOUT", "the PIN was not entered in time")),
+        this.#options.timeoutMs ?? PIN_PAGE_TIMEOUT_MS,
+      );
+      this.#pending.set(requestId, { ...request, requestId, resolve, reject, timer });
+      signal?.addEventListener("abort", () =>
+        this.#settle(requestId, new PasserelleError("USER_CANCELLED", "the web page went away")),
+      );
+      this.#options.onChange?.();
+      const url = this.#options.url();
+      if (url && this.#options.open) this.#options.open(url);
+    });
+  }
+
+  list(): PendingPin[] {
+    return [...this.#pending.values()].map(({ requestId, origin, readerId, triesRemaining }) => ({
+      requestId,
+      origin,
+      readerId,
+      triesRemaining,
+    }));
+  }
+
+  submit(requestId: string, pin: string): void {
+    const pending = this.#take(requestId);
+    pending.resolve(pin);
+  }
+
+  cancel(requestId: string): void {
+    this.#settle(requestId, new PasserelleError("USER_CANCELLED", "the user cancelled the PIN entry"));
+  }
+
+  #take(requestId: string): Pending {
+    const pending = this.#pending.get(requestId);
+    if (!pending) throw new PasserelleError("TIMEOUT", "this PIN request is no longer pending");
+    this.#pending.delete(requestId);
+    clearTimeout(pending.timer);
+    this.#options.onChange?.();
+    return pending;
+  }
+
+  #settle(requestId: string, error: PasserelleError): void {
+    if (!this.#pending.has(requestId)) return;
+    this.#take(requestId).reject(error);
+  }
+}
