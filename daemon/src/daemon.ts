@@ -12,6 +12,7 @@ import { recognizeCard } from "./cards/recognize.ts";
 import { createPublicLayoutVitaleReader, createVitaleService } from "./cards/vitale/index.ts";
 import { createSystemBackend } from "./pcsc/binding/koffi-backend.ts";
 import { handlers } from "./server/methods/index.ts";
+import { capabilitiesOf } from "./server/methods/system.ts";
 import { Lab } from "./simulator/lab.ts";
 import { AuditTrail } from "./audit/audit-trail.ts";
 import { PinPage } from "./server/pin-prompt.ts";
@@ -88,6 +89,7 @@ export async function startDaemon(
       services: {
         version: DAEMON_VERSION,
         simulation: config.simulate,
+        capabilities: capabilitiesOf(handlers),
         readers,
         access,
         logger,

@@ -32,6 +32,7 @@ before(async () => {
     services: {
       version: "0.0.0-test",
       simulation: false,
+      capabilities: [],
       readers: new NoReaders(),
       access: policy,
       logger: silentLogger,

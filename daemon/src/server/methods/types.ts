@@ -22,6 +22,8 @@ import type { Readers } from "../../pcsc/readers.ts";
 export interface Services {
   readonly version: string;
   readonly simulation: boolean;
+  /** Method namespaces this build answers (see capabilitiesOf). */
+  readonly capabilities: readonly string[];
   readonly readers: Readers;
   readonly access: AccessPolicy;
   readonly logger: Logger;
