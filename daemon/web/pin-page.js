@@ -1,0 +1,91 @@
+/**
+ * pin.html: the page the daemon opens when a web app asks for the CPS PIN and the reader has no PIN
+ * pad. It shows which origin asks and hands the PIN to the daemon (pin-requests.js), on the
+ * daemon's own origin: the web app never sees it.
+ */
+import { PasserelleClient } from "/sdk/passerelle-client.js";
+import { DEFAULT_LANGUAGE, LANGUAGES, STRINGS, errorMessage, format } from "/i18n.js";
+import { createPinRequests } from "/pin-requests.js";
+
+const LANGUAGE_KEY = "passerelle.language";
+const RETRY_CONNECT_MS = 2000;
+
+let language = DEFAULT_LANGUAGE;
+try {
+  const saved = localStorage.getItem(LANGUAGE_KEY);
+  if (saved && LANGUAGES.includes(saved)) language = saved;
+} catch {
+  // storage disabled: the default language
+}
+let simulation = false;
+
+const t = (key, params) => {
+  const template = STRINGS[language]?.[key] ?? STRINGS[DEFAULT_LANGUAGE][key] ?? key;
+  return params ? format(template, params) : template;
+};
+
+const client = new PasserelleClient({
+  url: `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/v1`,
+});
+const container = document.getElementById("pin-requests");
+const pinRequests = createPinRequests({
+  client,
+  container,
+  t,
+  describe: (error) => errorMessage(language, error),
+  onCount: (count) => {
+    document.title = `${count > 0 ? `(${count}) ` : ""}${simulation ? "[SIMULATION] " : ""}Passerelle — ${t("pin.title")}`;
+  },
+});
+
+function applyLanguage() {
+  document.documentElement.lang = language;
+  for (const element of document.querySelectorAll("[data-i18n]"))
+    element.textContent = t(element.getAttribute("data-i18n"));
+  const toggle = document.getElementById("lang-toggle");
+  toggle.textContent = t("lang.toggle");
+  toggle.setAttribute("lang", language === "fr" ? "en" : "fr");
+  toggle.setAttribute("aria-label", t("lang.toggle.label"));
+  document.getElementById("simulation-banner").hidden = !simulation;
+  document.body.classList.toggle("simulation", simulation);
+  pinRequests.render();
+}
+
+document.getElementById("lang-toggle").addEventListener("click", () => {
+  language = language === "fr" ? "en" : "fr";
+  try {
+    localStorage.setItem(LANGUAGE_KEY, language);
+  } catch {
+    // storage disabled: the choice lasts until the page is reloaded
+  }
+  applyLanguage();
+});
+
+client.onStateChange(async (state) => {
+  if (state !== "open") return;
+  const box = document.getElementById("global-error");
+  try {
+    const hello = await client.call("system.hello", {
+      client: { name: "Passerelle PIN page", version: "1" },
+    });
+    simulation = hello.simulation === true;
+    box.hidden = true;
+    applyLanguage();
+    await pinRequests.refresh();
+  } catch (error) {
+    box.textContent = errorMessage(language, error);
+    box.hidden = false;
+  }
+});
+
+function connect() {
+  client.connect().catch(() => {
+    const box = document.getElementById("global-error");
+    box.textContent = t("connection.unreachable");
+    box.hidden = false;
+    setTimeout(connect, RETRY_CONNECT_MS);
+  });
+}
+
+applyLanguage();
+connect();

@@ -1,0 +1,298 @@
+/**
+ * A minimal "EHR" page that uses Passerelle from its own origin — the walkthrough of
+ * docs/integration-guide.md. Steps, in order:
+ *
+ *   1. load the SDK and find the daemon (probe: running? blocked by the browser?);
+ *   2. connect, say hello, get access (the allowlist today; the pairing flow later, same calls);
+ *   3. subscribe to card events and react to a Vitale card being inserted or removed;
+ *   4. read the Vitale card, let the user pick a beneficiary;
+ *   5. ask INSi for the INS (with the Vitale card, or by traits when that is not available),
+ *      verifying the CPS PIN when INSi needs it;
+ *   6. turn every error reason into a sentence for the user (messages.js).
+ *
+ * Personal data stays on the screen: nothing here is written to the console.
+ */
+import { messageFor } from "./messages.js";
+
+const APP = { name: "MonDossierPatient (exemple)", version: "1.0.0" };
+
+// The daemon's address. A real EHR uses the default (wss://localhost:9712/v1); the demo and the
+// tests pass another one in the query string, e.g. ?passerelle=ws://localhost:9712/v1
+const DAEMON_URL = new URLSearchParams(location.search).get("passerelle") ?? "wss://localhost:9712/v1";
+/** How long to wait before looking for the daemon again when it is not running. */
+const RETRY_FIND_MS = 3000;
+
+const $ = (id) => {
+  const element = document.getElementById(id);
+  if (!(element instanceof HTMLElement)) throw new Error(`missing #${id}`);
+  return element;
+};
+
+function notify(text) {
+  const notice = $("notice");
+  notice.textContent = text;
+  notice.hidden = text === "";
+}
+
+function showState(state, text) {
+  const element = $("passerelle-state");
+  element.dataset.state = state;
+  element.textContent = text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. The SDK. A real integration bundles it (npm package @passerelle/protocol, import from
+// "@passerelle/protocol/client"). This example loads the copy the daemon serves, which the daemon
+// only hands to origins it allows (CORS), so the page needs no build step.
+// ---------------------------------------------------------------------------------------------
+async function loadSdk() {
+  const sdkUrl = new URL("/sdk/passerelle-client.js", DAEMON_URL.replace(/^ws/, "http"));
+  return import(sdkUrl.href);
+}
+
+let passerelle = null;
+let vitaleReaderId = null;
+
+async function start() {
+  let sdk;
+  try {
+    sdk = await loadSdk();
+  } catch {
+    showState("absent", "Passerelle introuvable");
+    notify(
+      "Passerelle ne répond pas sur ce poste (ou n'autorise pas ce logiciel). Nouvel essai dans un instant…",
+    );
+    setTimeout(start, RETRY_FIND_MS);
+    return;
+  }
+  passerelle = new sdk.PasserelleClient({ url: DAEMON_URL });
+
+  // probe() tells "not running" from "blocked by the browser" (Chrome Local Network Access).
+  const probe = await passerelle.probe();
+  if (probe.status === "unreachable") {
+    showState("absent", "Passerelle introuvable");
+    notify(
+      probe.blockedByBrowser === true
+        ? "Le navigateur bloque l'accès aux lecteurs de cartes. Autorisez « Réseau local » pour ce site (icône à gauche de l'adresse)."
+        : "Passerelle n'est pas lancé sur ce poste.",
+    );
+    setTimeout(start, RETRY_FIND_MS);
+    return;
+  }
+
+  // 3. Events first, so nothing is missed between the readers.list below and the first event.
+  passerelle.on("card.inserted", ({ readerId, card }) => {
+    if (card.type === "vitale") void readVitale(readerId);
+  });
+  passerelle.on("card.removed", ({ readerId }) => {
+    if (readerId === vitaleReaderId) clearPatient("Carte Vitale retirée.");
+  });
+  passerelle.on("access.changed", ({ access }) => {
+    if (access === "granted") void onConnected();
+    else showState("denied", "accès refusé");
+  });
+  // The SDK reconnects by itself (daemon restarted, computer woke up): on every "open", start over.
+  passerelle.onStateChange((state) => {
+    if (state === "open") void onConnected();
+    if (state === "reconnecting") showState("reconnecting", "reconnexion…");
+    if (state === "closed") showState("closed", "déconnecté");
+  });
+  try {
+    await passerelle.connect();
+  } catch (error) {
+    showState("absent", "connexion impossible");
+    notify(messageFor(error));
+    setTimeout(start, RETRY_FIND_MS);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Hello and access. Today the administrator's allowlist grants access; when the pairing flow
+// lands, access.request answers "pending" with a code to show, and access.changed follows.
+// ---------------------------------------------------------------------------------------------
+async function onConnected() {
+  try {
+    const hello = await passerelle.call("system.hello", { client: APP });
+    if (hello.access !== "granted") {
+      const answer = await passerelle.call("access.request", { appName: APP.name });
+      if (answer.access === "pending") {
+        showState("pending", "autorisation demandée");
+        notify(
+          answer.pairingCode
+            ? `Vérifiez que la fenêtre Passerelle affiche le code ${answer.pairingCode}, puis acceptez.`
+            : "Acceptez la demande dans la fenêtre de Passerelle.",
+        );
+        return; // access.changed will call onConnected again
+      }
+      if (answer.access !== "granted") {
+        showState("denied", "accès refusé");
+        notify(messageFor({ reason: "ACCESS_DENIED" }));
+        return;
+      }
+    }
+    showState("ready", hello.simulation ? "prêt (SIMULATION)" : "prêt");
+    notify("");
+    await passerelle.call("events.subscribe", { topics: ["cards", "readers"] });
+    const { readers } = await passerelle.call("readers.list", {});
+    const vitale = readers.find((reader) => reader.card?.type === "vitale");
+    if (vitale) await readVitale(vitale.id);
+  } catch (error) {
+    notify(messageFor(error));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. The Vitale card: one button per beneficiary.
+// ---------------------------------------------------------------------------------------------
+async function readVitale(readerId) {
+  try {
+    const { beneficiaries } = await passerelle.call("vitale.read", { readerId });
+    vitaleReaderId = readerId;
+    $("vitale-hint").textContent = "Qui est le patient ?";
+    const list = $("beneficiaries");
+    list.replaceChildren();
+    for (const beneficiary of beneficiaries) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = `${beneficiary.lastName} ${beneficiary.firstName} — né(e) le ${beneficiary.birthDate}`;
+      button.addEventListener("click", () => void findIns(beneficiary));
+      const item = document.createElement("li");
+      item.append(button);
+      list.append(item);
+    }
+  } catch (error) {
+    notify(messageFor(error));
+  }
+}
+
+function clearPatient(hint) {
+  vitaleReaderId = null;
+  $("beneficiaries").replaceChildren();
+  $("vitale-hint").textContent = `${hint} Insérez la carte Vitale du patient dans le lecteur.`;
+  $("ins-result").hidden = true;
+  $("ins-status").textContent = "Choisissez un bénéficiaire pour interroger l'INSi.";
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. INSi. With the Vitale card when the daemon can (the Vitale assertion needs a licensed
+// provider), else by traits. PIN_REQUIRED: verify the CPS PIN, then try once more.
+// ---------------------------------------------------------------------------------------------
+async function findIns(beneficiary) {
+  $("ins-status").textContent = "Interrogation de l'INSi…";
+  $("ins-result").hidden = true;
+  try {
+    const result = await withPin(() => searchIns(beneficiary));
+    showIns(result);
+  } catch (error) {
+    $("ins-status").textContent = messageFor(error);
+  }
+}
+
+async function searchIns(beneficiary) {
+  try {
+    return await passerelle.call("insi.searchWithVitale", {
+      readerId: vitaleReaderId,
+      beneficiaryIndex: beneficiary.index,
+    });
+  } catch (error) {
+    if (error.reason !== "VITALE_ASSERTION_UNAVAILABLE") throw error;
+    return passerelle.call("insi.searchByTraits", traitsOf(beneficiary));
+  }
+}
+
+/** The Vitale card gives the usual name, one first name and the NIR; sex is the NIR's first digit. */
+function traitsOf(beneficiary) {
+  return {
+    birthName: beneficiary.lastName,
+    firstNames: beneficiary.firstName.split(" "),
+    sex: "248".includes(beneficiary.nir.charAt(0)) ? "F" : "M",
+    birthDate: beneficiary.birthDate,
+  };
+}
+
+async function withPin(operation) {
+  try {
+    return await operation();
+  } catch (error) {
+    if (error.reason !== "PIN_REQUIRED") throw error;
+  }
+  await verifyPin();
+  return operation();
+}
+
+/**
+ * The PIN goes to the reader's PIN pad or the daemon's own PIN page when the daemon has one (no `pin`
+ * parameter). Only if that is not available, and only for origins the administrator named, may the
+ * page send the PIN it asked for itself.
+ */
+async function verifyPin() {
+  try {
+    await passerelle.call("cps.verifyPin", {}, { timeoutMs: 120_000 });
+    return;
+  } catch (error) {
+    if (error.reason !== "PIN_ENTRY_UNAVAILABLE") throw error;
+  }
+  for (;;) {
+    const pin = await askPin();
+    try {
+      await passerelle.call("cps.verifyPin", { pin });
+      return;
+    } catch (error) {
+      if (error.reason === "PIN_LAST_TRY" && window.confirm(messageFor(error) + " Continuer ?")) {
+        await passerelle.call("cps.verifyPin", { pin, confirmLastTry: true });
+        return;
+      }
+      if (error.reason !== "PIN_INCORRECT") throw error;
+      $("ins-status").textContent = messageFor(error);
+    }
+  }
+}
+
+/** Shows the PIN form; resolves with the PIN, rejects with USER_CANCELLED. Never keeps the PIN. */
+function askPin() {
+  const form = $("pin-form");
+  const input = $("pin");
+  form.hidden = false;
+  input.focus();
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      form.hidden = true;
+      form.removeEventListener("submit", onSubmit);
+      $("pin-cancel").removeEventListener("click", onCancel);
+    };
+    const onSubmit = (event) => {
+      event.preventDefault();
+      const pin = input instanceof HTMLInputElement ? input.value : "";
+      if (input instanceof HTMLInputElement) input.value = "";
+      done();
+      resolve(pin);
+    };
+    const onCancel = () => {
+      done();
+      reject({ reason: "USER_CANCELLED" });
+    };
+    form.addEventListener("submit", onSubmit);
+    $("pin-cancel").addEventListener("click", onCancel);
+  });
+}
+
+function showIns(result) {
+  const status = $("ins-status");
+  if (result.outcome !== "found" || !result.identity) {
+    status.textContent =
+      result.outcome === "multiple"
+        ? `Plusieurs identités correspondent (CR ${result.cr.code}) : vérifiez les traits à la main.`
+        : `Aucune identité trouvée (CR ${result.cr.code} — ${result.cr.label}).`;
+    return;
+  }
+  const identity = result.identity;
+  status.textContent = "Identité trouvée.";
+  $("ins-birthname").textContent = identity.birthName;
+  $("ins-firstnames").textContent = identity.firstNames.join(" ");
+  $("ins-birth").textContent = `${identity.sex === "F" ? "féminin" : "masculin"}, ${identity.birthDate}`;
+  $("ins-value").textContent = `${identity.ins.value} ${identity.ins.key} (${identity.ins.type})`;
+  $("ins-cr").textContent = `${result.cr.code} — ${result.cr.label}`;
+  $("ins-result").hidden = false;
+}
+
+void start();
