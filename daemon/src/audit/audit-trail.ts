@@ -15,6 +15,8 @@ import { createHmac, randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 
+/** The trail lives in <data dir>/audit. */
+export const AUDIT_DIR_NAME = "audit";
 export const AUDIT_FILE_NAME = "audit.jsonl";
 export const AUDIT_SALT_FILE_NAME = "audit-salt";
 export const AUDIT_SALT_BYTES = 32;
