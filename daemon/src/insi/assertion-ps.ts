@@ -75,17 +75,14 @@ function asn1String(node: forge.asn1.Asn1): string {
   return raw;
 }
 
-/** Subject DN of a DER certificate, keeping multi-valued RDNs (CN+SN+GN on CPS cards) together. */
-export function subjectDn(certificateDer: Uint8Array): string {
-  const cert = forge.asn1.fromDer(forge.util.createBuffer(Buffer.from(certificateDer).toString("binary")));
-  const tbs = (cert.value as forge.asn1.Asn1[])[0];
-  const fields = (tbs?.value ?? []) as forge.asn1.Asn1[];
-  // tbsCertificate: [0] version (optional), serialNumber, signature, issuer, validity, subject
-  const offset = fields[0]?.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC ? 1 : 0;
-  const subject = fields[offset + 4];
-  if (subject === undefined || !Array.isArray(subject.value))
-    throw new Error("certificate without a subject");
-  const rdns = subject.value.map((set) =>
+/**
+ * An X.501 Name as a string, most specific RDN first (RFC 4514 order), a multi-valued RDN kept as one
+ * RDN with its attributes joined by "+" in their DER (SET OF) order. This is the form seen in the
+ * Issuer of assertions PS in the field: "2.5.4.42=<prénom>+CN=<idNat>+SN=<nom>,T=<profession>,C=FR".
+ */
+export function distinguishedName(name: forge.asn1.Asn1): string {
+  if (!Array.isArray(name.value)) throw new Error("not an X.501 Name");
+  const rdns = name.value.map((set) =>
     ((set.value ?? []) as forge.asn1.Asn1[])
       .map((atv) => {
         const [type, value] = atv.value as forge.asn1.Asn1[];
@@ -95,6 +92,18 @@ export function subjectDn(certificateDer: Uint8Array): string {
       .join("+"),
   );
   return rdns.reverse().join(",");
+}
+
+/** Subject DN of a DER certificate (see distinguishedName). */
+export function subjectDn(certificateDer: Uint8Array): string {
+  const cert = forge.asn1.fromDer(forge.util.createBuffer(Buffer.from(certificateDer).toString("binary")));
+  const tbs = (cert.value as forge.asn1.Asn1[])[0];
+  const fields = (tbs?.value ?? []) as forge.asn1.Asn1[];
+  // tbsCertificate: [0] version (optional), serialNumber, signature, issuer, validity, subject
+  const offset = fields[0]?.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC ? 1 : 0;
+  const subject = fields[offset + 4];
+  if (subject === undefined) throw new Error("certificate without a subject");
+  return distinguishedName(subject);
 }
 
 /** What the assertion says about the signer, read from the signature certificate. */

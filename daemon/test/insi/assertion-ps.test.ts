@@ -8,7 +8,9 @@ import { sign as rsaSign } from "node:crypto";
 import { promisify } from "node:util";
 import { DOMParser } from "@xmldom/xmldom";
 import { SignedXml } from "xml-crypto";
+import forge from "node-forge";
 import {
+  distinguishedName,
   AssertionPsCache,
   assertionPsXml,
   signAssertion,
@@ -51,6 +53,26 @@ test("signer identity: issuer DN most specific first, NameID = CN, card type fro
   assert.equal(identity.cardType, "CPS");
   assert.equal(signerIdentity(pki.cpsSignature(holder, { cardType: 3 }).certPem).cardType, "CPA");
   assert.equal(signerIdentity(pki.server.certPem).cardType, "CPX");
+});
+
+test("a multi-valued RDN stays one RDN, in DER order; values escaped; RDNs most specific first", () => {
+  const { asn1 } = forge;
+  const atv = (oid: string, value: string) =>
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+      asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(oid).getBytes()),
+      asn1.create(asn1.Class.UNIVERSAL, asn1.Type.UTF8, false, forge.util.encodeUtf8(value)),
+    ]);
+  const rdn = (...atvs: forge.asn1.Asn1[]) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SET, true, atvs);
+  // DER order of a real CPS subject: C, title, then {givenName, CN, surname} (SET OF sorted by encoding).
+  const name = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+    rdn(atv("2.5.4.6", "FR")),
+    rdn(atv("2.5.4.12", "Infirmière")),
+    rdn(atv("2.5.4.42", "ALICE"), atv("2.5.4.3", "810100012345"), atv("2.5.4.4", "DUPONT, MARTIN")),
+  ]);
+  assert.equal(
+    distinguishedName(name),
+    "2.5.4.42=ALICE+CN=810100012345+SN=DUPONT\\, MARTIN,T=Infirmière,C=FR",
+  );
 });
 
 test("the assertion is signed between Issuer and Subject and verifies with the certificate", async () => {

@@ -26,6 +26,7 @@ import { childElements, childNamed, childrenNamed, parseUntrustedXml, textOf } f
 import { findByMatricule, findByTraits, type SimulatedIdentity } from "./identities.ts";
 import { FAULTS, faultEnvelope, resultatEnvelope, type CrCode, type SimulatorFault } from "./responses.ts";
 import { getInsiTestPki, type InsiTestPki } from "./test-pki.ts";
+import { getTestPki } from "../pki/test-pki.ts";
 import { SIMULATED_VITALE_ISSUER } from "./vitale-assertion.ts";
 
 /** IDAM the simulator knows unless told otherwise (a test authorisation number, obviously fake). */
@@ -53,7 +54,11 @@ export interface InsiSimulatorOptions {
   readonly faults?: readonly InsiSimulatorFault[];
   /** Known IDAMs (default: SIMULATOR_IDAM). */
   readonly idams?: readonly string[];
-  /** CA certificates trusted for assertion PS signatures and client certificates (default: the simulator's CA). */
+  /**
+   * CA certificates trusted for assertion PS signatures (the leaf's direct issuer must be listed) and
+   * client certificates. Default: the simulator's CA and the card lab's test PKI (simulator/pki), so
+   * that the virtual CPS cards' signature certificates are accepted.
+   */
   readonly trustedCaPems?: readonly string[];
   readonly pki?: InsiTestPki;
   readonly identities?: readonly SimulatedIdentity[];
@@ -164,11 +169,16 @@ function verifyAssertionPs(assertion: Element, trusted: readonly X509Certificate
   }
 }
 
+function labCardCas(): string[] {
+  const lab = getTestPki();
+  return [lab.personnes.pem, lab.organisations.pem, lab.root.pem];
+}
+
 export async function startInsiSimulator(options: InsiSimulatorOptions): Promise<InsiSimulator> {
   const pki = options.pki ?? getInsiTestPki();
   const now = options.now ?? (() => new Date());
   const idams = new Set(options.idams ?? [SIMULATOR_IDAM]);
-  const trustedPems = options.trustedCaPems ?? [pki.caPem];
+  const trustedPems = options.trustedCaPems ?? [pki.caPem, ...labCardCas()];
   const trusted = trustedPems.map((pem) => new X509Certificate(pem));
   let faults: readonly InsiSimulatorFault[] = options.faults ?? [];
   const requests: ReceivedRequest[] = [];

@@ -8,8 +8,10 @@
  *
  * Keys come from node:crypto (fast) and are handed to node-forge, which builds the certificates and
  * the PKCS#12 files. Every name says TEST/SIMULATEUR so that nobody mistakes them for real ones.
- * The lab's card PKI (simulator/pki) is a separate hierarchy: the simulator trusts both when the
- * integrator passes that root in `trustedCaPems`.
+ * The card lab's PKI (simulator/pki, the virtual CPS cards' certificates) is a separate hierarchy;
+ * the simulator trusts it by default too. This one exists because the simulator needs what that one
+ * does not issue: a TLS server certificate with IP SANs, PKCS#12 files, expired or chain-less
+ * organisation certificates, and CPS certificates with the card-type extension.
  */
 import { generateKeyPairSync, randomBytes, type KeyObject, createPrivateKey } from "node:crypto";
 import forge from "node-forge";
