@@ -13,8 +13,16 @@ import { createPublicLayoutVitaleReader, createVitaleService } from "./cards/vit
 import { createSystemBackend } from "./pcsc/binding/koffi-backend.ts";
 import { handlers } from "./server/methods/index.ts";
 import { capabilitiesOf } from "./server/methods/system.ts";
-import { Lab } from "./simulator/lab.ts";
-import { AuditTrail } from "./audit/audit-trail.ts";
+import { Lab, type InsiFaultName } from "./simulator/lab.ts";
+import { AuditTrail, type AuditSink } from "./audit/audit-trail.ts";
+import { createInsiClient, InsiConfig, type InsiClient } from "./insi/index.ts";
+import {
+  SIMULATOR_IDAM,
+  simulatedVitaleAssertions,
+  startInsiSimulator,
+  type InsiSimulator,
+  type InsiSimulatorFault,
+} from "./simulator/insi/index.ts";
 import { PinPage } from "./server/pin-prompt.ts";
 import { openInBrowser } from "./server/open-browser.ts";
 import { startServer, type RunningServer } from "./server/server.ts";
@@ -43,6 +51,49 @@ async function openReaders(
     return { readers: new NoReaders(), lab: null };
   }
   return { readers: await createReaders({ backend, extendedLengthFor }), lab: null };
+}
+
+/** The INSi client: the in-process simulator under --simulate, otherwise the configured service. */
+async function openInsi(
+  config: DaemonConfig,
+  lab: Lab | null,
+  audit: AuditSink,
+  logger: Logger,
+): Promise<{ insi: InsiClient | null; mode: InsiConfig["mode"] | null; simulator: InsiSimulator | null }> {
+  if (config.simulate) {
+    const simulator = await startInsiSimulator({ mode: "card", record: config.insiRecordDir ?? undefined });
+    lab?.onInsiFault((fault) => simulator.setFault(...simulatorFaults(fault)));
+    const insiConfig = InsiConfig.parse({
+      mode: "card",
+      endpoints: { card: simulator.url },
+      lps: {
+        default: { idam: SIMULATOR_IDAM, softwareName: "Passerelle demo", softwareVersion: DAEMON_VERSION },
+      },
+    });
+    const insi = createInsiClient(insiConfig, {
+      caPem: simulator.caPem,
+      audit,
+      vitaleAssertions: simulatedVitaleAssertions(),
+    });
+    logger.warn("SIMULATION: INSi calls go to the in-process INSi simulator", { url: simulator.url });
+    return { insi, mode: "card", simulator };
+  }
+  if (!config.insi) return { insi: null, mode: null, simulator: null };
+  const insi = createInsiClient(config.insi, { audit });
+  for (const problem of insi.problems()) logger.warn("INSi configuration problem", { problem });
+  return { insi, mode: config.insi.mode, simulator: null };
+}
+
+/** The lab panel's fault names, as the simulator's fault list. */
+function simulatorFaults(fault: InsiFaultName): InsiSimulatorFault[] {
+  switch (fault) {
+    case "none":
+      return [];
+    case "delay":
+      return [{ kind: "delay", ms: 3000 }];
+    default:
+      return [{ kind: fault }];
+  }
 }
 
 export interface RunningDaemon {
@@ -80,6 +131,7 @@ export async function startDaemon(
     onChange: () => server?.notifySelf("pin.requested", {}),
     ...(config.openPinPage ? { open: (url: string) => openInBrowser(url, logger) } : {}),
   });
+  const { insi, mode: insiMode, simulator } = await openInsi(config, lab, audit, logger);
   const tls = config.plaintext ? undefined : ensureLocalTls(config.dataDir);
   if (tls?.generated) logger.info("generated the local CA and localhost certificate", { caFile: tls.caFile });
   try {
@@ -96,6 +148,8 @@ export async function startDaemon(
         vitale,
         audit,
         pinPage,
+        insi,
+        insiMode,
         lab,
         isSelfOrigin: (origin) => server?.selfOrigins.includes(origin) ?? false,
       },
@@ -106,6 +160,8 @@ export async function startDaemon(
     });
   } catch (error) {
     await readers.close();
+    insi?.close();
+    await simulator?.close();
     await audit.close();
     throw error;
   }
@@ -118,6 +174,8 @@ export async function startDaemon(
     stop: async () => {
       await running.close();
       await readers.close();
+      insi?.close();
+      await simulator?.close();
       await audit.close();
     },
   };

@@ -10,7 +10,10 @@ import { ConfigError, resolveConfig, type CommandLineOptions } from "../config/c
 import { startDaemon } from "../daemon.ts";
 import { PortInUseError } from "../server/server.ts";
 import { DAEMON_VERSION } from "../version.ts";
+import { registerAuditTail } from "./audit-tail.ts";
+import { registerInsiParse } from "./insi-parse.ts";
 import { registerLabInsert } from "./lab-insert.ts";
+import { registerLabInsi } from "./lab-insi.ts";
 import { registerStatus } from "./status.ts";
 
 /** Exit codes: documented in docs/admin-guide.md. */
@@ -84,6 +87,9 @@ export function buildProgram(): Command {
 
   registerStatus(program);
   registerLabInsert(program);
+  registerLabInsi(program);
+  registerInsiParse(program);
+  registerAuditTail(program);
   return program;
 }
 

@@ -8,6 +8,7 @@ import path from "node:path";
 import envPaths from "env-paths";
 import { z } from "zod";
 import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_PORT } from "@passerelle/protocol";
+import { InsiConfig } from "../insi/config.ts";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -73,8 +74,8 @@ export const ConfigFile = z.strictObject({
       maxConnectionsPerOrigin: z.number().int().positive().max(1024).optional(),
     })
     .optional(),
-  /** INSi endpoints, mode and credentials: validated by the insi/ concern's own schema. */
-  insi: z.unknown().optional(),
+  /** INSi endpoints, mode, credentials and LPS identities (the insi/ concern's own schema). */
+  insi: InsiConfig.optional(),
 });
 export type ConfigFile = z.infer<typeof ConfigFile>;
 
@@ -101,7 +102,7 @@ export interface DaemonConfig {
   logDir: string;
   configFile: string | null;
   limits: { -readonly [K in keyof typeof LIMIT_DEFAULTS]: number };
-  insi: unknown;
+  insi: InsiConfig | null;
   insiRecordDir: string | null;
 }
 
@@ -200,7 +201,7 @@ export function resolveConfig(
     logDir: path.resolve(file.logDir ?? (options.dataDir ? path.join(dataDir, "logs") : paths.log)),
     configFile: explicit ? configFile : null,
     limits: mergeLimits(file.limits),
-    insi: file.insi,
+    insi: file.insi ?? null,
     insiRecordDir: options.insiRecord ? path.resolve(options.insiRecord) : null,
   };
 }

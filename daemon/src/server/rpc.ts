@@ -105,11 +105,30 @@ export function resultResponse(id: RequestId, result: unknown): RpcResponse {
   return { jsonrpc: "2.0", id, result };
 }
 
+/**
+ * A handler's finding that the params, though well-formed, cannot be used (a beneficiary index the
+ * card does not have, traits INSi would refuse): answered as -32602 with `data.issues`.
+ */
+export class InvalidParamsError extends Error {
+  override readonly name = "InvalidParamsError";
+  readonly issues: ReadonlyArray<{ path: string; message: string }>;
+  constructor(issues: ReadonlyArray<{ path: string; message: string }>) {
+    super("invalid params");
+    this.issues = issues;
+  }
+}
+
 /** The error object for anything a handler threw: typed errors keep their reason, others become -32603. */
 export function errorFromThrown(thrown: unknown): { error: RpcErrorObject; internal: boolean } {
   if (thrown instanceof PasserelleError) {
     const data = { ...thrown.details, reason: thrown.reason, retriable: thrown.retriable };
     return { error: { code: thrown.code, message: thrown.message, data }, internal: false };
+  }
+  if (thrown instanceof InvalidParamsError) {
+    return {
+      error: { code: RPC_INVALID_PARAMS, message: "invalid params", data: { issues: [...thrown.issues] } },
+      internal: false,
+    };
   }
   // Never a stack trace or a message that could hold personal data.
   return { error: { code: RPC_INTERNAL_ERROR, message: "internal error" }, internal: true };

@@ -41,6 +41,8 @@ before(async () => {
       isSelfOrigin: () => false,
       audit: { record: async () => undefined },
       pinPage: new PinPage({ url: () => null }),
+      insi: null,
+      insiMode: null,
     },
     handlers,
     limits: { ...LIMIT_DEFAULTS },

@@ -1,5 +1,6 @@
 import { accessHandlers } from "./access.ts";
 import { cpsHandlers } from "./cps.ts";
+import { insiHandlers } from "./insi.ts";
 import { pinHandlers } from "./pin.ts";
 import { labHandlers } from "./lab.ts";
 import { vitaleHandlers } from "./vitale.ts";
@@ -16,6 +17,7 @@ export const handlers: Handlers = {
   ...readerHandlers,
   ...vitaleHandlers,
   ...cpsHandlers,
+  ...insiHandlers,
   ...pinHandlers,
   ...labHandlers,
 };

@@ -16,6 +16,7 @@ import type { AuditSink } from "../../audit/audit-trail.ts";
 import type { Logger } from "../../audit/logger.ts";
 import type { PinPage } from "../pin-prompt.ts";
 import type { VitaleService } from "../../cards/vitale/index.ts";
+import type { InsiClient } from "../../insi/index.ts";
 import type { Readers } from "../../pcsc/readers.ts";
 
 /** The daemon's services, as handlers see them. Optional ones are absent when not configured. */
@@ -30,6 +31,10 @@ export interface Services {
   readonly vitale: VitaleService;
   /** The audit trail: written and synced before the reply. */
   readonly audit: AuditSink;
+  /** The INSi client; null when INSi is not configured (calls answer INSI_NOT_CONFIGURED). */
+  readonly insi: InsiClient | null;
+  /** card: the CPS signs each call's assertion; organisation: the organisation certificate. */
+  readonly insiMode: "card" | "organisation" | null;
   /** The daemon's own PIN page. */
   readonly pinPage: PinPage;
   /** The simulation lab (virtual cards, INSi faults); null outside `--simulate`. */
