@@ -11,6 +11,7 @@ import { startDaemon } from "../daemon.ts";
 import { PortInUseError } from "../server/server.ts";
 import { DAEMON_VERSION } from "../version.ts";
 import { registerAuditTail } from "./audit-tail.ts";
+import { registerDoctor } from "./doctor.ts";
 import { registerInsiParse } from "./insi-parse.ts";
 import { registerLabInsert } from "./lab-insert.ts";
 import { registerLabInsi } from "./lab-insi.ts";
@@ -90,6 +91,7 @@ export function buildProgram(): Command {
   registerLabInsi(program);
   registerInsiParse(program);
   registerAuditTail(program);
+  registerDoctor(program);
   return program;
 }
 

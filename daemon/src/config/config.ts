@@ -3,7 +3,7 @@
  * line and the environment (flags > environment > file > defaults). Unknown keys are refused with
  * their path, so a typo in a deployed policy file fails loudly instead of being ignored.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import envPaths from "env-paths";
 import { z } from "zod";
@@ -199,7 +199,7 @@ export function resolveConfig(
     openPinPage: file.openPinPage ?? true,
     dataDir,
     logDir: path.resolve(file.logDir ?? (options.dataDir ? path.join(dataDir, "logs") : paths.log)),
-    configFile: explicit ? configFile : null,
+    configFile: explicit || existsSync(configFile) ? configFile : null,
     limits: mergeLimits(file.limits),
     insi: file.insi ?? null,
     insiRecordDir: options.insiRecord ? path.resolve(options.insiRecord) : null,
