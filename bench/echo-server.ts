@@ -1,5 +1,5 @@
 // The baseline for bench/ping.ts: a bare `ws` server that echoes every frame, nothing else.
-import WebSocket, { WebSocketServer } from "ws";
+import { WebSocketServer, type WebSocket } from "ws";
 
 const server = new WebSocketServer({ host: "127.0.0.1", port: 0 }, () => {
   const address = server.address();
