@@ -76,7 +76,7 @@ export function decodePointerFile(bytes: Uint8Array): Decoded<PointerDirectory> 
         return { ok: false, problem: "pointer file: file entry is not 12 bytes" };
       }
       files.push({
-        name: latin1(node.value.subarray(0, POINTER_FILE_NAME_BYTES)),
+        name: printableName(node.value.subarray(0, POINTER_FILE_NAME_BYTES)),
         entry: readUint16(node.value, POINTER_FILE_NAME_BYTES),
         fid: readUint16(node.value, POINTER_FILE_NAME_BYTES + 2),
       });
@@ -243,6 +243,13 @@ export function latin1(bytes: Uint8Array): string {
 }
 
 const TEXT_PADDING = new Set([0x00, 0xff, 0x20]);
+
+/** A file name for warnings: printable ASCII only, whatever bytes the card holds. */
+function printableName(bytes: Uint8Array): string {
+  let name = "";
+  for (const byte of bytes) name += byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : " ";
+  return name.trim();
+}
 
 function readUint16(bytes: Uint8Array, offset: number): number {
   return ((bytes[offset] ?? 0) << 8) | (bytes[offset + 1] ?? 0);
