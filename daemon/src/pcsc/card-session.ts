@@ -9,6 +9,7 @@ import type { CardChannel, CommandApdu, ResponseApdu } from "./apdu.ts";
 import { MAX_RESPONSE_APDU } from "./apdu-codec.ts";
 import { exchange, type ApduCapabilities } from "./apdu-transport.ts";
 import type { PcscCard } from "./backend.ts";
+import { recoveryOf } from "./return-codes.ts";
 
 /**
  * Default bound on one APDU round trip. RSA-2048 signatures take 1-2 s on CPS3 cards; 30 s leaves
@@ -99,7 +100,8 @@ export class CardSession implements CardChannel {
       return await Promise.race([pending, timeout]);
     } catch (error) {
       if (isPasserelleError(error, "TIMEOUT") && this.#abandoned) throw error;
-      if (!(await this.#options.cardStillThere().catch(() => false))) {
+      // Only failures that a removal can cause are worth the check (not "unsupported feature").
+      if (recoveryOf(error) !== "none" && !(await this.#options.cardStillThere().catch(() => false))) {
         throw new PasserelleError("CARD_REMOVED", `${operation}: the card was removed`, {}, error);
       }
       throw error;

@@ -17,6 +17,7 @@ import {
   SCARD_PROTOCOL_T1,
   SCARD_RESET_CARD,
   SCARD_SHARE_SHARED,
+  SCARD_STATE_CHANGED,
   SCARD_STATE_PRESENT,
   SCARD_STATE_UNAWARE,
   eventCounterOf,
@@ -25,6 +26,12 @@ import { FairQueue, MAX_QUEUED_PER_READER } from "./fair-queue.ts";
 import { ReaderMonitor, type ReaderMonitorOptions } from "./reader-monitor.ts";
 import type { ReaderEvent, ReaderState, Readers } from "./readers.ts";
 import { recoveryOf } from "./return-codes.ts";
+
+/**
+ * After a failed transmit, how long to wait for the service to report a removal before treating
+ * the failure as the card's own. pcscd polls vpcd (and some serial readers) every 400 ms.
+ */
+export const REMOVAL_GRACE_MS = 1_500;
 
 export interface PcscReadersOptions extends ReaderMonitorOptions {
   readonly backend: PcscBackend;
@@ -224,12 +231,26 @@ export class PcscReaders implements Readers {
   async #cardStillThere(slot: Slot, readerName: string, connection: Connection): Promise<boolean> {
     const context = slot.context;
     if (context === undefined) return false;
-    const [state] = await context.getStatusChange(
+    const stillSame = (eventState: number): boolean =>
+      (eventState & SCARD_STATE_PRESENT) !== 0 && eventCounterOf(eventState) === connection.eventCounter;
+    const [now] = await context.getStatusChange(
       [{ reader: readerName, currentState: SCARD_STATE_UNAWARE }],
       0,
     );
-    if (state === undefined || (state.eventState & SCARD_STATE_PRESENT) === 0) return false;
-    return eventCounterOf(state.eventState) === connection.eventCounter;
+    if (now === undefined || !stillSame(now.eventState)) return false;
+    // The service may not have noticed yet: a reader polled for presence (vpcd, some serial
+    // readers) reports the removal a few hundred ms after the transmit failed. Wait a bounded
+    // time for a change before blaming the card.
+    try {
+      const [later] = await context.getStatusChange(
+        [{ reader: readerName, currentState: now.eventState & ~SCARD_STATE_CHANGED }],
+        REMOVAL_GRACE_MS,
+      );
+      return later !== undefined && stillSame(later.eventState);
+    } catch (error) {
+      if (isPasserelleError(error, "TIMEOUT")) return true;
+      throw error;
+    }
   }
 
   /** Drops what a PC/SC failure invalidated: the card connection, or the whole context. */

@@ -25,6 +25,12 @@ export const RECONNECT_BACKOFF_MIN_MS = 100;
 /** Longest wait between two attempts while the service stays down. */
 export const RECONNECT_BACKOFF_MAX_MS = 2_000;
 
+/** close(): SCardCancel is repeated this often, this many times, until the watch loop ends. */
+const CLOSE_CANCEL_INTERVAL_MS = 50;
+const CLOSE_CANCEL_ATTEMPTS = 100;
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 export interface ReaderMonitorOptions {
   readonly backoffMinMs?: number;
   readonly backoffMaxMs?: number;
@@ -91,9 +97,15 @@ export class ReaderMonitor {
 
   async close(): Promise<void> {
     this.#closed = true;
-    this.#context?.cancel();
     this.#wakeBackoff?.();
-    await this.#loop;
+    // SCardCancel only ends a wait the service has already received: a GetStatusChange still on
+    // its way to pcscd would miss it and block forever. Cancel until the loop has ended.
+    let ended = false;
+    const loop = (this.#loop ?? Promise.resolve()).then(() => (ended = true));
+    for (let attempt = 0; !ended && attempt < CLOSE_CANCEL_ATTEMPTS; attempt += 1) {
+      this.#context?.cancel();
+      await Promise.race([loop, delay(CLOSE_CANCEL_INTERVAL_MS)]);
+    }
     this.#listeners.clear();
   }
 
@@ -143,6 +155,7 @@ export class ReaderMonitor {
     if (names.length === 0) this.#resolveFirstSync();
     let pnpState = SCARD_STATE_UNAWARE;
     for (;;) {
+      if (this.#closed) return;
       const queries = [
         { reader: PNP_NOTIFICATION, currentState: pnpState },
         ...names.map((reader) => ({ reader, currentState: this.#readers.get(reader)?.eventState ?? 0 })),
