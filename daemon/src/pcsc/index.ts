@@ -20,3 +20,12 @@ export type {
 export { DEFAULT_APDU_TIMEOUT_MS } from "./card-session.ts";
 export { parseAtr, type AtrInfo } from "./apdu-codec.ts";
 export { pcscError, describeReturnCode, RETURN_CODES } from "./return-codes.ts";
+export { createSystemBackend, KoffiPcscBackend } from "./binding/koffi-backend.ts";
+export {
+  scardCtlCode,
+  CM_IOCTL_GET_FEATURE_REQUEST_FUNCTION,
+  layoutFor,
+  type PcscLayout,
+} from "./binding/layout.ts";
+export { REMOVAL_GRACE_MS } from "./pcsc-readers.ts";
+export type { ApduCapabilities } from "./apdu-transport.ts";

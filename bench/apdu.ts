@@ -1,0 +1,140 @@
+/**
+ * APDU round trip through the daemon's PC/SC layer (Readers.withCard → CardSession → APDU
+ * transport → koffi SCardTransmit on a worker thread) vs a bare koffi SCardTransmit loop, on the
+ * same vpcd virtual reader of the real pcscd, in the same run, interleaved in blocks so machine
+ * noise hits both alike. The card is the lab's echo card behind the vpcd bridge (TCP_QUICKACK).
+ * Target (issue 3): CardSession ≤ 1.10× the bare async loop at p50.
+ *
+ * Also printed, for context: the bare loop with a synchronous koffi call (blocks the event loop:
+ * not usable in the daemon), and the bridge's own handling time per APDU.
+ * Needs root, pcscd and vsmartcard-vpcd; holds the pcscd lab lock (test/helpers/pcscd.ts).
+ */
+import { acquirePcscd } from "../test/helpers/pcscd.ts";
+import { createReaders } from "../daemon/src/pcsc/index.ts";
+import { PcscLibrary } from "../daemon/src/pcsc/binding/koffi-backend.ts";
+import { normalizeReturnCode } from "../daemon/src/pcsc/return-codes.ts";
+import { createSystemBackend } from "../daemon/src/pcsc/binding/koffi-backend.ts";
+import {
+  SCARD_PROTOCOL_ANY,
+  SCARD_SCOPE_SYSTEM,
+  SCARD_SHARE_SHARED,
+  SCARD_LEAVE_CARD,
+} from "../daemon/src/pcsc/constants.ts";
+import { VpcdBridge } from "../daemon/src/simulator/vpcd-bridge.ts";
+import { createEchoCard } from "../daemon/src/simulator/echo-card.ts";
+import { ratioLine, formatMs, percentile } from "./lib/stats.ts";
+
+const READER = "Virtual PCD 00 00";
+const BLOCKS = Number(process.env["BENCH_BLOCKS"] ?? 10);
+const PER_BLOCK = Number(process.env["BENCH_APDUS"] ?? 300);
+const WARMUP = 200;
+/** READ 16 bytes from the echo card. */
+const COMMAND = Uint8Array.from([0x80, 0xb0, 0x00, 0x00, 0x10]);
+const RESPONSE_MAX = 258;
+
+const lab = await acquirePcscd();
+const bridge = new VpcdBridge({ emulator: createEchoCard(), slot: 0 });
+try {
+  await bridge.start();
+  const readers = await createReaders({ backend: createSystemBackend() });
+  for (let i = 0; i < 200 && !readers.list().find((r) => r.id === READER)?.cardPresent; i += 1) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
+  // The bare loop: its own context and connection, the same koffi declarations as the daemon's.
+  const lib = new PcscLibrary();
+  const context: Array<number | bigint> = [0];
+  lib.fn.establishContext(SCARD_SCOPE_SYSTEM, null, null, context);
+  const card: Array<number | bigint> = [0];
+  const protocol: number[] = [0];
+  const rc = normalizeReturnCode(
+    lib.fn.connect(context[0], READER, SCARD_SHARE_SHARED, SCARD_PROTOCOL_ANY, card, protocol),
+  );
+  if (rc !== 0) throw new Error(`SCardConnect ${rc.toString(16)}`);
+  const pci = { dwProtocol: protocol[0], cbPciLength: 16 };
+  const bareAsync = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const response = Buffer.allocUnsafe(RESPONSE_MAX);
+      const length = [RESPONSE_MAX];
+      lib.fn.transmit.async(
+        card[0],
+        pci,
+        COMMAND,
+        COMMAND.length,
+        null,
+        response,
+        length,
+        (error: unknown, code: number) => {
+          if (error || normalizeReturnCode(code) !== 0)
+            reject(new Error(`SCardTransmit ${String(error ?? code)}`));
+          else resolve();
+        },
+      );
+    });
+  const bareSync = (): void => {
+    const response = Buffer.allocUnsafe(RESPONSE_MAX);
+    const length = [RESPONSE_MAX];
+    const code = lib.fn.transmit(card[0], pci, COMMAND, COMMAND.length, null, response, length);
+    if (normalizeReturnCode(code) !== 0) throw new Error("SCardTransmit");
+  };
+
+  const sessionSamples: number[] = [];
+  const bareSamples: number[] = [];
+  const syncSamples: number[] = [];
+  const perOperationSamples: number[] = [];
+  const command = { cla: 0x80, ins: 0xb0, p1: 0, p2: 0, le: 16 };
+
+  // Warm-up both paths.
+  await readers.withCard(READER, async (channel) => {
+    for (let i = 0; i < WARMUP; i += 1) await channel.transmit(command);
+  });
+  for (let i = 0; i < WARMUP; i += 1) await bareAsync();
+
+  for (let block = 0; block < BLOCKS; block += 1) {
+    // The daemon: one operation (one transaction) holding the card for a block of APDUs.
+    await readers.withCard(READER, async (channel) => {
+      for (let i = 0; i < PER_BLOCK; i += 1) {
+        const start = performance.now();
+        await channel.transmit(command);
+        sessionSamples.push(performance.now() - start);
+      }
+    });
+    for (let i = 0; i < PER_BLOCK; i += 1) {
+      const start = performance.now();
+      await bareAsync();
+      bareSamples.push(performance.now() - start);
+    }
+    for (let i = 0; i < PER_BLOCK / 3; i += 1) {
+      const start = performance.now();
+      bareSync();
+      syncSamples.push(performance.now() - start);
+    }
+    // The daemon, one withCard (queue + transaction begin/end) per APDU.
+    for (let i = 0; i < PER_BLOCK / 3; i += 1) {
+      const start = performance.now();
+      await readers.withCard(READER, (channel) => channel.transmit(command));
+      perOperationSamples.push(performance.now() - start);
+    }
+  }
+
+  const stats = bridge.stats();
+  console.log(
+    `APDU round trip, ${READER} (vpcd, echo card, READ 16 bytes), ${sessionSamples.length} APDUs per path`,
+  );
+  console.log(ratioLine("CardSession vs bare koffi async Transmit", sessionSamples, bareSamples, 50, 1.1));
+  console.log(ratioLine("CardSession vs bare koffi async Transmit", sessionSamples, bareSamples, 99));
+  console.log(ratioLine("bare async vs bare sync (event loop blocked)", bareSamples, syncSamples, 50));
+  console.log(
+    ratioLine("withCard per APDU (transaction each) vs bare async", perOperationSamples, bareSamples, 50),
+  );
+  console.log(
+    `bridge handling per APDU: mean ${formatMs(stats.meanMicros / 1000)}, max ${formatMs(stats.maxMicros / 1000)}, TCP_QUICKACK ${stats.quickAck ? "on" : "off"}; p50 session ${formatMs(percentile(sessionSamples, 50))}`,
+  );
+
+  lib.fn.disconnect(card[0], SCARD_LEAVE_CARD);
+  lib.fn.releaseContext(context[0]);
+  await readers.close();
+} finally {
+  await bridge.close();
+  await lab.release();
+}

@@ -1,0 +1,54 @@
+/**
+ * Idle CPU: the daemon's Readers with two vpcd readers holding a card each (no timers polling:
+ * the ReaderMonitor sleeps in SCardGetStatusChange) vs an idle Node process, measured side by
+ * side over the same window in two child processes. The cards' emulators run in this process,
+ * so pcscd's presence polling of vpcd costs this process, not the measured one.
+ * Target (issue 3): ≤ 50 ms of CPU over 60 idle seconds. BENCH_IDLE_SECONDS sets the window
+ * (default 20 s; the figure is also given per 60 s).
+ */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { acquirePcscd } from "../test/helpers/pcscd.ts";
+import { VpcdBridge } from "../daemon/src/simulator/vpcd-bridge.ts";
+import { createEchoCard } from "../daemon/src/simulator/echo-card.ts";
+
+const WINDOW_S = Number(process.env["BENCH_IDLE_SECONDS"] ?? 20);
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+function child(mode: "readers" | "baseline"): Promise<{ cpuMs: number; listed?: unknown; events?: number }> {
+  return new Promise((resolve, reject) => {
+    const process_ = spawn(
+      process.execPath,
+      ["--import", "tsx", "bench/lib/idle-readers-child.ts", mode, String(WINDOW_S)],
+      {
+        cwd: ROOT,
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    let out = "";
+    process_.stdout.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
+    process_.on("exit", (code) =>
+      code === 0
+        ? resolve(JSON.parse(out.trim().split("\n").at(-1) ?? "{}"))
+        : reject(new Error(`${mode} exited ${code}`)),
+    );
+  });
+}
+
+const lab = await acquirePcscd();
+const bridges = [0, 1].map((slot) => new VpcdBridge({ emulator: createEchoCard(), slot }));
+try {
+  await Promise.all(bridges.map((bridge) => bridge.start()));
+  await new Promise((resolve) => setTimeout(resolve, 1500)); // pcscd notices both cards
+  const [daemon, baseline] = await Promise.all([child("readers"), child("baseline")]);
+  const per60 = (ms: number) => (ms * 60) / WINDOW_S;
+  console.log(
+    `idle CPU over ${WINDOW_S} s, two vpcd readers with a card each (${JSON.stringify(daemon.listed)})`,
+  );
+  console.log(
+    `Readers process ${daemon.cpuMs.toFixed(1)} ms (${per60(daemon.cpuMs).toFixed(1)} ms / 60 s, ${daemon.events} events) vs idle Node ${baseline.cpuMs.toFixed(1)} ms (${per60(baseline.cpuMs).toFixed(1)} ms / 60 s)  ${per60(daemon.cpuMs) <= 50 ? "✓" : "✗"} target ≤ 50 ms / 60 s`,
+  );
+} finally {
+  await Promise.all(bridges.map((bridge) => bridge.close()));
+  await lab.release();
+}
