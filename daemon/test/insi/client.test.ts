@@ -2,6 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import forge from "node-forge";
+import { InsiResult, InsiVerifyResult } from "@passerelle/protocol";
 import { isPasserelleError } from "../../src/errors.ts";
 import { createInsiClient } from "../../src/insi/client.ts";
 import { loadOrganisationCredentials } from "../../src/insi/credentials.ts";
@@ -45,6 +46,8 @@ describe("organisation mode against the simulator", () => {
     const c = client(audit);
     try {
       const result = await c.searchByTraits(ADRUN, { origin: ORIGIN });
+      // The shape the protocol promises the web app.
+      assert.deepEqual(InsiResult.parse(result), result);
       assert.equal(result.outcome, "found");
       assert.deepEqual(result.cr, { code: "00", label: "OK" });
       assert.deepEqual(result.identity?.ins, {
@@ -165,6 +168,8 @@ describe("organisation mode against the simulator", () => {
         { origin: ORIGIN },
       );
       assert.equal(mismatch.outcome, "mismatch");
+      assert.ok(InsiVerifyResult.safeParse(mismatch).success);
+      assert.ok(InsiVerifyResult.safeParse(confirmed).success);
       assert.deepEqual(
         mismatch.differences.map((d) => d.field),
         ["ins", "firstNames"],
