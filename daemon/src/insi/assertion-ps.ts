@@ -209,8 +209,10 @@ export interface AssertionPsOptions {
 }
 
 /**
- * Signs assertions PS and reuses one for `cacheSeconds` per signature certificate, so that a burst of
- * calls asks the card once. Concurrent callers share the signature in progress.
+ * Signs assertions PS and reuses one for `cacheSeconds` per signature certificate AND per scope (the
+ * requesting origin), so that a burst of calls asks the card once, while an origin never rides on a
+ * signature — and so a PIN entry — obtained for another. Concurrent callers share the signature in
+ * progress.
  */
 export class AssertionPsCache {
   readonly #options: AssertionPsOptions;
@@ -223,11 +225,15 @@ export class AssertionPsCache {
     this.#options = options;
   }
 
-  async assertionFor(signer: AssertionSigner): Promise<{ xml: string; identity: SignerIdentity }> {
+  async assertionFor(
+    signer: AssertionSigner,
+    scope = "",
+  ): Promise<{ xml: string; identity: SignerIdentity }> {
     const now = this.#options.now ?? (() => new Date());
     const certificatePem = await signer.signatureCertificatePem();
     const identity = signerIdentity(certificatePem);
-    const cached = this.#entries.get(identity.fingerprint);
+    const key = `${identity.fingerprint} ${scope}`;
+    const cached = this.#entries.get(key);
     if (cached !== undefined && cached.expiresAt > now().getTime()) return cached.assertion;
     const issueInstant = now();
     const assertion = signAssertion(
@@ -237,10 +243,10 @@ export class AssertionPsCache {
     ).then((xml) => ({ xml, identity }));
     if (this.#options.cacheSeconds > 0) {
       const entry = { expiresAt: issueInstant.getTime() + this.#options.cacheSeconds * 1000, assertion };
-      this.#entries.set(identity.fingerprint, entry);
+      this.#entries.set(key, entry);
       // A failed signature (PIN, card removed) must not be served from the cache.
       assertion.catch(() => {
-        if (this.#entries.get(identity.fingerprint) === entry) this.#entries.delete(identity.fingerprint);
+        if (this.#entries.get(key) === entry) this.#entries.delete(key);
       });
     }
     return assertion;

@@ -208,7 +208,7 @@ export function createInsiClient(config: InsiConfig, deps: InsiClientDeps = {}):
           throw new PasserelleError("NO_CARD", "card mode needs a CPS card to sign the assertion", {
             card: "cps",
           });
-        const assertion = await assertions.assertionFor(ctx.signer);
+        const assertion = await assertions.assertionFor(ctx.signer, ctx.origin);
         assertionsXml.push(assertion.xml);
         emetteur ??= assertion.identity.nameId;
         idNat ??= assertion.identity.nameId;

@@ -164,6 +164,16 @@ test("the cache signs once per burst and again after its lifetime", async () => 
   assert.notEqual(d.xml, a.xml);
 });
 
+test("the cache is per origin: another origin makes the card sign again", async () => {
+  const cache = new AssertionPsCache({ cacheSeconds: 20, validitySeconds: 300 });
+  const signer = keySigner();
+  await cache.assertionFor(signer, "https://a.example");
+  await cache.assertionFor(signer, "https://a.example");
+  assert.equal(signer.calls, 1);
+  await cache.assertionFor(signer, "https://b.example");
+  assert.equal(signer.calls, 2);
+});
+
 test("no cache: every call signs; a failed signature is not cached", async () => {
   const cache = new AssertionPsCache({ cacheSeconds: 0, validitySeconds: 300 });
   const signer = keySigner();

@@ -150,7 +150,12 @@ function verifyAssertionPs(assertion: Element, trusted: readonly X509Certificate
     valid = false;
   }
   if (!valid) throw new Refusal(FAULTS.assertion("signature de l'assertion PS invalide"));
-  const identity = signerIdentity(pem);
+  let identity: ReturnType<typeof signerIdentity>;
+  try {
+    identity = signerIdentity(pem);
+  } catch {
+    throw new Refusal(FAULTS.assertion("certificat de signature illisible"));
+  }
   if (textOf(childNamed(assertion, NS.saml, "Issuer")) !== identity.issuerDn)
     throw new Refusal(FAULTS.assertion("Issuer différent du certificat"));
   const subject = childNamed(assertion, NS.saml, "Subject");
