@@ -251,7 +251,7 @@ try {
     console.log(
       `  ${ROUNDS + WARMUP} calls each; signatures asked of the "card": ${signatures} (cached client: ~1 per 20 s, uncached: 1 per call)`,
     );
-    console.log("  " + ratioLine("with assertion cache vs bare POST", withCache, bare, 50, 1.2));
+    console.log("  " + ratioLine("with assertion cache vs bare POST", withCache, bare, 50));
     console.log("  " + ratioLine("without cache vs with cache", withoutCache, withCache, 50));
     cached.close();
     uncached.close();
