@@ -9,7 +9,7 @@ import type { CardEmulator } from "../../daemon/src/simulator/card-emulator.ts";
 import { createBlankCard, createEchoCard, ECHO_ATR } from "../../daemon/src/simulator/echo-card.ts";
 import type { VpcdBridge } from "../../daemon/src/simulator/vpcd-bridge.ts";
 import { isPasserelleError } from "../../daemon/src/errors.ts";
-import type { PcscReaders } from "../../daemon/src/pcsc/index.ts";
+import { createReaders, createSystemBackend, type PcscReaders } from "../../daemon/src/pcsc/index.ts";
 import { VPCD_READERS, insert, isRemoved, nextEvent, pull, readersListed, systemReaders } from "./lab.ts";
 
 const READ = (offset: number, le: number) => ({
@@ -73,8 +73,10 @@ test("card pulled during a multi-APDU read: CARD_REMOVED; the next insertion wor
   await pull(readers, 0, again.bridge);
 });
 
-test("garbage answers (no SW, one byte, more than Le, invalid SW1) are CARD_ERROR; the card stays usable", async () => {
-  for (const garbage of ["", "90", "0102030405069000", "01020304A5A5"]) {
+test("garbage answers (one byte, more data than Le, no valid SW) are CARD_ERROR; the card stays usable", async () => {
+  // An empty answer cannot be tested through vpcd: vpcd ignores a zero-length frame and keeps
+  // waiting, which is a mute card (next test).
+  for (const garbage of ["90", "0102030405069000", "C0FFEE"]) {
     const inner = createBlankCard();
     const card: CardEmulator = {
       atr: ECHO_ATR,
@@ -96,6 +98,30 @@ test("garbage answers (no SW, one byte, more than Le, invalid SW1) are CARD_ERRO
     } finally {
       await pull(readers, 1, bridge);
     }
+  }
+});
+
+test("a mute card: TIMEOUT after the APDU timeout, no crash; pulled and reinserted, it works", async () => {
+  const quick = await createReaders({ backend: createSystemBackend(), apduTimeoutMs: 1_000 });
+  try {
+    const inner = createEchoCard();
+    const mute: CardEmulator = {
+      atr: ECHO_ATR,
+      reset: () => inner.reset(),
+      transmit: (apdu) => (apdu[1] === 0xb0 ? new Uint8Array() : inner.transmit(apdu)),
+    };
+    const { bridge } = await insert(quick, 1, mute);
+    await assert.rejects(
+      quick.withCard(VPCD_READERS[1], (channel) => channel.transmit(READ(0, 4))),
+      (error) => isPasserelleError(error, "TIMEOUT"),
+    );
+    await pull(quick, 1, bridge);
+    const again = await insert(quick, 1, createEchoCard());
+    const answer = await quick.withCard(VPCD_READERS[1], (channel) => channel.transmit(READ(0, 4)));
+    assert.deepEqual([...answer.data], expected(0, 4));
+    await pull(quick, 1, again.bridge);
+  } finally {
+    await quick.close();
   }
 });
 

@@ -6,7 +6,7 @@
  */
 import { PasserelleError, isPasserelleError } from "../errors.ts";
 import type { CardChannel, CommandApdu, ResponseApdu } from "./apdu.ts";
-import { MAX_RESPONSE_APDU } from "./apdu-codec.ts";
+import { MAX_RESPONSE_APDU, SW_LENGTH } from "./apdu-codec.ts";
 import { exchange, type ApduCapabilities } from "./apdu-transport.ts";
 import type { PcscCard } from "./backend.ts";
 import { recoveryOf } from "./return-codes.ts";
@@ -63,12 +63,18 @@ export class CardSession implements CardChannel {
 
   transmit(command: CommandApdu): Promise<ResponseApdu> {
     return this.#serialize(() =>
-      exchange(
-        command,
-        (raw) => this.#guard("SCardTransmit", (card) => card.transmit(raw, MAX_RESPONSE_APDU)),
-        this.#options.capabilities,
-      ),
+      exchange(command, (raw) => this.#transmitRaw(raw), this.#options.capabilities),
     );
+  }
+
+  async #transmitRaw(raw: Uint8Array): Promise<Uint8Array> {
+    const response = await this.#guard("SCardTransmit", (card) => card.transmit(raw, MAX_RESPONSE_APDU));
+    // pcscd answers a card pulled mid-APDU through vpcd with success and no bytes: an answer
+    // without a status word is a removal if the card is gone, garbage (CARD_ERROR) otherwise.
+    if (response.length < SW_LENGTH && !(await this.#options.cardStillThere().catch(() => false))) {
+      throw new PasserelleError("CARD_REMOVED", "SCardTransmit: the card was removed");
+    }
+    return response;
   }
 
   control(code: number, data: Uint8Array): Promise<Uint8Array> {
