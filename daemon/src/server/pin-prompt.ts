@@ -72,6 +72,12 @@ export class PinPage {
     });
   }
 
+  /** True while this origin has a PIN request waiting for the user. */
+  hasPending(origin: string): boolean {
+    for (const pending of this.#pending.values()) if (pending.origin === origin) return true;
+    return false;
+  }
+
   list(): PendingPin[] {
     return [...this.#pending.values()].map(({ requestId, origin, readerId, triesRemaining }) => ({
       requestId,

@@ -1,6 +1,6 @@
 import { chooseReader } from "../../cards/choose-reader.ts";
 import { readCps, verifyCpsPin } from "../../cards/cps/index.ts";
-import { isPasserelleError } from "../../errors.ts";
+import { PasserelleError, isPasserelleError } from "../../errors.ts";
 import type { Handlers } from "./types.ts";
 
 export const cpsHandlers: Handlers = {
@@ -10,6 +10,10 @@ export const cpsHandlers: Handlers = {
     return { readerId, ...result };
   },
   "cps.verifyPin": async (params, { origin, services, connection }) => {
+    // Checked before queueing for the card, which the pending request holds while the user types.
+    if (services.pinPage.hasPending(origin)) {
+      throw new PasserelleError("BUSY", "a PIN request is already pending for this origin");
+    }
     const readerId = chooseReader(services.readers.list(), "cps", params.readerId);
     const started = performance.now();
     const prompt = {

@@ -1,0 +1,96 @@
+/**
+ * The daemon's own PIN page flow, on the simulated CPS: the web app asks for a PIN verification
+ * without sending a PIN; the daemon's page (its own origin) sees the pending request and submits
+ * or cancels it; the web app never sees the PIN. One pending request per origin.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { RpcPeer, openSocket, startDaemon, type DaemonProcess } from "../helpers/daemon.ts";
+
+const ORIGIN = "https://ehr.example.fr";
+let daemon: DaemonProcess;
+
+async function connect(origin: string): Promise<RpcPeer> {
+  const opened = await openSocket(daemon, { origin });
+  assert.ok("socket" in opened, `${origin} must connect`);
+  return new RpcPeer(opened.socket);
+}
+
+async function pendingRequests(
+  page: RpcPeer,
+): Promise<Array<{ requestId: string; origin: string; triesRemaining: number }>> {
+  for (let i = 0; i < 100; i++) {
+    const { requests } = (await page.call("pin.pending", {}))["result"] as {
+      requests: Array<{ requestId: string; origin: string; triesRemaining: number }>;
+    };
+    if (requests.length > 0) return requests;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return [];
+}
+
+before(async () => {
+  daemon = await startDaemon({ plaintext: true, args: ["--simulate", "--allow-origin", ORIGIN] });
+});
+after(async () => {
+  await daemon.stop();
+});
+
+test("verifyPin without a PIN waits for the daemon's page; a wrong then a right PIN", async () => {
+  const ehr = await connect(ORIGIN);
+  const page = await connect(`http://localhost:${daemon.port}`);
+
+  const wrong = ehr.call("cps.verifyPin", {});
+  const [request] = await pendingRequests(page);
+  assert.ok(request, "the page sees the pending request");
+  assert.equal(request.origin, ORIGIN);
+  assert.equal(request.triesRemaining, 3);
+  const busy = await ehr.call("cps.verifyPin", {});
+  assert.equal(
+    (busy["error"] as { data: { reason: string } }).data.reason,
+    "BUSY",
+    "one pending PIN request per origin",
+  );
+  await page.call("pin.submit", { requestId: request.requestId, pin: "9999" });
+  const refused = (await wrong)["error"] as { data: { reason: string; triesRemaining: number } };
+  assert.equal(refused.data.reason, "PIN_INCORRECT");
+  assert.equal(refused.data.triesRemaining, 2);
+
+  const right = ehr.call("cps.verifyPin", {});
+  const [second] = await pendingRequests(page);
+  assert.equal(second?.triesRemaining, 2);
+  await page.call("pin.submit", { requestId: second?.requestId, pin: "1234" });
+  assert.deepEqual((await right)["result"], { verified: true, triesRemaining: 3 });
+  ehr.close();
+  page.close();
+});
+
+test("cancelling on the page gives USER_CANCELLED; the web app cannot reach the pin methods", async () => {
+  const ehr = await connect(ORIGIN);
+  const page = await connect(`http://localhost:${daemon.port}`);
+  const call = ehr.call("cps.verifyPin", {});
+  const [request] = await pendingRequests(page);
+  assert.ok(request);
+  const sneaky = await ehr.call("pin.pending", {});
+  assert.equal((sneaky["error"] as { code: number }).code, -32601);
+  await page.call("pin.cancel", { requestId: request.requestId });
+  assert.equal(((await call)["error"] as { data: { reason: string } }).data.reason, "USER_CANCELLED");
+  ehr.close();
+  page.close();
+});
+
+test("the web app going away cancels its pending PIN request", async () => {
+  const ehr = await connect(ORIGIN);
+  const page = await connect(`http://localhost:${daemon.port}`);
+  void ehr.call("cps.verifyPin", {}).catch(() => undefined);
+  assert.equal((await pendingRequests(page)).length, 1);
+  ehr.close();
+  for (let i = 0; i < 100; i++) {
+    const { requests } = (await page.call("pin.pending", {}))["result"] as { requests: unknown[] };
+    if (requests.length === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const { requests } = (await page.call("pin.pending", {}))["result"] as { requests: unknown[] };
+  assert.deepEqual(requests, []);
+  page.close();
+});
