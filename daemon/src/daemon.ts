@@ -2,6 +2,8 @@
  * The composition root: builds every concern from the resolved configuration and starts the
  * server. The only file that knows all the concerns; each of them knows only its own interfaces.
  */
+import { randomUUID } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { AllowlistPolicy } from "./access/access-policy.ts";
@@ -79,9 +81,27 @@ async function openInsi(
     return { insi, mode: "card", simulator };
   }
   if (!config.insi) return { insi: null, mode: null, simulator: null };
-  const insi = createInsiClient(config.insi, { audit });
+  const insi = createInsiClient(config.insi, { audit, instance: installationInstance(config.dataDir) });
   for (const problem of insi.problems()) logger.warn("INSi configuration problem", { problem });
   return { insi, mode: config.insi.mode, simulator: null };
+}
+
+/**
+ * ContexteLPS/LPS/Instance identifies this installation to INSi: generated once and kept in the
+ * data folder, so it stays the same across restarts (`insi.instance` in the config overrides it).
+ */
+function installationInstance(dataDir: string): string {
+  const file = path.join(dataDir, "insi-instance");
+  try {
+    const stored = readFileSync(file, "utf8").trim();
+    if (/^[0-9a-f-]{36}$/.test(stored)) return stored;
+  } catch {
+    // first start: create it below
+  }
+  const instance = randomUUID();
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  writeFileSync(file, `${instance}\n`, { mode: 0o644 });
+  return instance;
 }
 
 /** The lab panel's fault names, as the simulator's fault list. */
