@@ -572,6 +572,7 @@ async function onOpen() {
     for (const reader of readers) if (reader.cardPresent) autoRead(reader.id, reader.card);
     await pinRequests.refresh();
     if (state.hello.simulation) await refreshLab();
+    document.body.dataset.ready = "true"; // for the end-to-end tests: connected and up to date
   } catch (error) {
     const box = $("global-error");
     box.textContent = errorMessage(state.language, error);

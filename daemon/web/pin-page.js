@@ -72,6 +72,7 @@ client.onStateChange(async (state) => {
     box.hidden = true;
     applyLanguage();
     await pinRequests.refresh();
+    document.body.dataset.ready = "true"; // for the end-to-end tests: connected and up to date
   } catch (error) {
     box.textContent = errorMessage(language, error);
     box.hidden = false;

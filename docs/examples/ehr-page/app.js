@@ -21,6 +21,8 @@ const APP = { name: "MonDossierPatient (exemple)", version: "1.0.0" };
 const DAEMON_URL = new URLSearchParams(location.search).get("passerelle") ?? "wss://localhost:9712/v1";
 /** How long to wait before looking for the daemon again when it is not running. */
 const RETRY_FIND_MS = 3000;
+/** An INSi call may wait for the user to type the CPS PIN in the daemon's window. */
+const INSI_TIMEOUT_MS = 120_000;
 
 const $ = (id) => {
   const element = document.getElementById(id);
@@ -178,7 +180,10 @@ function clearPatient(hint) {
 // provider), else by traits. PIN_REQUIRED: verify the CPS PIN, then try once more.
 // ---------------------------------------------------------------------------------------------
 async function findIns(beneficiary) {
-  $("ins-status").textContent = "Interrogation de l'INSi…";
+  // INSi signs with the CPS: if its PIN is needed, the daemon asks for it on the reader's PIN pad or
+  // in its own window, and this call simply takes longer.
+  $("ins-status").textContent =
+    "Interrogation de l'INSi… Si Passerelle le demande, saisissez le code porteur de votre CPS dans sa fenêtre.";
   $("ins-result").hidden = true;
   try {
     const result = await withPin(() => searchIns(beneficiary));
@@ -190,13 +195,14 @@ async function findIns(beneficiary) {
 
 async function searchIns(beneficiary) {
   try {
-    return await passerelle.call("insi.searchWithVitale", {
-      readerId: vitaleReaderId,
-      beneficiaryIndex: beneficiary.index,
-    });
+    return await passerelle.call(
+      "insi.searchWithVitale",
+      { readerId: vitaleReaderId, beneficiaryIndex: beneficiary.index },
+      { timeoutMs: INSI_TIMEOUT_MS },
+    );
   } catch (error) {
     if (error.reason !== "VITALE_ASSERTION_UNAVAILABLE") throw error;
-    return passerelle.call("insi.searchByTraits", traitsOf(beneficiary));
+    return passerelle.call("insi.searchByTraits", traitsOf(beneficiary), { timeoutMs: INSI_TIMEOUT_MS });
   }
 }
 
