@@ -10,6 +10,7 @@ import path from "node:path";
 import type { Command } from "commander";
 import { ConfigError, resolveConfig, type CommandLineOptions, type DaemonConfig } from "../config/config.ts";
 import { insiConfigProblems } from "../insi/config.ts";
+import { createInsiClient } from "../insi/index.ts";
 import { createSystemBackend } from "../pcsc/binding/koffi-backend.ts";
 
 type Level = "ok" | "warn" | "fail";
@@ -114,6 +115,12 @@ function checkInsi(config: DaemonConfig): Finding[] {
   if (config.simulate)
     return [{ level: "ok", topic: "insi", text: "simulation: the in-process INSi simulator" }];
   const problems = insiConfigProblems(config.insi ?? undefined);
+  if (problems.length === 0 && config.insi) {
+    // Loads the organisation certificate and the CA bundle as the daemon would (no network).
+    const client = createInsiClient(config.insi);
+    problems.push(...client.problems());
+    client.close();
+  }
   if (problems.length === 0)
     return [{ level: "ok", topic: "insi", text: `configured, ${config.insi?.mode} mode` }];
   return problems.map(
