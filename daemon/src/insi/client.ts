@@ -254,16 +254,21 @@ export function createInsiClient(config: InsiConfig, deps: InsiClientDeps = {}):
     return outcome.result;
   }
 
-  async function searchByTraits(traits: IdentityTraitsInput, ctx: InsiCallContext): Promise<InsiResult> {
+  async function searchByTraits(
+    traits: IdentityTraitsInput,
+    ctx: InsiCallContext,
+    method: "insi.searchByTraits" | "insi.verify" = "insi.searchByTraits",
+  ): Promise<InsiResult> {
     const normalised = normaliseTraits(traits);
     if (!normalised.ok) throw new InvalidTraitsError(normalised.issues);
-    return call("rechercherInsAvecTraitsIdentite", "insi.searchByTraits", ctx, async () => ({
+    // The audit names the method the web app called: a verification is a search on the wire.
+    return call("rechercherInsAvecTraitsIdentite", method, ctx, async () => ({
       body: recSansVitaleBody(normalised.value),
     }));
   }
 
   return {
-    searchByTraits,
+    searchByTraits: (traits, ctx) => searchByTraits(traits, ctx),
 
     async searchWithVitale(beneficiary, ctx) {
       const name = normaliseName(beneficiary.birthName, ["birthName"]);
@@ -281,7 +286,7 @@ export function createInsiClient(config: InsiConfig, deps: InsiClientDeps = {}):
     async verify(input, ctx) {
       const normalised = normaliseTraits(input);
       if (!normalised.ok) throw new InvalidTraitsError(normalised.issues);
-      const result = await searchByTraits(input, ctx);
+      const result = await searchByTraits(input, ctx, "insi.verify");
       if (result.outcome !== "found" || result.identity === undefined) {
         return { outcome: result.outcome === "multiple" ? "multiple" : "notFound", differences: [] };
       }

@@ -143,7 +143,8 @@ describe("organisation mode against the simulator", () => {
   });
 
   test("verify: confirmed, mismatch with the differing fields, notFound", async () => {
-    const c = client();
+    const audit = new RecordingAudit();
+    const c = client(audit);
     try {
       const confirmed = await c.verify(
         {
@@ -157,6 +158,7 @@ describe("organisation mode against the simulator", () => {
       );
       assert.equal(confirmed.outcome, "confirmed");
       assert.deepEqual(confirmed.differences, []);
+      assert.equal(audit.events[0]?.method, "insi.verify", "the audit names the method the web app called");
       const mismatch = await c.verify(
         {
           ins: "2090763220834",
