@@ -34,7 +34,9 @@ export interface Browser {
 }
 
 /** Launches Chromium with a fresh --user-data-dir (Playwright passes it for a persistent context). */
-export async function launchBrowser(options: { locale?: string } = {}): Promise<Browser> {
+export async function launchBrowser(
+  options: { locale?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<Browser> {
   const profile = mkdtempSync(path.join(tmpdir(), "passerelle-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -43,6 +45,7 @@ export async function launchBrowser(options: { locale?: string } = {}): Promise<
     viewport: { width: 1280, height: 900 },
     locale: options.locale ?? "fr-FR",
     timeout: 60_000,
+    ...(options.env ? { env: options.env } : {}),
   });
   context.setDefaultTimeout(UI_TIMEOUT_MS);
   return {

@@ -164,6 +164,7 @@ test("INSi: the PIN is typed in the daemon's PIN page, the EHR gets the answer",
     assert.match(ins, /^[0-9][0-9AB][0-9]{11} [0-9]{2} \((NIR|NIA)\)$/);
     personalData.add(ins.slice(0, 13));
   }
+  await screenshot(page, "ehr-page-insi");
 });
 
 test("card removal and insertion reach the EHR page as events", async () => {
