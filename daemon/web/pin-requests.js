@@ -37,11 +37,12 @@ export function createPinRequests({ client, container, t, describe, onCount }) {
     render();
   }
 
-  function field(list, label, value) {
+  function field(list, label, value, className) {
     const dt = document.createElement("dt");
     dt.textContent = label;
     const dd = document.createElement("dd");
     dd.textContent = value;
+    if (className) dd.className = className;
     list.append(dt, dd);
   }
 
@@ -54,7 +55,8 @@ export function createPinRequests({ client, container, t, describe, onCount }) {
     heading.textContent = t("pin.request");
     const facts = document.createElement("dl");
     facts.className = "facts";
-    field(facts, t("pin.origin"), request.origin);
+    // Who asks is what the user must check before typing: shown first, and plainly.
+    field(facts, t("pin.origin"), request.origin, "origin");
     field(facts, t("pin.reader"), request.readerId);
     field(facts, t("pin.tries"), String(request.triesRemaining));
     box.append(heading, facts);

@@ -218,6 +218,39 @@ test("the CPS holder is read when the card is there", async (t) => {
   await page.close();
 });
 
+test("the PIN page shows which origin asks; the user can refuse, or type the PIN", async (t) => {
+  if (!(await needs(t, "cps"))) return;
+  const pinPage = await openPage("/pin.html");
+  const ask = () => rpc.call("cps.verifyPin", {});
+  try {
+    const refused = ask();
+    const request = pinPage.locator(".pin-request");
+    await request.waitFor();
+    assert.equal(await request.locator(".origin").textContent(), `http://localhost:${daemon.port}`);
+    assert.equal(
+      await pinPage.evaluate(() => document.activeElement?.getAttribute("type")),
+      "password",
+      "the PIN field has the focus",
+    );
+    assert.deepEqual(await seriousAxeViolations(pinPage), []);
+    await screenshot(pinPage, "pin-page");
+    await request.getByRole("button", { name: "Refuser" }).click();
+    const refusal = (await refused)["error"] as { data?: { reason?: string } } | undefined;
+    assert.equal(refusal?.data?.reason, "USER_CANCELLED");
+    await request.waitFor({ state: "detached" });
+
+    const accepted = ask();
+    await request.waitFor();
+    await request.locator("input[type=password]").fill(SIMULATION_PIN);
+    await request.locator("button[type=submit]").click();
+    const answer = (await accepted)["result"] as { verified?: boolean } | undefined;
+    assert.equal(answer?.verified, true);
+    assert.equal(await request.count(), 0);
+  } finally {
+    await pinPage.close();
+  }
+});
+
 test("removing and inserting a virtual card updates the page through events, without polling", async () => {
   const page = await browser.newPage();
   watchConsole(page, consoleLog);

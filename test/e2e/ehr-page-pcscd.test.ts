@@ -149,3 +149,29 @@ test("a Vitale card inserted through pcscd appears in the EHR page, and leaves w
   await page.locator("#vitale-hint", { hasText: "Carte Vitale retirée." }).waitFor();
   assert.equal(await buttons.count(), 0);
 });
+
+test("the daemon's own page without --simulate: no SIMULATION, no lab, the real readers live", async () => {
+  const own = await browser.newPage();
+  watchConsole(own, consoleLog);
+  try {
+    await own.goto(`http://localhost:${daemon.port}/`);
+    await own.locator("body[data-ready]").waitFor({ state: "attached" });
+    assert.equal(await own.locator("#simulation-banner").isVisible(), false);
+    assert.equal(await own.locator("#lab").isVisible(), false);
+    assert.doesNotMatch(await own.title(), /SIMULATION/);
+    const card = await insertCard(1, "vitale");
+    const slot1 = own
+      .locator(`#readers li[data-reader-id$="00 01"]`)
+      .locator(".card-badge[data-card=vitale]");
+    await slot1.waitFor();
+    await own.locator("#beneficiaries tr").first().waitFor();
+    await removeCard(card);
+    await own
+      .locator("#readers li", { hasText: /00 01$/ })
+      .locator(".card-badge[data-card=none]")
+      .waitFor();
+    await own.locator("#vitale-card").waitFor({ state: "hidden" });
+  } finally {
+    await own.close();
+  }
+});
