@@ -2,7 +2,9 @@
  * APDU round trip through the daemon's PC/SC layer (Readers.withCard → CardSession → APDU
  * transport → koffi SCardTransmit on a worker thread) vs a bare koffi SCardTransmit loop, on the
  * same vpcd virtual reader of the real pcscd, in the same run, interleaved in blocks so machine
- * noise hits both alike. The card is the lab's echo card behind the vpcd bridge (TCP_QUICKACK).
+ * noise hits both alike. The card is the lab's echo card behind the vpcd bridge (TCP_QUICKACK),
+ * run by `lab insert` in a child process: a synchronous FFI call here would otherwise block the
+ * bridge that must answer it.
  * Target (issue 3): CardSession ≤ 1.10× the bare async loop at p50.
  *
  * Also printed, for context: the bare loop with a synchronous koffi call (blocks the event loop:
@@ -20,22 +22,35 @@ import {
   SCARD_SHARE_SHARED,
   SCARD_LEAVE_CARD,
 } from "../daemon/src/pcsc/constants.ts";
-import { VpcdBridge } from "../daemon/src/simulator/vpcd-bridge.ts";
-import { createEchoCard } from "../daemon/src/simulator/echo-card.ts";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { ratioLine, formatMs, percentile } from "./lib/stats.ts";
 
 const READER = "Virtual PCD 00 00";
-const BLOCKS = Number(process.env["BENCH_BLOCKS"] ?? 10);
-const PER_BLOCK = Number(process.env["BENCH_APDUS"] ?? 300);
+const BLOCKS = Number(process.env["BENCH_BLOCKS"] ?? 60);
+const PER_BLOCK = Number(process.env["BENCH_APDUS"] ?? 60);
 const WARMUP = 200;
 /** READ 16 bytes from the echo card. */
 const COMMAND = Uint8Array.from([0x80, 0xb0, 0x00, 0x00, 0x10]);
 const RESPONSE_MAX = 258;
 
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
 const lab = await acquirePcscd();
-const bridge = new VpcdBridge({ emulator: createEchoCard(), slot: 0 });
+const cardProcess = spawn(
+  process.execPath,
+  ["--import", "tsx", "test/pcsc/fixtures/lab-cli.ts", "lab", "insert", "--slot", "0", "--card", "echo"],
+  { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+);
+let bridgeReport = "";
+cardProcess.stderr.setEncoding("utf8").on("data", (chunk: string) => (bridgeReport += chunk));
 try {
-  await bridge.start();
+  await new Promise<void>((resolve, reject) => {
+    cardProcess.stdout
+      .setEncoding("utf8")
+      .on("data", (chunk: string) => chunk.includes("inserted") && resolve());
+    cardProcess.once("exit", (code) => reject(new Error(`lab insert exited ${code}`)));
+  });
   const readers = await createReaders({ backend: createSystemBackend() });
   for (let i = 0; i < 200 && !readers.list().find((r) => r.id === READER)?.cardPresent; i += 1) {
     await new Promise((r) => setTimeout(r, 50));
@@ -91,7 +106,15 @@ try {
   for (let i = 0; i < WARMUP; i += 1) await bareAsync();
 
   for (let block = 0; block < BLOCKS; block += 1) {
-    // The daemon: one operation (one transaction) holding the card for a block of APDUs.
+    // The daemon: one operation (one transaction) holding the card for a block of APDUs. Blocks
+    // alternate which path goes first, so neither always follows the other.
+    if (block % 2 === 1) {
+      for (let i = 0; i < PER_BLOCK; i += 1) {
+        const start = performance.now();
+        await bareAsync();
+        bareSamples.push(performance.now() - start);
+      }
+    }
     await readers.withCard(READER, async (channel) => {
       for (let i = 0; i < PER_BLOCK; i += 1) {
         const start = performance.now();
@@ -99,10 +122,12 @@ try {
         sessionSamples.push(performance.now() - start);
       }
     });
-    for (let i = 0; i < PER_BLOCK; i += 1) {
-      const start = performance.now();
-      await bareAsync();
-      bareSamples.push(performance.now() - start);
+    if (block % 2 === 0) {
+      for (let i = 0; i < PER_BLOCK; i += 1) {
+        const start = performance.now();
+        await bareAsync();
+        bareSamples.push(performance.now() - start);
+      }
     }
     for (let i = 0; i < PER_BLOCK / 3; i += 1) {
       const start = performance.now();
@@ -117,7 +142,6 @@ try {
     }
   }
 
-  const stats = bridge.stats();
   console.log(
     `APDU round trip, ${READER} (vpcd, echo card, READ 16 bytes), ${sessionSamples.length} APDUs per path`,
   );
@@ -127,14 +151,16 @@ try {
   console.log(
     ratioLine("withCard per APDU (transaction each) vs bare async", perOperationSamples, bareSamples, 50),
   );
-  console.log(
-    `bridge handling per APDU: mean ${formatMs(stats.meanMicros / 1000)}, max ${formatMs(stats.maxMicros / 1000)}, TCP_QUICKACK ${stats.quickAck ? "on" : "off"}; p50 session ${formatMs(percentile(sessionSamples, 50))}`,
-  );
+  console.log(`p50 per APDU through the daemon: ${formatMs(percentile(sessionSamples, 50))}`);
 
   lib.fn.disconnect(card[0], SCARD_LEAVE_CARD);
   lib.fn.releaseContext(context[0]);
   await readers.close();
 } finally {
-  await bridge.close();
+  const exited = new Promise((resolve) => cardProcess.once("exit", resolve));
+  cardProcess.kill("SIGTERM");
+  await exited;
+  const bridgeLine = bridgeReport.split("\n").find((line) => line.includes("bridge handling"));
+  if (bridgeLine) console.log(bridgeLine.replace(/^lab: /, "vpcd bridge (child): "));
   await lab.release();
 }

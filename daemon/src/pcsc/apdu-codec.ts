@@ -17,6 +17,8 @@ export const EXTENDED_MAX_LE = 65536;
 export const SW_LENGTH = 2;
 /** Largest R-APDU a card can send in one exchange: extended Le + SW. */
 export const MAX_RESPONSE_APDU = EXTENDED_MAX_LE + SW_LENGTH;
+/** Largest R-APDU to a short command: 256 data bytes + SW. */
+export const MAX_SHORT_RESPONSE_APDU = SHORT_MAX_LE + SW_LENGTH;
 /** CLA bit b5 (0x10): "command is not the last of a chain" (ISO/IEC 7816-4 §5.4.1). */
 export const CLA_CHAINING = 0x10;
 export const INS_GET_RESPONSE = 0xc0;
@@ -58,24 +60,54 @@ export function encodeCommand(
   validateCommand(command);
   const data = command.data && command.data.length > 0 ? command.data : undefined;
   const { le } = command;
-  const header = [command.cla, command.ins, command.p1, command.p2];
   if (form === "short") {
     if (!fitsShort(command)) throw new RangeError("APDU does not fit the short form");
-    const lc = data ? [data.length] : [];
-    const leBytes = le === undefined ? [] : [le === SHORT_MAX_LE ? 0 : le];
-    return Uint8Array.from([...header, ...lc, ...(data ?? []), ...leBytes]);
+    const out = new Uint8Array(4 + (data ? 1 + data.length : 0) + (le === undefined ? 0 : 1));
+    out[0] = command.cla;
+    out[1] = command.ins;
+    out[2] = command.p1;
+    out[3] = command.p2;
+    let offset = 4;
+    if (data) {
+      out[offset++] = data.length;
+      out.set(data, offset);
+      offset += data.length;
+    }
+    if (le !== undefined) out[offset] = le === SHORT_MAX_LE ? 0 : le;
+    return out;
   }
   // Extended form: one 00 byte, then Lc on two bytes; Le on two bytes (three with the 00 when there
   // is no data: case 2E).
-  const out: number[] = [...header];
-  if (data) out.push(0, data.length >> 8, data.length & 0xff, ...data);
+  if (!data && le === undefined) throw new RangeError("case 1 APDU has no extended form");
+  const out = new Uint8Array(4 + (data ? 3 + data.length : 0) + (le === undefined ? 0 : data ? 2 : 3));
+  out[0] = command.cla;
+  out[1] = command.ins;
+  out[2] = command.p1;
+  out[3] = command.p2;
+  let offset = 4;
+  if (data) {
+    out[offset++] = 0;
+    out[offset++] = data.length >> 8;
+    out[offset++] = data.length & 0xff;
+    out.set(data, offset);
+    offset += data.length;
+  }
   if (le !== undefined) {
     const value = le === EXTENDED_MAX_LE ? 0 : le;
-    if (!data) out.push(0);
-    out.push(value >> 8, value & 0xff);
+    if (!data) out[offset++] = 0;
+    out[offset++] = value >> 8;
+    out[offset] = value & 0xff;
   }
-  if (!data && le === undefined) throw new RangeError("case 1 APDU has no extended form");
-  return Uint8Array.from(out);
+  return out;
+}
+
+/**
+ * The receive buffer an encoded C-APDU needs: 258 bytes for a short command, 65538 for an
+ * extended one (recognised by the 00 byte after the header: a short Lc is never 0).
+ * Sizing it to the command keeps every short exchange from allocating 64 KiB.
+ */
+export function responseBufferSize(encoded: Uint8Array): number {
+  return encoded.length > 5 && encoded[4] === 0 ? MAX_RESPONSE_APDU : MAX_SHORT_RESPONSE_APDU;
 }
 
 /**

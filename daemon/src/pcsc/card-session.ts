@@ -6,7 +6,7 @@
  */
 import { PasserelleError, isPasserelleError } from "../errors.ts";
 import type { CardChannel, CommandApdu, ResponseApdu } from "./apdu.ts";
-import { MAX_RESPONSE_APDU, SW_LENGTH } from "./apdu-codec.ts";
+import { SW_LENGTH, responseBufferSize } from "./apdu-codec.ts";
 import { exchange, type ApduCapabilities } from "./apdu-transport.ts";
 import type { PcscCard } from "./backend.ts";
 import { recoveryOf } from "./return-codes.ts";
@@ -43,6 +43,7 @@ export class CardSession implements CardChannel {
   #abandoned: Promise<unknown> | undefined;
   /** Driver calls are serialized even if a driver forgets to await. */
   #tail: Promise<unknown> = Promise.resolve();
+  #inFlight = 0;
 
   constructor(card: PcscCard, options: CardSessionOptions) {
     this.#card = card;
@@ -67,14 +68,17 @@ export class CardSession implements CardChannel {
     );
   }
 
-  async #transmitRaw(raw: Uint8Array): Promise<Uint8Array> {
-    const response = await this.#guard("SCardTransmit", (card) => card.transmit(raw, MAX_RESPONSE_APDU));
-    // pcscd answers a card pulled mid-APDU through vpcd with success and no bytes: an answer
-    // without a status word is a removal if the card is gone, garbage (CARD_ERROR) otherwise.
-    if (response.length < SW_LENGTH && !(await this.#options.cardStillThere().catch(() => false))) {
-      throw new PasserelleError("CARD_REMOVED", "SCardTransmit: the card was removed");
-    }
-    return response;
+  #transmitRaw(raw: Uint8Array): Promise<Uint8Array> {
+    return this.#guard("SCardTransmit", (card) => card.transmit(raw, responseBufferSize(raw))).then(
+      async (response) => {
+        // pcscd answers a card pulled mid-APDU through vpcd with success and no bytes: an answer
+        // without a status word is a removal if the card is gone, garbage (CARD_ERROR) otherwise.
+        if (response.length < SW_LENGTH && !(await this.#options.cardStillThere().catch(() => false))) {
+          throw new PasserelleError("CARD_REMOVED", "SCardTransmit: the card was removed");
+        }
+        return response;
+      },
+    );
   }
 
   control(code: number, data: Uint8Array): Promise<Uint8Array> {
@@ -84,35 +88,60 @@ export class CardSession implements CardChannel {
   }
 
   #serialize<T>(call: () => Promise<T>): Promise<T> {
+    // The common case (a driver awaiting each call) skips the chaining.
+    if (this.#inFlight === 0) {
+      this.#inFlight += 1;
+      const result = call();
+      this.#tail = result.then(
+        () => void (this.#inFlight -= 1),
+        () => void (this.#inFlight -= 1),
+      );
+      return result;
+    }
+    this.#inFlight += 1;
     const result = this.#tail.then(call);
-    this.#tail = result.catch(() => undefined);
+    this.#tail = result.then(
+      () => void (this.#inFlight -= 1),
+      () => void (this.#inFlight -= 1),
+    );
     return result;
   }
 
-  async #guard<T>(operation: string, call: (card: PcscCard) => Promise<T>): Promise<T> {
-    if (this.#closed) throw new Error(`CardChannel for ${this.readerId} used after its operation ended`);
-    if (this.#abandoned) throw new PasserelleError("TIMEOUT", "an earlier APDU on this card timed out");
-    const pending = call(this.#card);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        this.#abandoned = pending.catch(() => undefined);
-        reject(
-          new PasserelleError("TIMEOUT", `${operation}: no answer within ${this.#options.apduTimeoutMs} ms`),
-        );
-      }, this.#options.apduTimeoutMs);
-    });
-    try {
-      return await Promise.race([pending, timeout]);
-    } catch (error) {
+  #guard<T>(operation: string, call: (card: PcscCard) => Promise<T>): Promise<T> {
+    if (this.#closed) {
+      return Promise.reject(new Error(`CardChannel for ${this.readerId} used after its operation ended`));
+    }
+    if (this.#abandoned)
+      return Promise.reject(new PasserelleError("TIMEOUT", "an earlier APDU on this card timed out"));
+    return this.#withTimeout(operation, call(this.#card)).catch(async (error: unknown) => {
       if (isPasserelleError(error, "TIMEOUT") && this.#abandoned) throw error;
       // Only failures that a removal can cause are worth the check (not "unsupported feature").
       if (recoveryOf(error) !== "none" && !(await this.#options.cardStillThere().catch(() => false))) {
         throw new PasserelleError("CARD_REMOVED", `${operation}: the card was removed`, {}, error);
       }
       throw error;
-    } finally {
-      clearTimeout(timer);
-    }
+    });
+  }
+
+  /** `pending`, or TIMEOUT after apduTimeoutMs (the native call then goes on: see `abandoned`). */
+  #withTimeout<T>(operation: string, pending: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#abandoned = pending.catch(() => undefined);
+        reject(
+          new PasserelleError("TIMEOUT", `${operation}: no answer within ${this.#options.apduTimeoutMs} ms`),
+        );
+      }, this.#options.apduTimeoutMs);
+      pending.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
   }
 }

@@ -292,6 +292,15 @@ class KoffiCard implements PcscCard {
     return this.#protocol;
   }
 
+  /** SCARD_IO_REQUEST for the active protocol (the g_rgSCardT0Pci/T1Pci equivalent), kept per protocol. */
+  #pci: { dwProtocol: number; cbPciLength: number } | undefined;
+  #sendPci(): { dwProtocol: number; cbPciLength: number } {
+    if (this.#pci?.dwProtocol !== this.#protocol) {
+      this.#pci = { dwProtocol: this.#protocol, cbPciLength: koffi.sizeof(this.#lib.types.ioRequest) };
+    }
+    return this.#pci;
+  }
+
   async reconnect(
     shareMode: ShareMode,
     preferredProtocols: number,
@@ -323,7 +332,7 @@ class KoffiCard implements PcscCard {
   }
 
   async transmit(command: Uint8Array, maxResponseLength: number): Promise<Uint8Array> {
-    const pci = { dwProtocol: this.#protocol, cbPciLength: koffi.sizeof(this.#lib.types.ioRequest) };
+    const pci = this.#sendPci();
     const response = Buffer.allocUnsafe(maxResponseLength);
     const length: number[] = [maxResponseLength];
     const rc = await callAsync(this.#lib.fn.transmit, [
@@ -336,7 +345,8 @@ class KoffiCard implements PcscCard {
       length,
     ]);
     check(rc, "SCardTransmit");
-    return Uint8Array.from(response.subarray(0, Math.min(toNumber(length[0]), maxResponseLength)));
+    // A view, not a copy: the decoder copies the data it keeps.
+    return response.subarray(0, Math.min(toNumber(length[0]), maxResponseLength));
   }
 
   async control(controlCode: number, data: Uint8Array, maxResponseLength: number): Promise<Uint8Array> {
