@@ -18,7 +18,7 @@ export const STRINGS = {
     "simulation.banner":
       "SIMULATION — cartes virtuelles et simulateur INSi. Aucune vraie carte, aucun vrai patient, aucun appel au vrai téléservice.",
     "simulation.title": "[SIMULATION] Passerelle",
-    "connection.label": "Connexion au service",
+    "connection.label": "Connexion au service :",
     "connection.idle": "non connecté",
     "connection.connecting": "connexion…",
     "connection.open": "connecté",
@@ -65,7 +65,7 @@ export const STRINGS = {
     "vitale.col.actions": "Actions",
     "vitale.searchInsi": "Rechercher l'INS",
     "vitale.fillForm": "Remplir le formulaire",
-    "vitale.generation": "Génération de carte",
+    "vitale.generation": "Génération de carte :",
     "vitale.warnings": "Avertissements de lecture",
     "insi.title": "Recherche INSi",
     "insi.intro":
@@ -137,7 +137,7 @@ export const STRINGS = {
     "simulation.banner":
       "SIMULATION — virtual cards and the INSi simulator. No real card, no real patient, no call to the real teleservice.",
     "simulation.title": "[SIMULATION] Passerelle",
-    "connection.label": "Connection to the service",
+    "connection.label": "Connection to the service:",
     "connection.idle": "not connected",
     "connection.connecting": "connecting…",
     "connection.open": "connected",
@@ -184,7 +184,7 @@ export const STRINGS = {
     "vitale.col.actions": "Actions",
     "vitale.searchInsi": "Look up the INS",
     "vitale.fillForm": "Fill the form",
-    "vitale.generation": "Card generation",
+    "vitale.generation": "Card generation:",
     "vitale.warnings": "Reading warnings",
     "insi.title": "INSi search",
     "insi.intro":
