@@ -70,11 +70,23 @@ async function insert(emulator: CardEmulator): Promise<{ readerId: string; bridg
 }
 
 /** Runs an OpenSC tool without blocking the event loop (the bridge must keep answering pcscd). */
-function run(tool: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
+function run(
+  tool: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile(tool, args, { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` });
-    });
+    execFile(
+      tool,
+      args,
+      { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        resolve({
+          code: error ? Number((error as { code?: number }).code ?? 1) : 0,
+          out: `${stdout}${stderr}`,
+        });
+      },
+    );
   });
 }
 
@@ -122,13 +134,22 @@ test("OpenSC recognises the emulated card as 'IAS/ECC CPx' and lists both certif
   }
 
   if (PKCS11_MODULE) {
-    const objects = await run("pkcs11-tool", ["--module", PKCS11_MODULE, "--token-label", "CPS (TEST)", "-O"]);
+    const objects = await run("pkcs11-tool", [
+      "--module",
+      PKCS11_MODULE,
+      "--token-label",
+      "CPS (TEST)",
+      "-O",
+    ]);
     assert.equal(objects.code, 0, objects.out);
     const subjects = objects.out.split("\n").filter((l) => l.trim().startsWith("subject:"));
     assert.equal(subjects.length, 2, objects.out);
     for (const subject of subjects) {
       // Multi-valued first RDN (CN+SN+GN, in DER order), then title and C.
-      assert.match(subject, /DN: (?=.*CN=899700001234)(?=.*SN=MEDECIN-TEST)(?=.*GN=CLAIRE)[A-Z=A-Z0-9+-]*\/title=/);
+      assert.match(
+        subject,
+        /DN: (?=.*CN=899700001234)(?=.*SN=MEDECIN-TEST)(?=.*GN=CLAIRE)[A-Z=A-Z0-9+-]*\/title=/,
+      );
     }
   }
 });
@@ -167,12 +188,16 @@ test("cps.read through pcscd: cold read, then a warm read with 0 APDUs; PIN, sig
   const signature = await readers.withCard(readerId, (channel) => driver.sign(channel, data, "signature"));
   const signMs = performance.now() - t0;
   const signApdus = bridge.stats().apdus - apdus;
-  assert.ok(verify("sha256", data, new X509Certificate(card.certificates.signature.der).publicKey, signature));
+  assert.ok(
+    verify("sha256", data, new X509Certificate(card.certificates.signature.der).publicKey, signature),
+  );
 
   apdus = bridge.stats().apdus;
   const auth = await readers.withCard(readerId, (channel) => driver.sign(channel, data, "authentication"));
   const authApdus = bridge.stats().apdus - apdus;
-  assert.ok(verify("sha256", data, new X509Certificate(card.certificates.authentication.der).publicKey, auth));
+  assert.ok(
+    verify("sha256", data, new X509Certificate(card.certificates.authentication.der).publicKey, auth),
+  );
 
   // Figures for docs/cards.md (printed, not asserted: no timed assertions).
   console.log(
@@ -183,21 +208,21 @@ test("cps.read through pcscd: cold read, then a warm read with 0 APDUs; PIN, sig
 
 test("card pulled between MSE SET and PSO CDS: CARD_REMOVED, the next card starts clean", async () => {
   const first = new Cps3Emulator();
-  let pull: (() => void) | undefined;
+  const hooks: { pull?: () => void } = {};
   const pulling: CardEmulator = {
     atr: first.atr,
     reset: () => first.reset(),
     transmit(apdu) {
       // PSO CDS never gets an answer: the card leaves the reader instead.
       if (apdu[1] === 0x2a && apdu[2] === 0x9e) {
-        pull?.();
+        hooks.pull?.();
         return new Promise<Uint8Array>(() => undefined);
       }
       return first.transmit(apdu);
     },
   };
   const { readerId, bridge } = await insert(pulling);
-  pull = () => void bridge.close();
+  hooks.pull = () => void bridge.close();
   const driver = new CpsDriver();
   await readers.withCard(readerId, (channel) =>
     driver.verifyPin(channel, { origin: "https://app.example", pin: "1234", pinFromPage: true }),
@@ -209,7 +234,13 @@ test("card pulled between MSE SET and PSO CDS: CARD_REMOVED, the next card start
   await waitForCard(SLOT, false);
 
   const second = new Cps3Emulator({
-    holder: { idType: "8", nationalId: "99700007777", lastName: "SECONDE", firstName: "ANNE", profession: "Sage-Femme" },
+    holder: {
+      idType: "8",
+      nationalId: "99700007777",
+      lastName: "SECONDE",
+      firstName: "ANNE",
+      profession: "Sage-Femme",
+    },
   });
   const again = await insert(second);
   const read = await readers.withCard(again.readerId, (channel) => driver.read(channel));
