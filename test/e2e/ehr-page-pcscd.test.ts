@@ -167,7 +167,7 @@ test("the daemon's own page without --simulate: no SIMULATION, no lab, the real 
     await own.locator("#beneficiaries tr").first().waitFor();
     await removeCard(card);
     await own
-      .locator("#readers li", { hasText: /00 01$/ })
+      .locator(`#readers li[data-reader-id$="00 01"]`)
       .locator(".card-badge[data-card=none]")
       .waitFor();
     await own.locator("#vitale-card").waitFor({ state: "hidden" });
