@@ -413,6 +413,10 @@ function showInsi(result) {
   renderInsi();
   setStatus("insi-status", "");
   $("insi-result").focus();
+  // INSi signed with the CPS, so its PIN was verified on the way: show the card's state as it is now.
+  if (state.cps && !state.cps.pin.verified) {
+    void readCps(state.cps.readerId).catch((error) => showError("cps-status", error));
+  }
 }
 
 async function searchWithVitale(beneficiary, button) {
