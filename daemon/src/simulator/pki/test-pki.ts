@@ -13,7 +13,10 @@
  * RSA-2048 keys come from node:crypto at run time; the root and the two sub-CAs are generated once per
  * process (getTestPki()) so that every emulated card and the INSi simulator share one trust anchor.
  */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import {
+  createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
   randomBytes,
@@ -242,11 +245,68 @@ export function createTestPki(): TestPki {
   };
 }
 
+/**
+ * Where processes that must share one test PKI (`lab insert` in one, `lab insi` in another) keep
+ * it: PEM certificates and PKCS#8 keys (mode 0600) in this directory, created at run time.
+ */
+export const TEST_PKI_DIR_ENV = "PASSERELLE_TEST_PKI_DIR";
+const CA_NAMES = ["root", "personnes", "organisations"] as const;
+
+function loadCa(dir: string, name: string): TestCa {
+  const pem = readFileSync(path.join(dir, `${name}.pem`), "utf8");
+  const privateKey = createPrivateKey(readFileSync(path.join(dir, `${name}.key`), "utf8"));
+  const x509 = new X509Certificate(pem);
+  const forgeCert = forge.pki.certificateFromPem(pem);
+  const ski = forgeCert.getExtension("subjectKeyIdentifier") as { subjectKeyIdentifier?: string } | undefined;
+  if (!ski?.subjectKeyIdentifier) throw new Error(`test PKI ${name}: no subjectKeyIdentifier`);
+  return {
+    der: new Uint8Array(x509.raw),
+    pem,
+    privateKey,
+    publicKey: x509.publicKey,
+    keyId: ski.subjectKeyIdentifier,
+    subjectAttributes: forgeCert.subject.attributes,
+  };
+}
+
+/** Saves a test PKI (certificates and keys) so that another process can load it. */
+export function saveTestPki(pki: TestPki, dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const name of CA_NAMES) {
+    writeFileSync(path.join(dir, `${name}.pem`), pki[name].pem);
+    writeFileSync(
+      path.join(dir, `${name}.key`),
+      pki[name].privateKey.export({ type: "pkcs8", format: "pem" }),
+      {
+        mode: 0o600,
+      },
+    );
+  }
+}
+
+export function loadTestPki(dir: string): TestPki {
+  return {
+    root: loadCa(dir, "root"),
+    personnes: loadCa(dir, "personnes"),
+    organisations: loadCa(dir, "organisations"),
+  };
+}
+
 let shared: TestPki | undefined;
 
-/** The process-wide test PKI, generated on first use. */
+/**
+ * The process-wide test PKI, generated on first use; with PASSERELLE_TEST_PKI_DIR set, loaded from
+ * (or saved to) that directory so that several lab processes trust one root.
+ */
 export function getTestPki(): TestPki {
-  shared ??= createTestPki();
+  if (shared) return shared;
+  const dir = process.env[TEST_PKI_DIR_ENV];
+  if (dir && existsSync(path.join(dir, "organisations.key"))) {
+    shared = loadTestPki(dir);
+  } else {
+    shared = createTestPki();
+    if (dir) saveTestPki(shared, dir);
+  }
   return shared;
 }
 
