@@ -66,7 +66,7 @@ export function runningPcscdPid(): number | undefined {
 function vpcdListening(): boolean {
   if (!existsSync("/etc/reader.conf.d/vpcd")) return true;
   for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    let text = "";
+    let text: string;
     try {
       text = readFileSync(table, "utf8");
     } catch {
