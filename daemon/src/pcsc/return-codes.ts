@@ -41,7 +41,6 @@ const ROWS: readonly Row[] = [
   [0x80100018, "SCARD_P_SHUTDOWN", "PCSC_UNAVAILABLE", true, "context"],
   [0x8010001d, "SCARD_E_NO_SERVICE", "PCSC_UNAVAILABLE", true, "context"],
   [0x8010001e, "SCARD_E_SERVICE_STOPPED", "PCSC_UNAVAILABLE", true, "context"],
-  [0x8010001f, "SCARD_E_UNEXPECTED", "PCSC_UNAVAILABLE", true, "context"],
   [0x80100031, "SCARD_E_SERVER_TOO_BUSY", "PCSC_UNAVAILABLE", true, "none"],
   // Win32 errors winscard.dll returns when the service or the USB device vanished under a handle.
   [0x00000006, "ERROR_INVALID_HANDLE", "PCSC_UNAVAILABLE", true, "context"],
@@ -74,8 +73,11 @@ const ROWS: readonly Row[] = [
   [0x8010002f, "SCARD_E_COMM_DATA_LOST", "CARD_ERROR", false, "card"],
   [0x80100065, "SCARD_W_UNSUPPORTED_CARD", "CARD_ERROR", false, "card"],
   [0x80100066, "SCARD_W_UNRESPONSIVE_CARD", "CARD_ERROR", false, "card"],
+  // "An unexpected card error has occurred"; pcscd 1.9.9 also answers it to SCardControl and
+  // SCardGetAttrib through a reader driver that serves neither (vpcd).
+  [0x8010001f, "SCARD_E_UNEXPECTED", "CARD_ERROR", false, "none"],
   [0x8010006d, "SCARD_W_EOF", "CARD_ERROR", false, "none"],
-  // SCardControl on a reader without that feature (vpcd answers this to every control code).
+  // SCardControl on a reader without that feature.
   [0x80100022, "SCARD_E_UNSUPPORTED_FEATURE", "CARD_ERROR", false, "none"],
   // Our own bugs (bad arguments, buffer too small): never retriable, logged with the name.
   [0x80100004, "SCARD_E_INVALID_PARAMETER", "CARD_ERROR", false, "none"],

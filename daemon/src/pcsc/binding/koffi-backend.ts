@@ -29,7 +29,11 @@ import { layoutFor, structsFor, type PcscLayout, type PcscTypes } from "./layout
 /** Reader list and status buffers: pcsc-lite caps a reader name at 128 bytes and 16 readers. */
 const MAX_READERS_BUFFER = 64 * 1024;
 const MAX_READER_NAME = 1024;
-const SCARD_AUTOALLOCATE_UNUSED = 0;
+/**
+ * Attribute buffer for SCardGetAttrib: pcsc-lite refuses a length above its MAX_BUFFER_SIZE (264)
+ * with SCARD_E_INSUFFICIENT_BUFFER, and every attribute it serves fits.
+ */
+const MAX_ATTRIBUTE = 264;
 
 type Handle = number | bigint;
 type NativeFunction = ReturnType<LibraryHandle["func"]>;
@@ -399,12 +403,11 @@ class KoffiCard implements PcscCard {
   async getAttrib(attributeId: number): Promise<Uint8Array> {
     const getAttrib = this.#lib.fn.getAttrib;
     if (getAttrib === undefined) throw pcscError(0x80100022, "SCardGetAttrib");
-    const length: number[] = [SCARD_AUTOALLOCATE_UNUSED];
-    check(await callAsync(getAttrib, [this.#handle, attributeId, null, length]), "SCardGetAttrib");
-    const size = toNumber(length[0]);
-    if (size > MAX_READERS_BUFFER) throw pcscError(SCARD_E_INSUFFICIENT_BUFFER, "SCardGetAttrib");
-    const buffer = Buffer.alloc(size);
+    // One call with a buffer that fits every attribute pcsc-lite serves: its NULL-buffer size
+    // query answers SCARD_E_UNEXPECTED (seen with pcsc-lite 1.9.9 and vpcd).
+    const buffer = Buffer.alloc(MAX_ATTRIBUTE);
+    const length: number[] = [MAX_ATTRIBUTE];
     check(await callAsync(getAttrib, [this.#handle, attributeId, buffer, length]), "SCardGetAttrib");
-    return Uint8Array.from(buffer.subarray(0, Math.min(toNumber(length[0]), size)));
+    return Uint8Array.from(buffer.subarray(0, Math.min(toNumber(length[0]), MAX_ATTRIBUTE)));
   }
 }
