@@ -133,6 +133,32 @@ test("OpenSC recognises the emulated card as 'IAS/ECC CPx' and lists both certif
     assert.match(certificate.subject, /title=Médecin/);
   }
 
+  // OpenSC's IAS-ECC login (CHV SDO policy + DOCP, then VERIFY with the AODF's padding) accepts the PIN.
+  const wrong = await run("pkcs15-tool", [
+    "--reader",
+    index,
+    "--verify-pin",
+    "--auth-id",
+    "01",
+    "--pin",
+    "9999",
+  ]);
+  assert.notEqual(wrong.code, 0);
+  assert.match(wrong.out, /PIN code or key incorrect/);
+  assert.equal(card.triesRemaining, 2);
+  const login = await run("pkcs15-tool", [
+    "--reader",
+    index,
+    "--verify-pin",
+    "--auth-id",
+    "01",
+    "--pin",
+    "1234",
+  ]);
+  assert.equal(login.code, 0, login.out);
+  assert.doesNotMatch(login.out, /failed/i);
+  assert.equal(card.triesRemaining, 3);
+
   if (PKCS11_MODULE) {
     const objects = await run("pkcs11-tool", [
       "--module",

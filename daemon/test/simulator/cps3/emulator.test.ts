@@ -34,6 +34,8 @@ test("SELECT by AID, by FID, by path; FCP with size, FID and the IAS-ECC ACL tag
   assert.equal(sw(atr), "9000");
   assert.match(hex(data(atr)), /^62188002003982010183022F018801E88A0105A1058C0303FF00$/);
   assert.equal(sw(c.transmit(h("00A4080C020001"))), "9000");
+  // OpenSC selects the MF with P1=02 before PIN commands.
+  assert.equal(sw(c.transmit(h("00A4020C023F00"))), "9000");
   assert.equal(sw(c.transmit(h("00A4000C02ABCD"))), "6A82");
   assert.equal(sw(c.transmit(h("00A4040C03A00000"))), "6A82");
   assert.equal(sw(c.transmit(h("00A4770C00"))), "6A86");
@@ -64,7 +66,13 @@ test("GET DATA on the CHV SDO gives max and remaining tries, only with the MF se
   c.transmit(h(SELECT_APP));
   assert.equal(sw(c.transmit(h(GET_COUNTER))), "6A88");
   c.transmit(h(SELECT_MF));
-  assert.equal(hex(c.transmit(h(GET_COUNTER))), "BF810108A0069A01039B0102" + "9000");
+  // DOCP: access rules A1{8C AMB 7F, seven SCBs "always"}, 9A max tries, 9B tries left.
+  assert.equal(hex(c.transmit(h(GET_COUNTER))), "BF810114A012A10A8C087F000000000000009A01039B0102" + "9000");
+  // The CHV's size policy (7F41: 80 max, 81 min), as OpenSC's IAS-ECC login asks for it.
+  assert.equal(
+    hex(c.transmit(h("00CB3FFF0B4D097007BF8101037F418000"))),
+    "BF8101097F4106800108810104" + "9000",
+  );
   assert.equal(sw(c.transmit(h("00CB3FFF0A4D087006BF810502A08000"))), "6A88");
 });
 

@@ -364,7 +364,13 @@ export class Cps3Emulator implements CardEmulator {
       case 0x01:
       case 0x02: {
         if (c.data.length !== 2) return { sw: SW.incorrectData, data: new Uint8Array() };
-        const node = this.#child(this.#currentDf, (c.data[0]! << 8) | c.data[1]!);
+        const id = (c.data[0]! << 8) | c.data[1]!;
+        // OpenSC's IAS-ECC PIN code selects the MF with P1=02 (card-iasecc.c iasecc_select_mf).
+        if (id === FID.mf) {
+          target = this.#mf;
+          break;
+        }
+        const node = this.#child(this.#currentDf, id);
         if (node && (node.kind === "df") === (c.p1 === 0x01)) target = node;
         break;
       }
@@ -455,7 +461,18 @@ export class Cps3Emulator implements CardEmulator {
     const sdoTag = 0xbf8100 | PIN_REF;
     if (v[4] !== PIN_REF) return { sw: SW.referenceNotFound, data: new Uint8Array() };
     if (this.#currentDf !== this.#mf) return { sw: SW.referenceNotFound, data: new Uint8Array() };
-    const docp = tlv(0xa0, tlv(0x9a, [PIN_MAX_TRIES]), tlv(0x9b, [this.#tries]));
+    // The requested data object: its tag, then 0x80 ("all of it"). A0 = DOCP (tries), 7F41 = the CHV's
+    // size policy (80 max, 81 min), which OpenSC's IAS-ECC login asks for.
+    const requested = v.length >= 8 ? hexOf(v.subarray(6, v.length - 1)) : "";
+    if (requested === "7F41") {
+      const policy = tlv(0x7f41, tlv(0x80, [PIN_STORED_LENGTH]), tlv(0x81, [PIN_MIN_LENGTH]));
+      return { sw: SW.ok, data: tlv(sdoTag, policy) };
+    }
+    if (requested !== "A0") return { sw: SW.referenceNotFound, data: new Uint8Array() };
+    // DOCP: access rules A1{8C} (OpenSC's IAS-ECC parser requires them), max and remaining tries.
+    // AMB 7F + seven SCBs 00: every operation on the CHV without secure messaging.
+    const rules = tlv(0xa1, tlv(0x8c, [0x7f, 0, 0, 0, 0, 0, 0, 0]));
+    const docp = tlv(0xa0, rules, tlv(0x9a, [PIN_MAX_TRIES]), tlv(0x9b, [this.#tries]));
     return { sw: SW.ok, data: tlv(sdoTag, docp) };
   }
 
@@ -554,6 +571,10 @@ export class Cps3Emulator implements CardEmulator {
       return { sw: SW.wrongLength, data: none };
     return { sw: SW.ok, data: rsaSign(this.#keys[keyRef]!.key, c.data) };
   }
+}
+
+function hexOf(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString("hex").toUpperCase();
 }
 
 function initialState(): Uint8Array {
