@@ -149,7 +149,9 @@ export const InsiSearchWithVitaleParams = z.strictObject({
   cpsReaderId: ReaderId.optional(),
 });
 export const InsiVerifyParams = z.strictObject({
-  ins: z.string().regex(/^[0-9][0-9AB][0-9]{11}$/, "13-character NIR/NIA without key"),
+  ins: z
+    .string()
+    .regex(/^[0-9]{6}[0-9AB][0-9]{6}$/, "13-character NIR/NIA without key (2A/2B allowed for Corsica)"),
   oid: z
     .string()
     .regex(/^[0-9.]+$/)

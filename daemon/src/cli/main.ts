@@ -72,6 +72,11 @@ export function buildProgram(): Command {
       }
       const running = daemon;
       process.stdout.write(`listening ${running.url}\n`);
+      if (config.simulate) {
+        // stdout carries only the `listening` line (the contract); the hint for people goes to stderr.
+        const page = running.url.replace(/^ws/, "http").replace(/\/v1$/, "/");
+        process.stderr.write(`SIMULATION: virtual cards and INSi simulator. Open ${page} in a browser.\n`);
+      }
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

@@ -1,7 +1,7 @@
 /**
  * The public test identities the simulator serves: identities of the INSi qualification service
  * and CNDA sample cases as published in public client test suites (see docs/insi.md). They are
- * fictitious. HERMANN's keys do not verify, as in the CNDA sample: the simulator keeps them so that
+ * fictitious, and so is the lab's demo Vitale family at the end. HERMANN's keys do not verify, as in the CNDA sample: the simulator keeps them so that
  * clients exercise that path.
  */
 import { INS_OID } from "../../ins/oid.ts";
@@ -127,6 +127,27 @@ export const SIMULATED_IDENTITIES: readonly SimulatedIdentity[] = [
     outcome: "found",
     active: { value: "1090763220888", key: "35", oid: INS_OID.NIA },
     withPrenom: true,
+  },
+  // The lab's demo Vitale card (simulator/cards/vitale2/fixtures.ts), fictional too: the insured
+  // person and the spouse are known to INSi, so the demo's search from the card finds them. The
+  // twins carry their parent's NIR on the card and are not known here: the demo shows CR 01 too.
+  {
+    birthName: "LE GOFF-D'ARVOR",
+    firstNames: ["JEAN-BAPTISTE", "YANN"],
+    sex: "M",
+    birthDate: "1980-01-15",
+    birthPlace: "2A004",
+    outcome: "found",
+    active: nir("180012A004123", "43"),
+  },
+  {
+    birthName: "N'DIAYE",
+    firstNames: ["MARIE-CLAIRE"],
+    sex: "F",
+    birthDate: "1982-00-00",
+    birthPlace: "99350",
+    outcome: "found",
+    active: nir("2822099350045", "56"),
   },
 ];
 
