@@ -16,6 +16,7 @@ import { createSystemBackend } from "./pcsc/binding/koffi-backend.ts";
 import { handlers } from "./server/methods/index.ts";
 import { capabilitiesOf } from "./server/methods/system.ts";
 import { Lab, type InsiFaultName } from "./simulator/lab.ts";
+import { LAB_BENEFICIARY_LAYOUT } from "./simulator/cards/vitale2/index.ts";
 import { AuditTrail, type AuditSink } from "./audit/audit-trail.ts";
 import { createInsiClient, InsiConfig, type InsiClient } from "./insi/index.ts";
 import {
@@ -134,7 +135,10 @@ export async function startDaemon(
     logger.warn("SIMULATION MODE: virtual cards and the INSi simulator, no real card or INSi is used");
   }
   const { readers, lab } = await openReaders(config, logger);
-  const vitale = createVitaleService({ reader: createPublicLayoutVitaleReader() });
+  // The lab's cards also carry the birth rank (a lab convention, tag 83): read it in simulation only.
+  const vitale = createVitaleService({
+    reader: createPublicLayoutVitaleReader(config.simulate ? { layout: LAB_BENEFICIARY_LAYOUT } : {}),
+  });
   // Personal data read from a card leaves memory with the card.
   readers.subscribe((event) => {
     if (event.type === "card.removed" || event.type === "reader.removed") vitale.forget(event.readerId);
