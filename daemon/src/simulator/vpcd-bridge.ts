@@ -38,6 +38,8 @@ export interface VpcdBridgeOptions {
   /** Keep reconnecting after vpcd closes the socket (pcscd restart). Default true. */
   readonly reconnect?: boolean;
   readonly onStateChange?: (state: "connected" | "disconnected") => void;
+  /** Re-arm TCP_QUICKACK after every read (default true; false only to measure the trap). */
+  readonly quickAck?: boolean;
 }
 
 export interface VpcdBridgeStats {
@@ -55,6 +57,7 @@ export class VpcdBridge {
   readonly #emulator: CardEmulator;
   readonly #reconnect: boolean;
   readonly #onStateChange: (state: "connected" | "disconnected") => void;
+  readonly #useQuickAck: boolean;
   #socket: net.Socket | undefined;
   #closed = false;
   #timer: NodeJS.Timeout | undefined;
@@ -71,6 +74,7 @@ export class VpcdBridge {
     this.port = options.port ?? vpcdPort(options.slot ?? 0);
     this.#reconnect = options.reconnect ?? true;
     this.#onStateChange = options.onStateChange ?? (() => undefined);
+    this.#useQuickAck = options.quickAck ?? true;
     let resolve!: () => void;
     const promise = new Promise<void>((r) => (resolve = r));
     this.#firstConnect = { promise, resolve };
@@ -118,7 +122,7 @@ export class VpcdBridge {
     let tail: Promise<void> = Promise.resolve();
     socket.on("connect", () => {
       this.#backoff = RECONNECT_MIN_MS;
-      this.#quickAck = armQuickAck(socket);
+      this.#quickAck = this.#useQuickAck && armQuickAck(socket);
       this.#connected = true;
       this.#onStateChange("connected");
       this.#firstConnect.resolve();
