@@ -21,6 +21,8 @@ export const PCSCD_SOCKET = "/run/pcscd/pcscd.comm";
 export const PCSCD_PID_FILE = "/run/pcscd/pcscd.pid";
 export const LAB_LOCK_FILE = path.join(tmpdir(), "passerelle-pcscd-lab.lock");
 export const PCSCD_LOG = path.join(tmpdir(), "passerelle-pcscd-test.log");
+/** Written by scripts/pcscd.sh when it started pcscd; its `stop-if-ours` stops that pid at the end. */
+const SCRIPT_OURS_FILE = path.join(tmpdir(), "passerelle-pcscd.ours");
 /** vpcd slot 0 port (0x8C7B), as in /etc/reader.conf.d/vpcd. */
 const VPCD_PORT_HEX = "8C7B";
 const POLL_MS = 50;
@@ -113,6 +115,12 @@ async function startPcscd(): Promise<void> {
   const child = spawn("pcscd", ["--foreground"], { detached: true, stdio: ["ignore", log, log] });
   closeSync(log);
   child.unref();
+  // A restart test replaced the pcscd that scripts/pcscd.sh started: hand the new one over, so
+  // that `scripts/pcscd.sh stop-if-ours` still stops it at the end of the run.
+  const scriptPid = readPid(SCRIPT_OURS_FILE);
+  if (scriptPid !== undefined && !alive(scriptPid) && child.pid !== undefined) {
+    writeFileSync(SCRIPT_OURS_FILE, `${child.pid}\n`);
+  }
   await until(
     async () => existsSync(PCSCD_SOCKET) && vpcdListening() && (await socketAnswers()),
     START_TIMEOUT_MS,
