@@ -7,7 +7,7 @@
  * against EF.SN.ICC's serial when it was read; a later insertion, another ATR, a CARD_REMOVED or
  * forget(readerId) drops it. A warm read sends no APDU at all.
  */
-import { createHash, verify as verifySignature, X509Certificate, type KeyObject } from "node:crypto";
+import { createHash, verify as verifySignature } from "node:crypto";
 import type { CardChannel, CommandApdu, ResponseApdu } from "../../pcsc/apdu.ts";
 import { isPasserelleError, PasserelleError } from "../../errors.ts";
 import { cardTypeOf } from "../card-type.ts";
@@ -101,7 +101,7 @@ interface CardData {
   readonly serial: Uint8Array;
   readonly holder: CpsHolder;
   readonly applicationPath: Uint8Array;
-  readonly certificates: Record<CpsKey, ParsedCertificate & { publicKey: KeyObject }>;
+  readonly certificates: Record<CpsKey, ParsedCertificate>;
   readonly keys: Record<CpsKey, PrivateKeyEntry>;
   readonly pin: PinEntry;
 }
@@ -392,8 +392,8 @@ export class CpsDriver {
         certificateFor(signatureKey).path,
         "signature certificate",
       );
-      const authentication = withKey(parseCertificate(authDer, "authentication"));
-      const signature = withKey(parseCertificate(signDer, "signature"));
+      const authentication = parseCertificate(authDer, "authentication");
+      const signature = parseCertificate(signDer, "signature");
       const holder = holderFromCertificate(authentication);
 
       // EF.SN.ICC (MF/D003): the serial, and the ANS issuer number that confirms a CPx. The SELECT
@@ -479,14 +479,6 @@ export class CpsDriver {
       throw new PasserelleError("PIN_INCORRECT", undefined, { triesRemaining: sw & 0x0f });
     }
     throw cardError("VERIFY", sw);
-  }
-}
-
-function withKey(parsed: ParsedCertificate): ParsedCertificate & { publicKey: KeyObject } {
-  try {
-    return { ...parsed, publicKey: new X509Certificate(parsed.der).publicKey };
-  } catch (cause) {
-    throw new CpsCertificateError("a certificate's public key does not parse", { cause });
   }
 }
 

@@ -1,8 +1,10 @@
 /**
  * The professional behind a CPS, from the authentication certificate's subject (IGC-Santé layout:
  * `CN=<idNat>+SN=<nom>+GN=<prénom>, title=<profession>, C=FR`; older IGC-CPS2bis subjects put the
- * profession in OU). Parsed with node-forge; a certificate that does not parse is a CpsCertificateError.
+ * profession in OU). node:crypto parses the certificate, node-forge's ASN.1 reader the subject (node's
+ * X509Certificate gives the subject only as escaped text); garbage is a CpsCertificateError.
  */
+import { X509Certificate, type KeyObject } from "node:crypto";
 import forge from "node-forge";
 
 export class CpsCertificateError extends Error {
@@ -46,30 +48,56 @@ export interface ParsedCertificate {
   /** ISO 8601. */
   readonly notAfter: string;
   readonly der: Uint8Array;
-  readonly certificate: forge.pki.Certificate;
+  readonly publicKey: KeyObject;
 }
 
+/** Parses a certificate with node:crypto (PEM, validity, public key); garbage → CpsCertificateError. */
 export function parseCertificate(der: Uint8Array, which: string): ParsedCertificate {
-  let certificate: forge.pki.Certificate;
   try {
-    const asn1 = forge.asn1.fromDer(forge.util.createBuffer(Buffer.from(der).toString("binary")), true);
-    certificate = forge.pki.certificateFromAsn1(asn1);
+    const x509 = new X509Certificate(der);
+    const notAfter = new Date(x509.validTo);
+    if (Number.isNaN(notAfter.getTime())) throw new Error("validity");
+    return { pem: x509.toString(), notAfter: notAfter.toISOString(), der, publicKey: x509.publicKey };
   } catch (cause) {
     throw new CpsCertificateError(`the ${which} certificate does not parse`, { cause });
   }
-  const b64 = Buffer.from(der).toString("base64").replace(/.{64}/g, "$&\n");
-  return {
-    pem: `-----BEGIN CERTIFICATE-----\n${b64}${b64.endsWith("\n") ? "" : "\n"}-----END CERTIFICATE-----\n`,
-    notAfter: certificate.validity.notAfter.toISOString(),
-    der,
-    certificate,
-  };
 }
 
-function attribute(certificate: forge.pki.Certificate, oid: string): string | undefined {
-  const field = certificate.subject.attributes.find((a) => a.type === oid);
+interface SubjectAttribute {
+  readonly type: string;
+  readonly value: unknown;
+  readonly valueTagClass?: number;
+}
+
+/**
+ * The subject's attributes, multi-valued RDNs flattened, read from the TBSCertificate with node-forge's
+ * ASN.1 reader (not certificateFromAsn1, which refuses every key that is not RSA).
+ */
+function subjectAttributes(der: Uint8Array): SubjectAttribute[] {
+  try {
+    const certificate = forge.asn1.fromDer(
+      forge.util.createBuffer(Buffer.from(der).toString("binary")),
+      true,
+    );
+    const tbs = (certificate.value as forge.asn1.Asn1[])[0];
+    const fields = tbs?.value as forge.asn1.Asn1[] | undefined;
+    // TBSCertificate: [0] version (optional), serialNumber, signature, issuer, validity, subject, …
+    const hasVersion = fields?.[0]?.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC;
+    const subject = fields?.[hasVersion ? 5 : 4];
+    if (!subject) throw new Error("no subject");
+    const toArray = (
+      forge.pki as unknown as { RDNAttributesAsArray(rdn: forge.asn1.Asn1): SubjectAttribute[] }
+    ).RDNAttributesAsArray;
+    return toArray(subject);
+  } catch (cause) {
+    throw new CpsCertificateError("the authentication certificate's subject does not parse", { cause });
+  }
+}
+
+function attribute(attributes: readonly SubjectAttribute[], oid: string): string | undefined {
+  const field = attributes.find((a) => a.type === oid);
   if (!field || typeof field.value !== "string") return undefined;
-  const tag = (field as { valueTagClass?: number }).valueTagClass;
+  const tag = field.valueTagClass;
   if (tag === UTF8_STRING) return forge.util.decodeUtf8(field.value);
   if (tag === BMP_STRING) {
     let out = "";
@@ -81,16 +109,16 @@ function attribute(certificate: forge.pki.Certificate, oid: string): string | un
   return field.value;
 }
 
-export function holderFromCertificate(parsed: ParsedCertificate): CpsHolder {
-  const idNat = attribute(parsed.certificate, OID.commonName)?.trim();
-  const lastName = attribute(parsed.certificate, OID.surname)?.trim();
-  const firstName = attribute(parsed.certificate, OID.givenName)?.trim();
+export function holderFromCertificate(parsed: Pick<ParsedCertificate, "der">): CpsHolder {
+  const attributes = subjectAttributes(parsed.der);
+  const idNat = attribute(attributes, OID.commonName)?.trim();
+  const lastName = attribute(attributes, OID.surname)?.trim();
+  const firstName = attribute(attributes, OID.givenName)?.trim();
   if (!idNat || !ID_NAT_PATTERN.test(idNat)) throw new CpsCertificateError("the subject has no idNat in CN");
   if (!lastName || !firstName) throw new CpsCertificateError("the subject has no SN/GN");
   const typeDigit = idNat.charAt(0);
   const profession =
-    attribute(parsed.certificate, OID.title)?.trim() ??
-    attribute(parsed.certificate, OID.organizationalUnit)?.trim();
+    attribute(attributes, OID.title)?.trim() ?? attribute(attributes, OID.organizationalUnit)?.trim();
   return {
     idNat,
     idType: ID_NAT_TYPES[typeDigit] ?? typeDigit,
