@@ -4,6 +4,7 @@ import { createHash, randomBytes, verify, X509Certificate } from "node:crypto";
 import { CpsDriver, createCpsSigner } from "../../../src/cards/cps/index.ts";
 import { isPasserelleError } from "../../../src/errors.ts";
 import type { CardChannel } from "../../../src/pcsc/apdu.ts";
+import type { AssertionSigner } from "../../../src/insi/index.ts";
 import { channelFor, emulator } from "./fixtures.ts";
 
 const ORIGIN = "https://app.example";
@@ -115,7 +116,7 @@ test("createCpsSigner verifies the PIN first, then signs with the signature key"
   const channel = channelFor(card);
   const driver = new CpsDriver();
   const transactions: string[] = [];
-  const signer = createCpsSigner({
+  const signer: AssertionSigner = createCpsSigner({
     driver,
     pin: PIN,
     withCard: async <T>(operation: (c: CardChannel) => Promise<T>) => {
