@@ -125,6 +125,7 @@ export class CardSession implements CardChannel {
 
   /** `pending`, or TIMEOUT after apduTimeoutMs (the native call then goes on: see `abandoned`). */
   #withTimeout<T>(operation: string, pending: Promise<T>): Promise<T> {
+    if (!(this.#options.apduTimeoutMs > 0 && Number.isFinite(this.#options.apduTimeoutMs))) return pending;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#abandoned = pending.catch(() => undefined);

@@ -35,7 +35,7 @@ export const REMOVAL_GRACE_MS = 1_500;
 
 export interface PcscReadersOptions extends ReaderMonitorOptions {
   readonly backend: PcscBackend;
-  /** Bound on one APDU round trip (default DEFAULT_APDU_TIMEOUT_MS). */
+  /** Bound on one APDU round trip (default DEFAULT_APDU_TIMEOUT_MS; Infinity: no bound). */
   readonly apduTimeoutMs?: number;
   /** Operations allowed to wait on one reader (default MAX_QUEUED_PER_READER). */
   readonly maxQueuedPerReader?: number;
