@@ -4,6 +4,7 @@
  * exactly one line `listening <url>` on stdout when ready; failures print one line on stderr and
  * exit non-zero. Logs go to stderr and the log files, never to stdout.
  */
+import "./threadpool.ts";
 import { Command, CommanderError, Option } from "commander";
 import { DEFAULT_PORT } from "@passerelle/protocol";
 import { ConfigError, resolveConfig, type CommandLineOptions } from "../config/config.ts";
