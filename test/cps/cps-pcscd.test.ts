@@ -7,8 +7,10 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { randomBytes, verify, X509Certificate } from "node:crypto";
-import { existsSync } from "node:fs";
+import { createHash, randomBytes, verify, X509Certificate } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { acquirePcscd, type PcscdLab } from "../helpers/pcscd.ts";
@@ -160,6 +162,32 @@ test("OpenSC recognises the emulated card as 'IAS/ECC CPx' and lists both certif
   assert.equal(card.triesRemaining, 3);
 
   if (PKCS11_MODULE) {
+    // OpenSC signs with the authentication key: its IAS-ECC MSE SET AT + INTERNAL AUTHENTICATE (T=0,
+    // 61 00 + GET RESPONSE) against the emulator; the signature verifies against the card's certificate.
+    const dir = mkdtempSync(path.join(tmpdir(), "passerelle-cps-"));
+    try {
+      const message = randomBytes(100);
+      const digestInfo = Buffer.concat([
+        Buffer.from("3031300d060960864801650304020105000420", "hex"),
+        createHash("sha256").update(message).digest(),
+      ]);
+      writeFileSync(path.join(dir, "in.bin"), digestInfo);
+      const signed = await run("pkcs11-tool", [
+        ...["--module", PKCS11_MODULE, "--token-label", "CPS (TEST)", "--login", "--pin", "1234"],
+        ...["--sign", "--mechanism", "RSA-PKCS", "--id", "01"],
+        ...["--input-file", path.join(dir, "in.bin"), "--output-file", path.join(dir, "out.bin")],
+      ]);
+      assert.equal(signed.code, 0, signed.out);
+      const signature = readFileSync(path.join(dir, "out.bin"));
+      const authentication = new X509Certificate(card.certificates.authentication.der);
+      assert.ok(
+        verify("sha256", message, authentication.publicKey, signature),
+        "OpenSC's signature verifies",
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+
     const objects = await run("pkcs11-tool", [
       "--module",
       PKCS11_MODULE,

@@ -76,6 +76,18 @@ test("GET DATA on the CHV SDO gives max and remaining tries, only with the MF se
   assert.equal(sw(c.transmit(h("00CB3FFF0A4D087006BF810502A08000"))), "6A88");
 });
 
+test("GET DATA on a private key SDO (application DF): DOCP with the size in bytes; no public data", () => {
+  const c = card();
+  assert.equal(sw(c.transmit(h("00CB3FFF0A4D087006BF900102A08000"))), "6A88", "MF current: no key");
+  c.transmit(h(SELECT_APP));
+  assert.equal(
+    hex(c.transmit(h("00CB3FFF0A4D087006BF900102A08000"))),
+    "BF900112A010800201" + "00A10A8C087F00000000000000" + "9000",
+  );
+  assert.equal(sw(c.transmit(h("00CB3FFF0B4D097007BF9002037F488000"))), "6A86");
+  assert.equal(sw(c.transmit(h("00CB3FFF0A4D087006BF900502A08000"))), "6A88");
+});
+
 test("VERIFY: 63Cx counting down, blocking at 0 with 6983, a correct PIN resets the counter", () => {
   const c = card({ pin: "2580" });
   const wrong = "0020000108" + "31313131FFFFFFFF";

@@ -91,6 +91,9 @@ const SHA256_DIGEST_INFO_PREFIX = Uint8Array.of(
   0x20,
 );
 const RSA_PKCS1_OVERHEAD = 11;
+/** IAS-ECC SDO classes (second byte of the BFxxxx tag; OpenSC iasecc-sdo.h, with the 0x80 bit). */
+const SDO_CLASS_CHV = 0x81;
+const SDO_CLASS_RSA_PRIVATE = 0x90;
 const RSA_BYTES = 256;
 
 export const SW = {
@@ -444,36 +447,53 @@ export class Cps3Emulator implements CardEmulator {
   // --- PIN --------------------------------------------------------------------------------
 
   /**
-   * GET DATA on the CHV SDO: `00 CB 3F FF 0A 4D 08 70 06 BF 81 <ref> 02 A0 80` (Cryptolib
-   * cps3_get_pin_counter). Answers the SDO's DOCP A0 with the maximum (9A) and remaining (9B) tries.
-   * Only with the MF selected, as on IAS-ECC cards (OpenSC commit fcd2e665f).
+   * IAS-ECC GET DATA on an SDO: `00 CB 3F FF 4D L 70 L BF <class> <ref> L <tag> 80`.
+   * - CHV SDO `BF81<ref>` (the PIN, MF selected, as on IAS-ECC cards: OpenSC commit fcd2e665f):
+   *   `A0` = DOCP (access rules, 9A max tries, 9B tries left; Cryptolib cps3_get_pin_counter),
+   *   `7F41` = the size policy (80 max, 81 min) that OpenSC's login reads.
+   * - private RSA key SDO `BF90<ref>` (in the application DF): `A0` = DOCP (80 size in bytes, access
+   *   rules) that OpenSC reads before MSE; `7F48` (public data) answers 6A86, "no public data".
    */
   #getDataSdo(c: Command): { sw: number; data: Uint8Array } {
-    if (c.p1 !== 0x3f || c.p2 !== 0xff) return { sw: SW.incorrectP1P2, data: new Uint8Array() };
+    const none = new Uint8Array();
+    if (c.p1 !== 0x3f || c.p2 !== 0xff) return { sw: SW.incorrectP1P2, data: none };
     const [header] = parseTlvs(c.data);
-    if (!header || header.tag !== 0x4d) return { sw: SW.incorrectData, data: new Uint8Array() };
-    // 4D is primitive and its "70 L BF81xx L A0 80" content is a tag list, not BER (A0 80 would be an
-    // indefinite length): match it as bytes.
+    if (!header || header.tag !== 0x4d) return { sw: SW.incorrectData, data: none };
+    // 4D is primitive and its "70 L BFxxxx L <tag> 80" content is a tag list, not BER ("A0 80" would
+    // be an indefinite length): match it as bytes.
     const v = header.value;
-    if (v.length < 5 || v[0] !== 0x70 || v[2] !== 0xbf || v[3] !== 0x81) {
-      return { sw: SW.incorrectData, data: new Uint8Array() };
-    }
-    const sdoTag = 0xbf8100 | PIN_REF;
-    if (v[4] !== PIN_REF) return { sw: SW.referenceNotFound, data: new Uint8Array() };
-    if (this.#currentDf !== this.#mf) return { sw: SW.referenceNotFound, data: new Uint8Array() };
-    // The requested data object: its tag, then 0x80 ("all of it"). A0 = DOCP (tries), 7F41 = the CHV's
-    // size policy (80 max, 81 min), which OpenSC's IAS-ECC login asks for.
-    const requested = v.length >= 8 ? hexOf(v.subarray(6, v.length - 1)) : "";
-    if (requested === "7F41") {
-      const policy = tlv(0x7f41, tlv(0x80, [PIN_STORED_LENGTH]), tlv(0x81, [PIN_MIN_LENGTH]));
-      return { sw: SW.ok, data: tlv(sdoTag, policy) };
-    }
-    if (requested !== "A0") return { sw: SW.referenceNotFound, data: new Uint8Array() };
-    // DOCP: access rules A1{8C} (OpenSC's IAS-ECC parser requires them), max and remaining tries.
-    // AMB 7F + seven SCBs 00: every operation on the CHV without secure messaging.
+    if (v.length < 8 || v[0] !== 0x70 || v[2] !== 0xbf) return { sw: SW.incorrectData, data: none };
+    const sdoClass = v[3]!;
+    const sdoRef = v[4]!;
+    const sdoTag = 0xbf0000 | (sdoClass << 8) | sdoRef;
+    const requested = hexOf(v.subarray(6, v.length - 1));
+    // AMB 7F + seven SCBs 00: every operation without secure messaging (OpenSC reads SCB FF/SM bits
+    // as "use secure messaging").
     const rules = tlv(0xa1, tlv(0x8c, [0x7f, 0, 0, 0, 0, 0, 0, 0]));
-    const docp = tlv(0xa0, rules, tlv(0x9a, [PIN_MAX_TRIES]), tlv(0x9b, [this.#tries]));
-    return { sw: SW.ok, data: tlv(sdoTag, docp) };
+    if (sdoClass === SDO_CLASS_CHV) {
+      if (sdoRef !== PIN_REF || this.#currentDf !== this.#mf) return { sw: SW.referenceNotFound, data: none };
+      if (requested === "7F41") {
+        const policy = tlv(0x7f41, tlv(0x80, [PIN_STORED_LENGTH]), tlv(0x81, [PIN_MIN_LENGTH]));
+        return { sw: SW.ok, data: tlv(sdoTag, policy) };
+      }
+      if (requested !== "A0") return { sw: SW.referenceNotFound, data: none };
+      const docp = tlv(0xa0, rules, tlv(0x9a, [PIN_MAX_TRIES]), tlv(0x9b, [this.#tries]));
+      return { sw: SW.ok, data: tlv(sdoTag, docp) };
+    }
+    if (sdoClass === SDO_CLASS_RSA_PRIVATE) {
+      if (!this.#inApplication() || this.#keys[sdoRef | 0x80] === undefined) {
+        return { sw: SW.referenceNotFound, data: none };
+      }
+      if (requested === "7F48") return { sw: SW.incorrectP1P2, data: none };
+      if (requested !== "A0") return { sw: SW.referenceNotFound, data: none };
+      const docp = tlv(0xa0, tlv(0x80, [RSA_BYTES >> 8, RSA_BYTES & 0xff]), rules);
+      return { sw: SW.ok, data: tlv(sdoTag, docp) };
+    }
+    return { sw: SW.referenceNotFound, data: none };
+  }
+
+  #inApplication(): boolean {
+    return this.#currentDf.aid !== undefined && equal(this.#currentDf.aid, CPX_IAS_AID);
   }
 
   #verify(c: Command): number {

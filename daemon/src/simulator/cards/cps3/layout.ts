@@ -153,6 +153,26 @@ export function odf(): Uint8Array {
   );
 }
 
+/** PKCS#11 mechanism numbers used in TokenInfo's AlgorithmInfo. */
+const CKM = { rsaPkcs: 0x0001, sha256RsaPkcs: 0x0040, sha256: 0x0250 } as const;
+
+/** PKCS#15 AlgorithmInfo: reference, PKCS#11 mechanism, NULL parameters, supportedOperations, algRef. */
+function algorithmInfo(
+  reference: number,
+  mechanism: number,
+  operations: readonly number[],
+  algRef: number,
+): Uint8Array {
+  return tlv(
+    0x30,
+    tlv(0x02, unsignedBytes(reference)),
+    tlv(0x02, unsignedBytes(mechanism)),
+    tlv(0x05, []),
+    tlv(0x03, operations),
+    tlv(0x02, unsignedBytes(algRef)),
+  );
+}
+
 export function tokenInfo(serial: Uint8Array): Uint8Array {
   return tlv(
     0x30,
@@ -161,6 +181,14 @@ export function tokenInfo(serial: Uint8Array): Uint8Array {
     tlv(0x0c, utf8("ANS (TEST)")),
     tlv(0x80, utf8("CPS (TEST)")),
     tlv(0x03, [0x07, 0x80]), // tokenflags: readOnly
+    // supportedAlgorithms [2]: what OpenSC's IAS-ECC driver maps to the card's algorithm references
+    // for MSE (it re-derives the PrKDF's algReferences from them for CPx cards).
+    tlv(
+      0xa2,
+      algorithmInfo(1, CKM.rsaPkcs, [0x02, 0x44], 0x02), // compute-signature, decipher
+      algorithmInfo(2, CKM.sha256, [0x01, 0x02], 0x40), // hash
+      algorithmInfo(3, CKM.sha256RsaPkcs, [0x06, 0x40], 0x42), // compute-signature
+    ),
   );
 }
 
