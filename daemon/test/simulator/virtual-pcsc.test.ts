@@ -115,11 +115,3 @@ test("a stopped service: NO_SERVICE; an old context after a restart: INVALID_HAN
   await assert.rejects(old.listReaders(), pcsc("SCARD_E_INVALID_HANDLE"));
   assert.deepEqual(await (await lab.establishContext()).listReaders(), [...VIRTUAL_READER_NAMES]);
 });
-
-test("createVirtualLab puts registered profiles in the two default readers", async () => {
-  const { createVirtualLab } = await import("../../src/simulator/virtual-lab.ts");
-  const lab = await createVirtualLab({ slot1: "echo" });
-  assert.equal(lab.cardIn(VIRTUAL_READER_NAMES[0]), undefined);
-  assert.deepEqual(lab.cardIn(VIRTUAL_READER_NAMES[1])?.atr, createEchoCard().atr);
-  await assert.rejects(createVirtualLab({ slot0: "no-such-card" }), /unknown card profile/);
-});
