@@ -3,9 +3,10 @@
  * talking to the card only through a CardChannel. Status words are turned into PasserelleError here,
  * once.
  *
- * Per-insertion cache: what was read is kept per reader, keyed by (insertion, ATR) and checked
- * against EF.SN.ICC's serial when it was read; a later insertion, another ATR, a CARD_REMOVED or
- * forget(readerId) drops it. A warm read sends no APDU at all.
+ * Per-insertion cache: what was read (serial from EF.SN.ICC included) is kept per reader, keyed by
+ * the PC/SC layer's insertion counter and the ATR — checking the serial would itself cost APDUs. A
+ * later insertion, another ATR, a CARD_REMOVED or forget(readerId) drops it. A warm read sends no
+ * APDU at all.
  */
 import { createHash, verify as verifySignature } from "node:crypto";
 import type { CardChannel, CommandApdu, ResponseApdu } from "../../pcsc/apdu.ts";
@@ -53,26 +54,9 @@ export const MAX_FILE_BYTES = 8 * 1024;
 const DEFAULT_APPLICATION_FID = Uint8Array.of(0x00, 0x01);
 /** The MF path prefix. */
 const MF = Uint8Array.of(0x3f, 0x00);
-const SHA256_DIGEST_INFO_PREFIX = Uint8Array.of(
-  0x30,
-  0x31,
-  0x30,
-  0x0d,
-  0x06,
-  0x09,
-  0x60,
-  0x86,
-  0x48,
-  0x01,
-  0x65,
-  0x03,
-  0x04,
-  0x02,
-  0x01,
-  0x05,
-  0x00,
-  0x04,
-  0x20,
+/** DER DigestInfo header for SHA-256 (PKCS#1 v2.2 §9.2 note 1). */
+const SHA256_DIGEST_INFO_PREFIX = Uint8Array.from(
+  Buffer.from("3031300d060960864801650304020105000420", "hex"),
 );
 
 export type CpsKey = "signature" | "authentication";
@@ -163,12 +147,17 @@ export class CpsDriver {
   }
 
   /**
-   * cps.verifyPin. Checks, in this order and before any VERIFY: the page PIN's format (no APDU at
-   * all), the card type, the tries counter (PIN_BLOCKED, PIN_LAST_TRY unless confirmLastTry), the
+   * cps.verifyPin. Checks, in this order and before any VERIFY: the page PIN's format and the
+   * policy for it (no APDU at all), the card type, the tries counter (PIN_BLOCKED, PIN_LAST_TRY unless confirmLastTry), the
    * route; then asks for the PIN and verifies it.
    */
   async verifyPin(channel: CardChannel, request: VerifyPinRequest): Promise<CpsVerifyPinResult> {
-    if (request.pin !== undefined) checkPinFormat(request.pin);
+    // Refusals that need no card come first: nothing is sent for them.
+    if (request.pin !== undefined) {
+      checkPinFormat(request.pin);
+      if (!request.pinFromPage)
+        choosePinRoute({ pagePin: true, pinFromPage: false, pinPad: false, prompt: false });
+    }
     const entry = await this.#entry(channel);
     const tries = await this.#readTries(channel, entry);
     if (tries === 0) throw new PasserelleError("PIN_BLOCKED", undefined, { triesRemaining: 0 });
@@ -214,9 +203,7 @@ export class CpsDriver {
         throw error;
       }
       try {
-        const command = apdu.verify(entry.data.pin.reference, block);
-        sw = (await this.#transmit(channel, command)).sw;
-        (command.data as Uint8Array).fill(0);
+        sw = (await this.#transmit(channel, apdu.verify(entry.data.pin.reference, block))).sw;
       } finally {
         block.fill(0);
       }

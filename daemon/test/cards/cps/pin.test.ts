@@ -87,8 +87,14 @@ test("a PIN that is not 4-8 digits is refused before touching the card", async (
   }
 });
 
-test("a page PIN from an origin the policy does not allow is refused, no VERIFY", async () => {
+test("a page PIN from an origin the policy does not allow is refused before touching the card", async () => {
   const card = emulator();
+  const channel = channelFor(card);
+  await assert.rejects(
+    new CpsDriver().verifyPin(channel, { origin: ORIGIN, pin: "1234", pinFromPage: false }),
+    (e) => isPasserelleError(e, "PIN_ENTRY_UNAVAILABLE"),
+  );
+  assert.equal(channel.sent.length, 0);
   await assert.rejects(
     new CpsDriver().verifyPin(channelFor(card), { origin: ORIGIN, pin: "1234", pinFromPage: false }),
     (e) => isPasserelleError(e, "PIN_ENTRY_UNAVAILABLE"),

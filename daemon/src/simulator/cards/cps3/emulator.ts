@@ -43,25 +43,7 @@ import {
 } from "./layout.ts";
 
 /** CPS3 contact ATR (dops-cryptolib CPS3_C_ATR; OpenSC card-iasecc.c "IAS/ECC CPx"). */
-export const CPS3_ATR = Uint8Array.of(
-  0x3b,
-  0xac,
-  0x00,
-  0x40,
-  0x2a,
-  0x00,
-  0x12,
-  0x25,
-  0x00,
-  0x64,
-  0x80,
-  0x00,
-  0x03,
-  0x10,
-  0x00,
-  0x90,
-  0x00,
-);
+export const CPS3_ATR = Uint8Array.from(Buffer.from("3BAC00402A001225006480000310009000", "hex"));
 
 export const DEFAULT_PIN = "1234";
 export const PIN_MAX_TRIES = 3;
@@ -69,26 +51,9 @@ const SERIAL_BYTES = 5;
 /** Short-APDU response limit; IAS-ECC EF.ATR announces 0x100 bytes. */
 const MAX_RESPONSE = 256;
 const ALG = { rsaPkcs1: 0x02, sha256: 0x40, sha256RsaPkcs1: 0x42 } as const;
-const SHA256_DIGEST_INFO_PREFIX = Uint8Array.of(
-  0x30,
-  0x31,
-  0x30,
-  0x0d,
-  0x06,
-  0x09,
-  0x60,
-  0x86,
-  0x48,
-  0x01,
-  0x65,
-  0x03,
-  0x04,
-  0x02,
-  0x01,
-  0x05,
-  0x00,
-  0x04,
-  0x20,
+/** DER DigestInfo header for SHA-256 (PKCS#1 v2.2 §9.2 note 1). */
+const SHA256_DIGEST_INFO_PREFIX = Uint8Array.from(
+  Buffer.from("3031300d060960864801650304020105000420", "hex"),
 );
 const RSA_PKCS1_OVERHEAD = 11;
 /** IAS-ECC SDO classes (second byte of the BFxxxx tag; OpenSC iasecc-sdo.h, with the 0x80 bit). */
