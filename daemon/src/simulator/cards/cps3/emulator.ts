@@ -56,6 +56,8 @@ const SHA256_DIGEST_INFO_PREFIX = Uint8Array.from(
   Buffer.from("3031300d060960864801650304020105000420", "hex"),
 );
 const RSA_PKCS1_OVERHEAD = 11;
+/** Headers kept in `log`: enough for any test, bounded for a long `--simulate` session. */
+const COMMAND_LOG_LIMIT = 1000;
 /** IAS-ECC SDO classes (second byte of the BFxxxx tag; OpenSC iasecc-sdo.h, with the 0x80 bit). */
 const SDO_CLASS_CHV = 0x81;
 const SDO_CLASS_RSA_PRIVATE = 0x90;
@@ -186,7 +188,7 @@ export class Cps3Emulator implements CardEmulator {
   #se: SecurityEnvironment = {};
   #digest: Uint8Array | undefined;
   #pending: Uint8Array | undefined;
-  /** Every C-APDU's INS, in order: tests check what was (not) sent. */
+  /** The last C-APDU headers, in order: tests check what was (not) sent. */
   readonly log: Array<{ ins: number; p1: number; p2: number }> = [];
 
   constructor(options: Cps3Options = {}) {
@@ -241,6 +243,7 @@ export class Cps3Emulator implements CardEmulator {
       return reply(SW.wrongLength);
     }
     this.log.push({ ins: command.ins, p1: command.p1, p2: command.p2 });
+    if (this.log.length > COMMAND_LOG_LIMIT) this.log.splice(0, this.log.length - COMMAND_LOG_LIMIT);
     if (command.ins !== 0xc0) this.#pending = undefined;
     if ((command.cla & 0x10) !== 0) return reply(SW.chainingNotSupported);
     if (command.cla !== 0x00) return reply(SW.claNotSupported);
