@@ -11,6 +11,7 @@ import { createLogger, type Logger } from "./audit/logger.ts";
 import type { DaemonConfig } from "./config/config.ts";
 import { createReaders, NoReaders, type Readers } from "./pcsc/index.ts";
 import { recognizeCard } from "./cards/recognize.ts";
+import { forgetCps } from "./cards/cps/index.ts";
 import { createPublicLayoutVitaleReader, createVitaleService } from "./cards/vitale/index.ts";
 import { createSystemBackend } from "./pcsc/binding/koffi-backend.ts";
 import { handlers } from "./server/methods/index.ts";
@@ -141,7 +142,10 @@ export async function startDaemon(
   });
   // Personal data read from a card leaves memory with the card.
   readers.subscribe((event) => {
-    if (event.type === "card.removed" || event.type === "reader.removed") vitale.forget(event.readerId);
+    if (event.type === "card.removed" || event.type === "reader.removed") {
+      vitale.forget(event.readerId);
+      forgetCps(event.readerId);
+    }
   });
   let server: RunningServer | null = null;
   const access = new AllowlistPolicy({
