@@ -12,7 +12,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { setTimeout as sleep } from "node:timers/promises";
 import { acquirePcscd, type PcscdLab } from "../helpers/pcscd.ts";
 import { createReaders, type Readers } from "../../daemon/src/pcsc/index.ts";
 import { createSystemBackend } from "../../daemon/src/pcsc/binding/koffi-backend.ts";
@@ -22,8 +21,8 @@ import { Cps3Emulator } from "../../daemon/src/simulator/cards/cps3/emulator.ts"
 import { CpsDriver } from "../../daemon/src/cards/cps/index.ts";
 import { isPasserelleError } from "../../daemon/src/errors.ts";
 import { CpsReadResult } from "@passerelle/protocol";
+import { waitForCard } from "../helpers/vpcd-slots.ts";
 
-const CARD_WAIT_MS = 10_000;
 const SLOT = 1;
 const PKCS11_MODULE = ["/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so", "/usr/lib/opensc-pkcs11.so"].find((p) =>
   existsSync(p),
@@ -44,31 +43,14 @@ after(async () => {
   await lab?.release();
 });
 
-function readerOfSlot(slot: number): string | undefined {
-  return readers
-    .list()
-    .find((reader) => reader.name.includes("Virtual PCD") && reader.name.endsWith(` 00 0${slot}`))?.id;
-}
-
-async function waitForCard(slot: number, present: boolean): Promise<string> {
-  const deadline = Date.now() + CARD_WAIT_MS;
-  for (;;) {
-    const id = readerOfSlot(slot);
-    const reader = readers.list().find((candidate) => candidate.id === id);
-    if (id !== undefined && reader?.cardPresent === present) return id;
-    if (Date.now() > deadline) throw new Error(`vpcd slot ${slot}: card present=${present} never seen`);
-    await sleep(20);
-  }
-}
-
 async function insert(emulator: CardEmulator): Promise<{ readerId: string; bridge: VpcdBridge }> {
   for (const bridge of bridges) await bridge.close();
   bridges.clear();
-  await waitForCard(SLOT, false);
+  await waitForCard(readers, SLOT, false);
   const bridge = new VpcdBridge({ emulator, slot: SLOT, reconnect: false });
   bridges.add(bridge);
   await bridge.start();
-  return { readerId: await waitForCard(SLOT, true), bridge };
+  return { readerId: await waitForCard(readers, SLOT, true), bridge };
 }
 
 /** Runs an OpenSC tool without blocking the event loop (the bridge must keep answering pcscd). */
@@ -285,7 +267,7 @@ test("card pulled between MSE SET and PSO CDS: CARD_REMOVED, the next card start
     readers.withCard(readerId, (channel) => driver.sign(channel, randomBytes(100), "signature")),
     (error) => isPasserelleError(error, "CARD_REMOVED"),
   );
-  await waitForCard(SLOT, false);
+  await waitForCard(readers, SLOT, false);
 
   const second = new Cps3Emulator({
     holder: {

@@ -5,7 +5,6 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { setTimeout as sleep } from "node:timers/promises";
 import { acquirePcscd, type PcscdLab } from "../helpers/pcscd.ts";
 import { createReaders, type Readers } from "../../daemon/src/pcsc/index.ts";
 import { createSystemBackend } from "../../daemon/src/pcsc/binding/koffi-backend.ts";
@@ -28,8 +27,8 @@ import {
 import { chooseReader } from "../../daemon/src/cards/choose-reader.ts";
 import { isPasserelleError } from "../../daemon/src/errors.ts";
 import { VitaleReadResult } from "@passerelle/protocol";
+import { waitForCard } from "../helpers/vpcd-slots.ts";
 
-const CARD_WAIT_MS = 10_000;
 const CPS3_ATR = Uint8Array.from(Buffer.from("3BAC00402A001225006480000310009000", "hex"));
 
 let lab: PcscdLab;
@@ -47,24 +46,6 @@ after(async () => {
   await lab?.release();
 });
 
-/** The pcscd reader of vpcd slot `slot` (pcsc-lite names it "<name> 00 0<slot>"). */
-function readerOfSlot(slot: number): string | undefined {
-  return readers
-    .list()
-    .find((reader) => reader.name.includes("Virtual PCD") && reader.name.endsWith(` 00 0${slot}`))?.id;
-}
-
-async function waitForCard(slot: number, present: boolean): Promise<string> {
-  const deadline = Date.now() + CARD_WAIT_MS;
-  for (;;) {
-    const id = readerOfSlot(slot);
-    const reader = readers.list().find((candidate) => candidate.id === id);
-    if (id !== undefined && reader?.cardPresent === present) return id;
-    if (Date.now() > deadline) throw new Error(`vpcd slot ${slot}: card present=${present} never seen`);
-    await sleep(20);
-  }
-}
-
 /** Plugs `emulator` into vpcd slot `slot`; resolves with the pcscd reader id once the card is seen. */
 async function insert(
   slot: number,
@@ -73,21 +54,21 @@ async function insert(
   const bridge = new VpcdBridge({ emulator, slot, reconnect: false });
   bridges.add(bridge);
   await bridge.start();
-  return { readerId: await waitForCard(slot, true), bridge };
+  return { readerId: await waitForCard(readers, slot, true), bridge };
 }
 
 async function pull(slot: number, bridge: VpcdBridge): Promise<void> {
   await bridge.close();
   bridges.delete(bridge);
-  await waitForCard(slot, false);
+  await waitForCard(readers, slot, false);
 }
 
 /** Every test starts with both vpcd slots empty, whatever an earlier failure left behind. */
 async function emptySlots(): Promise<void> {
   for (const bridge of bridges) await bridge.close();
   bridges.clear();
-  await waitForCard(0, false);
-  await waitForCard(1, false);
+  await waitForCard(readers, 0, false);
+  await waitForCard(readers, 1, false);
 }
 
 function counting(
