@@ -1,0 +1,51 @@
+/**
+ * Every bench still runs, on tiny round counts: the figures are not judged here (benches measure,
+ * tests assert behaviour), but a bench that no longer starts or prints its comparison is caught.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { REPO_ROOT } from "../helpers/daemon.ts";
+
+/** Each bench with the arguments and environment that make it quick, and a line it must print. */
+const QUICK: Record<string, { args?: string[]; env?: Record<string, string>; prints: RegExp }> = {
+  "apdu.ts": {
+    env: { BENCH_BLOCKS: "2", BENCH_APDUS: "5" },
+    prints: /CardSession vs bare koffi async Transmit p50: .* → [\d.]+×/,
+  },
+  "cps.ts": { args: ["5"], prints: /cold cps\.read: 22 APDUs/ },
+  "idle-cpu.ts": { env: { BENCH_IDLE_SECONDS: "1" }, prints: /idle CPU over 1 s/ },
+  "insert-event.ts": { env: { BENCH_ROUNDS: "2" }, prints: /WebSocket client card\.inserted − bare: p50/ },
+  "insi.ts": {
+    env: { BENCH_ROUNDS: "20", BENCH_SIGNATURES: "5" },
+    prints: /build\+send\+parse p50: .* → [\d.]+×/,
+  },
+  "ping.ts": { env: { BENCH_ROUNDS: "50" }, prints: /round trip p50: .* → [\d.]+×/ },
+  "vitale.ts": { args: ["10"], prints: /ratio cold \/ bare +: [\d.]+/ },
+};
+
+test("the list above names every bench", () => {
+  const benches = readdirSync(path.join(REPO_ROOT, "bench")).filter(
+    (name) => name.endsWith(".ts") && !["run.ts", "echo-server.ts"].includes(name),
+  );
+  assert.deepEqual(benches.sort(), Object.keys(QUICK).sort());
+});
+
+for (const [bench, quick] of Object.entries(QUICK)) {
+  test(`bench/${bench} runs and prints its comparison`, () => {
+    const result = spawnSync(
+      process.execPath,
+      ["--import", "tsx", path.join("bench", bench), ...(quick.args ?? [])],
+      {
+        cwd: REPO_ROOT,
+        encoding: "utf8",
+        env: { ...process.env, ...quick.env },
+        timeout: 180_000,
+      },
+    );
+    assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
+    assert.match(result.stdout, quick.prints);
+  });
+}
