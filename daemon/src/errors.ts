@@ -35,3 +35,17 @@ export class PasserelleError extends Error {
 export function isPasserelleError(error: unknown, reason?: ErrorReason): error is PasserelleError {
   return error instanceof PasserelleError && (reason === undefined || error.reason === reason);
 }
+
+/**
+ * Params that passed the schema but cannot be used as given (a beneficiary index the card does not
+ * have, traits INSi would refuse, a readerId needed because two readers qualify): answered as
+ * JSON-RPC -32602 with `data.issues`, like a schema failure. Not retriable: the call must change.
+ */
+export class InvalidParamsError extends Error {
+  override readonly name = "InvalidParamsError";
+  readonly issues: ReadonlyArray<{ path: string; message: string }>;
+  constructor(issues: ReadonlyArray<{ path: string; message: string }>) {
+    super(`invalid params: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ")}`);
+    this.issues = issues;
+  }
+}

@@ -25,7 +25,7 @@ import {
   type VitaleService,
 } from "../../daemon/src/cards/vitale/index.ts";
 import { chooseReader } from "../../daemon/src/cards/choose-reader.ts";
-import { isPasserelleError } from "../../daemon/src/errors.ts";
+import { InvalidParamsError, isPasserelleError } from "../../daemon/src/errors.ts";
 import { VitaleReadResult } from "@passerelle/protocol";
 import { waitForCard } from "../helpers/vpcd-slots.ts";
 
@@ -246,10 +246,10 @@ test("two Vitale cards in two slots: readerId required and named in the error", 
   assert.throws(
     () => chooseReader(readers.list(), "vitale"),
     (error) =>
-      isPasserelleError(error, "NO_READER") &&
-      error.details["ambiguous"] === true &&
-      error.message.includes(first.readerId) &&
-      error.message.includes(second.readerId),
+      error instanceof InvalidParamsError &&
+      error.issues[0]?.path === "readerId" &&
+      error.issues[0].message.includes(first.readerId) &&
+      error.issues[0].message.includes(second.readerId),
   );
   const chosen = chooseReader(readers.list(), "vitale", second.readerId);
   const data = await readers.withCard(chosen, (channel) => service.read(channel));

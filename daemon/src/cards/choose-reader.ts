@@ -5,7 +5,7 @@
  */
 import type { CardType } from "@passerelle/protocol";
 import type { ReaderState } from "../pcsc/readers.ts";
-import { PasserelleError } from "../errors.ts";
+import { InvalidParamsError, PasserelleError } from "../errors.ts";
 import { recognizeCard } from "./recognize.ts";
 
 export type WantedCardType = Exclude<CardType, "unknown">;
@@ -15,8 +15,8 @@ export type WantedCardType = Exclude<CardType, "unknown">;
  *   then checks the card itself (WRONG_CARD).
  * - otherwise the one reader whose card's ATR says `wanted`; failing that, the one reader whose
  *   card has an ATR we do not know (a newer card generation: the driver will tell).
- * - two or more candidates: NO_READER with `details.ambiguous` and the candidate reader ids (reader
- *   names are not personal data): the web app must pass `readerId`.
+ * - two or more candidates: InvalidParamsError (-32602) on `readerId`, naming the candidate readers
+ *   (reader names are not personal data): the web app must pass `readerId`; retrying as is would not help.
  * - no candidate: WRONG_CARD when cards of another type are present, NO_CARD when there is no card,
  *   NO_READER when there is no reader.
  */
@@ -43,11 +43,12 @@ export function chooseReader(
     if (only === undefined) continue;
     if (others.length === 0) return only.id;
     const readerIds = pool.map((r) => r.id);
-    throw new PasserelleError(
-      "NO_READER",
-      `${readerIds.length} readers may hold a ${wanted} card (${readerIds.map((id) => `"${id}"`).join(", ")}): pass readerId`,
-      { ambiguous: true, cardType: wanted, readerIds },
-    );
+    throw new InvalidParamsError([
+      {
+        path: "readerId",
+        message: `required: ${readerIds.length} readers may hold a ${wanted} card (${readerIds.map((id) => `"${id}"`).join(", ")})`,
+      },
+    ]);
   }
   if (typed.length > 0) {
     throw new PasserelleError("WRONG_CARD", `no ${wanted} card in any reader`, {

@@ -20,7 +20,7 @@ import {
   type RpcErrorObject,
 } from "@passerelle/protocol";
 import type { z } from "zod";
-import { PasserelleError } from "../errors.ts";
+import { InvalidParamsError, PasserelleError } from "../errors.ts";
 
 export interface RpcResponse {
   jsonrpc: "2.0";
@@ -103,19 +103,6 @@ export function validateParams<M extends MethodName>(
 
 export function resultResponse(id: RequestId, result: unknown): RpcResponse {
   return { jsonrpc: "2.0", id, result };
-}
-
-/**
- * A handler's finding that the params, though well-formed, cannot be used (a beneficiary index the
- * card does not have, traits INSi would refuse): answered as -32602 with `data.issues`.
- */
-export class InvalidParamsError extends Error {
-  override readonly name = "InvalidParamsError";
-  readonly issues: ReadonlyArray<{ path: string; message: string }>;
-  constructor(issues: ReadonlyArray<{ path: string; message: string }>) {
-    super("invalid params");
-    this.issues = issues;
-  }
 }
 
 /** The error object for anything a handler threw: typed errors keep their reason, others become -32603. */

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { chooseReader } from "../../src/cards/choose-reader.ts";
 import type { ReaderState } from "../../src/pcsc/readers.ts";
-import { isPasserelleError, type ErrorReason } from "../../src/errors.ts";
+import { InvalidParamsError, isPasserelleError, type ErrorReason } from "../../src/errors.ts";
 
 const hex = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text.replace(/\s+/g, ""), "hex"));
 const VITALE2 = hex("3B 75 13 00 00 44 09 EA 90 00");
@@ -36,14 +36,13 @@ test("the one reader with the wanted card, next to a CPS in the other slot", () 
 
 test("two Vitale cards: readerId required, both readers named in the error", () => {
   const readers = [reader("Slot 00 00", VITALE2), reader("Slot 00 01", VITALE1), reader("Other 00 00")];
-  fails(
+  assert.throws(
     () => chooseReader(readers, "vitale"),
-    "NO_READER",
-    (details, message) => {
-      assert.equal(details["ambiguous"], true);
-      assert.deepEqual(details["readerIds"], ["Slot 00 00", "Slot 00 01"]);
-      assert.match(message, /"Slot 00 00".*"Slot 00 01".*readerId/);
-    },
+    (error) =>
+      error instanceof InvalidParamsError &&
+      error.issues.length === 1 &&
+      error.issues[0]?.path === "readerId" &&
+      /^required: 2 readers .*"Slot 00 00".*"Slot 00 01"/.test(error.issues[0].message),
   );
   assert.equal(chooseReader(readers, "vitale", "Slot 00 01"), "Slot 00 01");
 });
@@ -62,10 +61,9 @@ test("an explicit readerId: unknown reader, empty reader", () => {
 
 test("no wanted card: an unknown card is tried, else WRONG_CARD, NO_CARD, NO_READER", () => {
   assert.equal(chooseReader([reader("A", CPS3), reader("B", OTHER)], "vitale"), "B");
-  fails(
+  assert.throws(
     () => chooseReader([reader("A", OTHER), reader("B", OTHER)], "vitale"),
-    "NO_READER",
-    (details) => assert.equal(details["ambiguous"], true),
+    (error) => error instanceof InvalidParamsError && error.issues[0]?.path === "readerId",
   );
   fails(() => chooseReader([reader("A", CPS3), reader("B")], "vitale"), "WRONG_CARD");
   fails(() => chooseReader([reader("A"), reader("B")], "vitale"), "NO_CARD");

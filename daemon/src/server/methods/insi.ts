@@ -12,7 +12,7 @@ import {
   type InsiClient,
   type VitaleBeneficiary,
 } from "../../insi/index.ts";
-import { InvalidParamsError } from "../rpc.ts";
+import { InvalidParamsError } from "../../errors.ts";
 import type { CallContext, Handlers } from "./types.ts";
 
 function clientOf(context: CallContext): InsiClient {
