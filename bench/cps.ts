@@ -82,10 +82,12 @@ async function main(): Promise<void> {
   );
   const data = randomBytes(SIGNED_BYTES);
   const signCommands: CommandApdu[] = [];
-  await readers.withCard(slot, (card) => driver.sign(recording(card, signCommands), data, "signature"));
+  await readers.withCard(slot, (card) =>
+    driver.sign(recording(card, signCommands), data, "signature", "bench"),
+  );
   const [sign, bareSign] = await interleaved(
     async () => {
-      await readers.withCard(slot, (card) => driver.sign(card, data, "signature"));
+      await readers.withCard(slot, (card) => driver.sign(card, data, "signature", "bench"));
     },
     async () => {
       await readers.withCard(slot, async (card) => {

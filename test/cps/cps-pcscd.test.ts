@@ -221,7 +221,9 @@ test("cps.read through pcscd: cold read, then a warm read with 0 APDUs; PIN, sig
   const data = randomBytes(3000);
   apdus = bridge.stats().apdus;
   t0 = performance.now();
-  const signature = await readers.withCard(readerId, (channel) => driver.sign(channel, data, "signature"));
+  const signature = await readers.withCard(readerId, (channel) =>
+    driver.sign(channel, data, "signature", "https://app.example"),
+  );
   const signMs = performance.now() - t0;
   const signApdus = bridge.stats().apdus - apdus;
   assert.ok(
@@ -229,7 +231,9 @@ test("cps.read through pcscd: cold read, then a warm read with 0 APDUs; PIN, sig
   );
 
   apdus = bridge.stats().apdus;
-  const auth = await readers.withCard(readerId, (channel) => driver.sign(channel, data, "authentication"));
+  const auth = await readers.withCard(readerId, (channel) =>
+    driver.sign(channel, data, "authentication", "https://app.example"),
+  );
   const authApdus = bridge.stats().apdus - apdus;
   assert.ok(
     verify("sha256", data, new X509Certificate(card.certificates.authentication.der).publicKey, auth),
@@ -264,7 +268,9 @@ test("card pulled between MSE SET and PSO CDS: CARD_REMOVED, the next card start
     driver.verifyPin(channel, { origin: "https://app.example", pin: "1234", pinFromPage: true }),
   );
   await assert.rejects(
-    readers.withCard(readerId, (channel) => driver.sign(channel, randomBytes(100), "signature")),
+    readers.withCard(readerId, (channel) =>
+      driver.sign(channel, randomBytes(100), "signature", "https://app.example"),
+    ),
     (error) => isPasserelleError(error, "CARD_REMOVED"),
   );
   await waitForCard(readers, SLOT, false);
@@ -283,7 +289,9 @@ test("card pulled between MSE SET and PSO CDS: CARD_REMOVED, the next card start
   assert.equal(read.holder.lastName, "SECONDE");
   assert.deepEqual(read.pin, { verified: false, triesRemaining: 3 });
   await assert.rejects(
-    readers.withCard(again.readerId, (channel) => driver.sign(channel, Uint8Array.of(1), "signature")),
+    readers.withCard(again.readerId, (channel) =>
+      driver.sign(channel, Uint8Array.of(1), "signature", "https://app.example"),
+    ),
     (error) => isPasserelleError(error, "PIN_REQUIRED"),
   );
 });

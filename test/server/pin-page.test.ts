@@ -8,6 +8,7 @@ import { after, before, test } from "node:test";
 import { RpcPeer, openSocket, startDaemon, type DaemonProcess } from "../helpers/daemon.ts";
 
 const ORIGIN = "https://ehr.example.fr";
+const OTHER = "https://other.example.fr";
 let daemon: DaemonProcess;
 
 async function connect(origin: string): Promise<RpcPeer> {
@@ -30,7 +31,10 @@ async function pendingRequests(
 }
 
 before(async () => {
-  daemon = await startDaemon({ plaintext: true, args: ["--simulate", "--allow-origin", ORIGIN] });
+  daemon = await startDaemon({
+    plaintext: true,
+    args: ["--simulate", "--allow-origin", ORIGIN, "--allow-origin", OTHER],
+  });
 });
 after(async () => {
   await daemon.stop();
@@ -92,5 +96,30 @@ test("the web app going away cancels its pending PIN request", async () => {
   }
   const { requests } = (await page.call("pin.pending", {}))["result"] as { requests: unknown[] };
   assert.deepEqual(requests, []);
+  page.close();
+});
+
+test("a PIN entered for one origin does not sign INSi calls for another origin", async () => {
+  const ehr = await connect(ORIGIN);
+  const other = await connect(OTHER);
+  const page = await connect(`http://localhost:${daemon.port}`);
+  assert.deepEqual((await ehr.call("cps.verifyPin", { pin: "1234" }))["result"], {
+    verified: true,
+    triesRemaining: 3,
+  });
+  const traits = { birthName: "ADRUN", firstNames: ["ZOE"], sex: "F", birthDate: "1975-12-31" };
+  assert.equal(
+    ((await ehr.call("insi.searchByTraits", traits))["result"] as { outcome: string }).outcome,
+    "found",
+  );
+
+  // The card is unlocked, but not for OTHER: its call waits for its own PIN entry.
+  const call = other.call("insi.searchByTraits", traits);
+  const [request] = await pendingRequests(page);
+  assert.equal(request?.origin, OTHER);
+  await page.call("pin.cancel", { requestId: request?.requestId });
+  assert.equal(((await call)["error"] as { data: { reason: string } }).data.reason, "USER_CANCELLED");
+  ehr.close();
+  other.close();
   page.close();
 });

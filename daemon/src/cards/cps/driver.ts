@@ -94,7 +94,13 @@ interface CacheEntry {
   readonly insertion: number;
   readonly atr: Uint8Array;
   data: CardData;
+  /** The card's own security state: the PIN was verified since insertion. */
   verified: boolean;
+  /**
+   * The web origins whose user entered the PIN since insertion. The card, once unlocked, would
+   * sign for anyone: an origin may only use the keys after its own PIN entry, never on another's.
+   */
+  readonly verifiedFor: Set<string>;
   triesRemaining: number | undefined;
   maxTries?: number;
 }
@@ -208,19 +214,22 @@ export class CpsDriver {
         block.fill(0);
       }
     }
-    return this.#verifyOutcome(entry, sw, tries);
+    const outcome = this.#verifyOutcome(entry, sw, tries);
+    entry.verifiedFor.add(request.origin);
+    return outcome;
   }
 
   /**
    * RSA PKCS#1 v1.5 with SHA-256 over `data`. Signature key: the host hashes up to the last block,
    * PSO HASH sends the midstate and the rest, the card finishes and PSO CDS signs. Authentication
    * key: INTERNAL AUTHENTICATE with the DigestInfo. The result is verified against the certificate.
-   * The PIN must be verified (PIN_REQUIRED otherwise).
+   * The PIN must have been verified for `origin` (PIN_REQUIRED otherwise), even if the card is
+   * already unlocked by another origin's PIN entry.
    */
-  async sign(channel: CardChannel, data: Uint8Array, key: CpsKey): Promise<Uint8Array> {
+  async sign(channel: CardChannel, data: Uint8Array, key: CpsKey, origin: string): Promise<Uint8Array> {
     if (data.length === 0) throw new RangeError("nothing to sign");
     const entry = await this.#entry(channel);
-    if (!entry.verified) throw new PasserelleError("PIN_REQUIRED");
+    if (!entry.verified || !entry.verifiedFor.has(origin)) throw new PasserelleError("PIN_REQUIRED");
     const keyEntry = entry.data.keys[key];
     await this.#expect(channel, apdu.selectAid(apdu.CPX_IAS_AID), "SELECT application");
     let response: ResponseApdu;
@@ -244,6 +253,7 @@ export class CpsDriver {
     }
     if (response.sw === SW.securityNotSatisfied) {
       entry.verified = false;
+      entry.verifiedFor.clear();
       throw new PasserelleError("PIN_REQUIRED", "the card wants the PIN again");
     }
     if (response.sw !== SW.ok)
@@ -274,6 +284,7 @@ export class CpsDriver {
       atr: channel.atr.slice(),
       data,
       verified: false,
+      verifiedFor: new Set(),
       triesRemaining,
     };
     this.#cache.set(channel.readerId, entry);
@@ -457,6 +468,7 @@ export class CpsDriver {
       return { verified: true, triesRemaining: entry.triesRemaining };
     }
     entry.verified = false;
+    entry.verifiedFor.clear();
     if (sw === SW.authenticationBlocked || sw === 0x63c0) {
       entry.triesRemaining = 0;
       throw new PasserelleError("PIN_BLOCKED", undefined, { triesRemaining: 0 });

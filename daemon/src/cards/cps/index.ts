@@ -37,8 +37,13 @@ export function verifyCpsPin(channel: CardChannel, request: VerifyPinRequest): P
   return cpsDriver.verifyPin(channel, request);
 }
 
-export function signWithCps(channel: CardChannel, data: Uint8Array, key: CpsKey): Promise<Uint8Array> {
-  return cpsDriver.sign(channel, data, key);
+export function signWithCps(
+  channel: CardChannel,
+  data: Uint8Array,
+  key: CpsKey,
+  origin: string,
+): Promise<Uint8Array> {
+  return cpsDriver.sign(channel, data, key, origin);
 }
 
 export function createCpsSigner(context: CpsSignerContext): CpsSigner {

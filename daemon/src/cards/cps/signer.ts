@@ -17,6 +17,8 @@ export interface CpsSigner {
 }
 
 export interface CpsSignerContext {
+  /** The web origin the signatures are for: the PIN must have been entered for it. */
+  readonly origin: string;
   /** Runs one operation with exclusive use of the CPS, e.g. `(op) => readers.withCard(readerId, op)`. */
   withCard<T>(operation: (channel: CardChannel) => Promise<T>): Promise<T>;
   /** How to obtain the PIN when the card is not yet unlocked; absent → PIN_REQUIRED. */
@@ -34,11 +36,11 @@ export function createCpsSigner(context: CpsSignerContext, defaultDriver: CpsDri
     sign: (data) =>
       context.withCard(async (channel) => {
         try {
-          return await driver.sign(channel, data, key);
+          return await driver.sign(channel, data, key, context.origin);
         } catch (error) {
           if (!isPasserelleError(error, "PIN_REQUIRED") || !context.pin) throw error;
           await driver.verifyPin(channel, context.pin);
-          return driver.sign(channel, data, key);
+          return driver.sign(channel, data, key, context.origin);
         }
       }),
   };

@@ -34,6 +34,7 @@ async function callContext(context: CallContext, cpsReaderId: string | undefined
   // Cached per insertion by the driver: no APDU after the first read.
   const { holder } = await withCard((card) => readCps(card));
   const signer = createCpsSigner({
+    origin,
     withCard,
     pin: {
       origin,

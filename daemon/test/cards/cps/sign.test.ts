@@ -24,7 +24,7 @@ test("signature key: PSO HASH from the host midstate + PSO CDS verifies against 
   for (const length of [1, 55, 63, 64, 65, 128, 1000, 64 * 1024 + 3]) {
     const data = randomBytes(length);
     const before = channel.sent.length;
-    const signature = await driver.sign(channel, data, "signature");
+    const signature = await driver.sign(channel, data, "signature", ORIGIN);
     assert.equal(verify("sha256", data, certificate.publicKey, signature), true, `length ${length}`);
     const sent = channel.sent.slice(before).map((c) => c.ins.toString(16) + c.p2.toString(16));
     // SELECT app, MSE SET HT, PSO HASH, MSE SET DST, PSO CDS.
@@ -40,7 +40,7 @@ test("authentication key: INTERNAL AUTHENTICATE with a SHA-256 DigestInfo", asyn
   const { driver, card, channel } = await unlocked();
   const data = randomBytes(300);
   const before = channel.sent.length;
-  const signature = await driver.sign(channel, data, "authentication");
+  const signature = await driver.sign(channel, data, "authentication", ORIGIN);
   const certificate = new X509Certificate(card.certificates.authentication.der);
   assert.equal(verify("sha256", data, certificate.publicKey, signature), true);
   assert.deepEqual(
@@ -57,7 +57,7 @@ test("authentication key: INTERNAL AUTHENTICATE with a SHA-256 DigestInfo", asyn
 test("signing before the PIN is PIN_REQUIRED and sends nothing to the key", async () => {
   const driver = new CpsDriver();
   const card = emulator();
-  await assert.rejects(driver.sign(channelFor(card), randomBytes(10), "signature"), (e) =>
+  await assert.rejects(driver.sign(channelFor(card), randomBytes(10), "signature", ORIGIN), (e) =>
     isPasserelleError(e, "PIN_REQUIRED"),
   );
   assert.equal(card.log.filter((c) => c.ins === 0x2a || c.ins === 0x88).length, 0);
@@ -66,7 +66,7 @@ test("signing before the PIN is PIN_REQUIRED and sends nothing to the key", asyn
 test("a card that forgot the PIN (reset by another application) answers 6982: PIN_REQUIRED", async () => {
   const { driver, card, channel } = await unlocked();
   card.reset();
-  await assert.rejects(driver.sign(channel, randomBytes(10), "signature"), (e) =>
+  await assert.rejects(driver.sign(channel, randomBytes(10), "signature", ORIGIN), (e) =>
     isPasserelleError(e, "PIN_REQUIRED"),
   );
   assert.equal((await driver.read(channel)).pin.verified, false);
@@ -80,7 +80,7 @@ test("a signature that does not verify is CARD_ERROR", async () => {
     if (apdu[1] === 0x2a && apdu[2] === 0x9e) out[10] = out[10]! ^ 0xff;
     return out;
   };
-  await assert.rejects(driver.sign(channel, randomBytes(10), "signature"), (e) => {
+  await assert.rejects(driver.sign(channel, randomBytes(10), "signature", ORIGIN), (e) => {
     assert.ok(isPasserelleError(e, "CARD_ERROR"));
     assert.equal(e.details["step"], "signature check");
     return true;
@@ -90,7 +90,7 @@ test("a signature that does not verify is CARD_ERROR", async () => {
 test("card pulled between MSE SET and PSO CDS: CARD_REMOVED, and the next card starts clean", async () => {
   const { driver, channel } = await unlocked();
   channel.removeAt = channel.sent.length + 4; // SELECT, HT, HASH, DST sent; CDS fails
-  await assert.rejects(driver.sign(channel, randomBytes(100), "signature"), (e) =>
+  await assert.rejects(driver.sign(channel, randomBytes(100), "signature", ORIGIN), (e) =>
     isPasserelleError(e, "CARD_REMOVED"),
   );
   const other = emulator({
@@ -106,7 +106,7 @@ test("card pulled between MSE SET and PSO CDS: CARD_REMOVED, and the next card s
   const read = await driver.read(channel);
   assert.equal(read.holder.lastName, "AUTRE");
   assert.deepEqual(read.pin, { verified: false, triesRemaining: 3 });
-  await assert.rejects(driver.sign(channel, randomBytes(10), "signature"), (e) =>
+  await assert.rejects(driver.sign(channel, randomBytes(10), "signature", ORIGIN), (e) =>
     isPasserelleError(e, "PIN_REQUIRED"),
   );
 });
@@ -117,6 +117,7 @@ test("createCpsSigner verifies the PIN first, then signs with the signature key"
   const driver = new CpsDriver();
   const transactions: string[] = [];
   const signer: AssertionSigner = createCpsSigner({
+    origin: ORIGIN,
     driver,
     pin: PIN,
     withCard: async <T>(operation: (c: CardChannel) => Promise<T>) => {
@@ -135,6 +136,32 @@ test("createCpsSigner verifies the PIN first, then signs with the signature key"
 
 test("createCpsSigner without a PIN route surfaces PIN_REQUIRED", async () => {
   const channel = channelFor(emulator());
-  const signer = createCpsSigner({ driver: new CpsDriver(), withCard: (operation) => operation(channel) });
+  const signer = createCpsSigner({
+    origin: ORIGIN,
+    driver: new CpsDriver(),
+    withCard: (operation) => operation(channel),
+  });
   await assert.rejects(signer.sign(Uint8Array.of(1)), (e) => isPasserelleError(e, "PIN_REQUIRED"));
+});
+
+test("a PIN entered for one origin does not let another origin sign", async () => {
+  const { driver, channel } = await unlocked();
+  await assert.rejects(driver.sign(channel, randomBytes(10), "signature", "https://other.example"), (e) =>
+    isPasserelleError(e, "PIN_REQUIRED"),
+  );
+  // Its own PIN entry unlocks it; the first origin keeps its right.
+  await driver.verifyPin(channel, { ...PIN, origin: "https://other.example" });
+  assert.ok(await driver.sign(channel, randomBytes(10), "signature", "https://other.example"));
+  assert.ok(await driver.sign(channel, randomBytes(10), "signature", ORIGIN));
+});
+
+test("a wrong PIN takes the right to sign from every origin", async () => {
+  const { driver, channel } = await unlocked();
+  await assert.rejects(
+    driver.verifyPin(channel, { ...PIN, origin: "https://other.example", pin: "9999" }),
+    (e) => isPasserelleError(e, "PIN_INCORRECT"),
+  );
+  await assert.rejects(driver.sign(channel, randomBytes(10), "signature", ORIGIN), (e) =>
+    isPasserelleError(e, "PIN_REQUIRED"),
+  );
 });
