@@ -272,7 +272,9 @@ export class CpsDriver {
   // --- internals --------------------------------------------------------------------------
 
   async #entry(channel: CardChannel): Promise<CacheEntry> {
-    if (cardTypeOf(channel.atr) !== "cps") {
+    // A card the ATR table does not know may be a newer CPx generation (chooseReader offers it
+    // for "cps"): the SELECT of the CPx application decides (6A82 → WRONG_CARD).
+    if (cardTypeOf(channel.atr) === "vitale") {
       throw new PasserelleError("WRONG_CARD", "the card in this reader is not a CPS", { expected: "cps" });
     }
     const cached = this.#cache.get(channel.readerId);
@@ -303,8 +305,15 @@ export class CpsDriver {
 
   async #expect(channel: CardChannel, command: CommandApdu, step: string): Promise<ResponseApdu> {
     const response = await this.#transmit(channel, command);
-    if (response.sw === SW.securityNotSatisfied && step.startsWith("MSE"))
+    if (response.sw === SW.securityNotSatisfied && step.startsWith("MSE")) {
+      // The card has lost its PIN state (reset by another application…): so do we.
+      const entry = this.#cache.get(channel.readerId);
+      if (entry) {
+        entry.verified = false;
+        entry.verifiedFor.clear();
+      }
       throw new PasserelleError("PIN_REQUIRED");
+    }
     if (response.sw !== SW.ok) throw cardError(step, response.sw);
     return response;
   }
@@ -323,14 +332,16 @@ export class CpsDriver {
       const want = size === undefined ? apdu.READ_BINARY_MAX : Math.min(size - offset, apdu.READ_BINARY_MAX);
       if (want <= 0) break;
       const response = await this.#transmit(channel, apdu.readBinary(offset, want));
-      // Without an FCP size we read until the card says the end was reached (6B00 / 6282) or a short chunk.
-      if (size === undefined && offset > 0 && (response.sw === 0x6b00 || response.sw === 0x6282)) break;
+      // Without an FCP size we read until the card says the end was reached: 6B00 (offset past the
+      // end, no data) or 6282 (end reached, with the last bytes: keep them), or a short chunk.
+      if (size === undefined && offset > 0 && response.sw === 0x6b00) break;
       if (response.sw !== SW.ok && response.sw !== 0x6282)
         throw cardError(`READ BINARY ${step}`, response.sw);
       if (response.data.length === 0) break;
       chunks.push(response.data);
       offset += response.data.length;
       if (offset > MAX_FILE_BYTES) throw cardError(step, undefined, `CPS: ${step} is too large`);
+      if (response.sw === 0x6282) break;
       if (size === undefined && response.data.length < want) break;
     }
     const out = new Uint8Array(offset);

@@ -5,6 +5,7 @@ import { CpsDriver } from "../../../src/cards/cps/index.ts";
 import { isPasserelleError } from "../../../src/errors.ts";
 import { aodf, cdf, efSnIcc, odf, prkdf } from "../../../src/simulator/cards/cps3/layout.ts";
 import { channelFor, emulator } from "./fixtures.ts";
+import type { CardChannel } from "../../../src/pcsc/apdu.ts";
 
 const chunks = (n: number): number => Math.ceil(n / 256);
 
@@ -130,4 +131,43 @@ test("a card pulled during the read is CARD_REMOVED and leaves no cache behind",
   channel.insert(emulator());
   const result = await driver.read(channel);
   assert.equal(result.holder.lastName, "MEDECIN-TEST");
+});
+
+/** The same card, but it sends no FCP and ends each file with 6282 "end reached" on the last bytes. */
+function endOfFileChannel(inner: ReturnType<typeof channelFor>): CardChannel {
+  return {
+    readerId: inner.readerId,
+    atr: inner.atr,
+    insertion: inner.insertion,
+    control: (code, data) => inner.control(code, data),
+    async transmit(command) {
+      const response = await inner.transmit(command);
+      if (command.ins === 0xa4 && response.sw === 0x9000) return { data: new Uint8Array(), sw: 0x9000 };
+      const wanted = command.le === undefined ? 0 : command.le || 256;
+      if (command.ins === 0xb0 && response.sw === 0x9000 && response.data.length < wanted) {
+        return { data: response.data, sw: 0x6282 };
+      }
+      return response;
+    },
+  };
+}
+
+test("without FCP sizes, the last bytes that come with 6282 (end of file) are kept", async () => {
+  const card = emulator();
+  const result = await new CpsDriver().read(endOfFileChannel(channelFor(card)));
+  assert.equal(
+    new X509Certificate(result.certificates.authentication.pem).raw.equals(
+      Buffer.from(card.certificates.authentication.der),
+    ),
+    true,
+  );
+  assert.equal(result.holder.lastName, "MEDECIN-TEST");
+});
+
+test("a CPS whose ATR the card table does not know is read; its application decides", async () => {
+  const card = emulator();
+  const channel = channelFor(card);
+  channel.atr = Uint8Array.from([0x3b, 0x8f, 0x80, 0x01, 0x80, 0x4f, 0x0c, 0xa0, 0x00]);
+  const result = await new CpsDriver().read(channel);
+  assert.equal(result.holder.idNat, "899700001234");
 });

@@ -165,3 +165,13 @@ test("a wrong PIN takes the right to sign from every origin", async () => {
     isPasserelleError(e, "PIN_REQUIRED"),
   );
 });
+
+test("a card that lost its PIN state (reset by another application) is no longer reported verified", async () => {
+  const { driver, card, channel } = await unlocked();
+  assert.equal((await driver.read(channel)).pin.verified, true);
+  card.reset(); // same insertion, but the card's security state is gone
+  await assert.rejects(driver.sign(channel, randomBytes(10), "signature", ORIGIN), (e) =>
+    isPasserelleError(e, "PIN_REQUIRED"),
+  );
+  assert.equal((await driver.read(channel)).pin.verified, false);
+});
