@@ -69,16 +69,24 @@ export class CardSession implements CardChannel {
   }
 
   #transmitRaw(raw: Uint8Array): Promise<Uint8Array> {
-    return this.#guard("SCardTransmit", (card) => card.transmit(raw, responseBufferSize(raw))).then(
-      async (response) => {
-        // pcscd answers a card pulled mid-APDU through vpcd with success and no bytes: an answer
-        // without a status word is a removal if the card is gone, garbage (CARD_ERROR) otherwise.
-        if (response.length < SW_LENGTH && !(await this.#options.cardStillThere().catch(() => false))) {
-          throw new PasserelleError("CARD_REMOVED", "SCardTransmit: the card was removed");
-        }
-        return response;
-      },
-    );
+    const responseSize = responseBufferSize(raw);
+    return this.#guard("SCardTransmit", async (card) => {
+      try {
+        return await card.transmit(raw, responseSize);
+      } finally {
+        // The encoded C-APDU is our own copy of the command data: for VERIFY it holds the PIN
+        // block. Wipe it once the native call has returned (never at the timeout: the backend
+        // may still be reading it), whatever the command.
+        raw.fill(0);
+      }
+    }).then(async (response) => {
+      // pcscd answers a card pulled mid-APDU through vpcd with success and no bytes: an answer
+      // without a status word is a removal if the card is gone, garbage (CARD_ERROR) otherwise.
+      if (response.length < SW_LENGTH && !(await this.#options.cardStillThere().catch(() => false))) {
+        throw new PasserelleError("CARD_REMOVED", "SCardTransmit: the card was removed");
+      }
+      return response;
+    });
   }
 
   control(code: number, data: Uint8Array): Promise<Uint8Array> {
