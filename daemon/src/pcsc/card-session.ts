@@ -16,6 +16,14 @@ import { recoveryOf } from "./return-codes.ts";
  * room for slow readers without letting a mute card hang an operation forever.
  */
 export const DEFAULT_APDU_TIMEOUT_MS = 30_000;
+/**
+ * Default bound on one SCardControl. A PIN pad's VERIFY_PIN_DIRECT returns only once the user has
+ * typed the PIN (or the pad gave up): the pad's own timers must run out first, or a slow user's
+ * VERIFY result (a PIN try already spent on the card) would be dropped. cards/cps/pin.ts gives the
+ * pad bTimerOut 30 s + bTimerOut2 30 s (PC/SC v2 part 10 §2.5.2); 90 s leaves room for the card's
+ * own VERIFY and a slow reader on top. Must stay above the sum of the pad timers.
+ */
+export const CONTROL_TIMEOUT_MS = 90_000;
 /** Largest answer accepted from SCardControl (PC/SC part 10 feature lists and TLV properties are small). */
 export const MAX_CONTROL_RESPONSE = 1024;
 
@@ -25,6 +33,8 @@ export interface CardSessionOptions {
   readonly insertion: number;
   readonly capabilities: ApduCapabilities;
   readonly apduTimeoutMs: number;
+  /** Bound on one SCardControl (PIN pad entry included): see CONTROL_TIMEOUT_MS. */
+  readonly controlTimeoutMs: number;
   /**
    * Asked after a transport failure: is the card that this session talks to still in the reader?
    * False turns the failure into CARD_REMOVED (pcscd reports a removal mid-APDU in several ways).
@@ -70,7 +80,7 @@ export class CardSession implements CardChannel {
 
   #transmitRaw(raw: Uint8Array): Promise<Uint8Array> {
     const responseSize = responseBufferSize(raw);
-    return this.#guard("SCardTransmit", async (card) => {
+    return this.#guard("SCardTransmit", this.#options.apduTimeoutMs, async (card) => {
       try {
         return await card.transmit(raw, responseSize);
       } finally {
@@ -91,7 +101,9 @@ export class CardSession implements CardChannel {
 
   control(code: number, data: Uint8Array): Promise<Uint8Array> {
     return this.#serialize(() =>
-      this.#guard("SCardControl", (card) => card.control(code, data, MAX_CONTROL_RESPONSE)),
+      this.#guard("SCardControl", this.#options.controlTimeoutMs, (card) =>
+        card.control(code, data, MAX_CONTROL_RESPONSE),
+      ),
     );
   }
 
@@ -115,13 +127,13 @@ export class CardSession implements CardChannel {
     return result;
   }
 
-  #guard<T>(operation: string, call: (card: PcscCard) => Promise<T>): Promise<T> {
+  #guard<T>(operation: string, timeoutMs: number, call: (card: PcscCard) => Promise<T>): Promise<T> {
     if (this.#closed) {
       return Promise.reject(new Error(`CardChannel for ${this.readerId} used after its operation ended`));
     }
     if (this.#abandoned)
       return Promise.reject(new PasserelleError("TIMEOUT", "an earlier APDU on this card timed out"));
-    return this.#withTimeout(operation, call(this.#card)).catch(async (error: unknown) => {
+    return this.#withTimeout(operation, timeoutMs, call(this.#card)).catch(async (error: unknown) => {
       if (isPasserelleError(error, "TIMEOUT") && this.#abandoned) throw error;
       // Only failures that a removal can cause are worth the check (not "unsupported feature").
       if (recoveryOf(error) !== "none" && !(await this.#options.cardStillThere().catch(() => false))) {
@@ -131,16 +143,14 @@ export class CardSession implements CardChannel {
     });
   }
 
-  /** `pending`, or TIMEOUT after apduTimeoutMs (the native call then goes on: see `abandoned`). */
-  #withTimeout<T>(operation: string, pending: Promise<T>): Promise<T> {
-    if (!(this.#options.apduTimeoutMs > 0 && Number.isFinite(this.#options.apduTimeoutMs))) return pending;
+  /** `pending`, or TIMEOUT after timeoutMs (the native call then goes on: see `abandoned`). */
+  #withTimeout<T>(operation: string, timeoutMs: number, pending: Promise<T>): Promise<T> {
+    if (!(timeoutMs > 0 && Number.isFinite(timeoutMs))) return pending;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#abandoned = pending.catch(() => undefined);
-        reject(
-          new PasserelleError("TIMEOUT", `${operation}: no answer within ${this.#options.apduTimeoutMs} ms`),
-        );
-      }, this.#options.apduTimeoutMs);
+        reject(new PasserelleError("TIMEOUT", `${operation}: no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
       pending.then(
         (value) => {
           clearTimeout(timer);

@@ -17,7 +17,7 @@ export type {
   ReaderStateChange,
   CardStatus,
 } from "./backend.ts";
-export { DEFAULT_APDU_TIMEOUT_MS } from "./card-session.ts";
+export { CONTROL_TIMEOUT_MS, DEFAULT_APDU_TIMEOUT_MS } from "./card-session.ts";
 export { parseAtr, type AtrInfo } from "./apdu-codec.ts";
 export { pcscError, describeReturnCode, RETURN_CODES } from "./return-codes.ts";
 export { createSystemBackend, KoffiPcscBackend } from "./binding/koffi-backend.ts";

@@ -10,7 +10,7 @@ import type { CardChannel } from "./apdu.ts";
 import { parseAtr } from "./apdu-codec.ts";
 import type { ApduCapabilities } from "./apdu-transport.ts";
 import type { PcscBackend, PcscCard, PcscContext } from "./backend.ts";
-import { CardSession, DEFAULT_APDU_TIMEOUT_MS } from "./card-session.ts";
+import { CardSession, CONTROL_TIMEOUT_MS, DEFAULT_APDU_TIMEOUT_MS } from "./card-session.ts";
 import {
   SCARD_LEAVE_CARD,
   SCARD_PROTOCOL_ANY,
@@ -37,6 +37,8 @@ export interface PcscReadersOptions extends ReaderMonitorOptions {
   readonly backend: PcscBackend;
   /** Bound on one APDU round trip (default DEFAULT_APDU_TIMEOUT_MS; Infinity: no bound). */
   readonly apduTimeoutMs?: number;
+  /** Bound on one SCardControl, PIN pad entry included (default CONTROL_TIMEOUT_MS; Infinity: no bound). */
+  readonly controlTimeoutMs?: number;
   /** Operations allowed to wait on one reader (default MAX_QUEUED_PER_READER). */
   readonly maxQueuedPerReader?: number;
   /**
@@ -71,6 +73,7 @@ export class PcscReaders implements Readers {
   readonly #queue: FairQueue;
   readonly #slots = new Map<string, Slot>();
   readonly #apduTimeoutMs: number;
+  readonly #controlTimeoutMs: number;
   readonly #extendedLengthFor: (atr: Uint8Array) => boolean | undefined;
   readonly #unsubscribe: () => void;
   #closed = false;
@@ -80,6 +83,7 @@ export class PcscReaders implements Readers {
     this.#monitor = new ReaderMonitor(options.backend, options);
     this.#queue = new FairQueue(options.maxQueuedPerReader ?? MAX_QUEUED_PER_READER);
     this.#apduTimeoutMs = options.apduTimeoutMs ?? DEFAULT_APDU_TIMEOUT_MS;
+    this.#controlTimeoutMs = options.controlTimeoutMs ?? CONTROL_TIMEOUT_MS;
     this.#extendedLengthFor = options.extendedLengthFor ?? (() => undefined);
     this.#unsubscribe = this.#monitor.subscribe((event) => this.#onEvent(event));
   }
@@ -138,6 +142,7 @@ export class PcscReaders implements Readers {
       insertion: connection.insertion,
       capabilities: connection.capabilities,
       apduTimeoutMs: this.#apduTimeoutMs,
+      controlTimeoutMs: this.#controlTimeoutMs,
       cardStillThere: () => this.#cardStillThere(slot, reader.name, connection),
     });
     try {

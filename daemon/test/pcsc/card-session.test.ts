@@ -4,7 +4,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CardSession, type CardSessionOptions } from "../../src/pcsc/card-session.ts";
+import { CardSession, CONTROL_TIMEOUT_MS, type CardSessionOptions } from "../../src/pcsc/card-session.ts";
+import { PIN_PAD_TIMEOUT_SECONDS } from "../../src/cards/cps/pin.ts";
 import type { CardStatus, PcscCard } from "../../src/pcsc/backend.ts";
 import { SCARD_PROTOCOL_T1 } from "../../src/pcsc/constants.ts";
 import { isPasserelleError } from "../../src/errors.ts";
@@ -52,6 +53,7 @@ function session(card: PcscCard, options: Partial<CardSessionOptions> = {}): Car
     insertion: 1,
     capabilities: { extendedLength: false },
     apduTimeoutMs: 1_000,
+    controlTimeoutMs: CONTROL_TIMEOUT_MS,
     cardStillThere: async () => true,
     ...options,
   });
@@ -96,4 +98,29 @@ test("at the APDU timeout the buffer is left alone (the native call still reads 
   answer(Uint8Array.of(0x90, 0x00));
   await channel.abandoned;
   assert.ok(isZero(pending), "wiped once the abandoned call returned");
+});
+
+test("SCardControl has its own bound: a PIN pad answering after the APDU timeout is still heard", async () => {
+  const card = new RecordingCard();
+  // The user types slowly: the pad answers well after one APDU timeout.
+  card.answerControl = () =>
+    new Promise((resolve) => setTimeout(() => resolve(Uint8Array.of(0x90, 0x00)), 100));
+  const channel = session(card, { apduTimeoutMs: 20 });
+  assert.deepEqual([...(await channel.control(0x42000d48, new Uint8Array(4)))], [0x90, 0x00]);
+  assert.equal(channel.abandoned, undefined);
+});
+
+test("SCardControl is still bounded, by controlTimeoutMs", async () => {
+  const card = new RecordingCard();
+  let answer!: (response: Uint8Array) => void;
+  card.answerControl = () => new Promise((resolve) => (answer = resolve));
+  const channel = session(card, { apduTimeoutMs: 10_000, controlTimeoutMs: 20 });
+  await assert.rejects(channel.control(0x42000d48, new Uint8Array()), (e) => isPasserelleError(e, "TIMEOUT"));
+  assert.notEqual(channel.abandoned, undefined);
+  answer(new Uint8Array());
+  await channel.abandoned;
+});
+
+test("CONTROL_TIMEOUT_MS outlasts the PIN pad's own timers (bTimerOut + bTimerOut2)", () => {
+  assert.ok(CONTROL_TIMEOUT_MS > 2 * PIN_PAD_TIMEOUT_SECONDS * 1000);
 });

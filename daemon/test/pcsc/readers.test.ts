@@ -402,6 +402,24 @@ test("control: CARD_ERROR on a reader without the feature; a virtual PIN pad ans
   }
 });
 
+test("a PIN pad entry slower than the APDU timeout: the VERIFY result comes back (control has its own bound)", async () => {
+  const lab = new VirtualPcsc([]);
+  // The pad answers (SW of the VERIFY it sent) after the user took longer than one APDU timeout.
+  lab.addReader("Lab PIN Pad 00 00", {
+    control: () => new Promise((resolve) => setTimeout(() => resolve(Uint8Array.of(0x90, 0x00)), 100)),
+  });
+  lab.insert("Lab PIN Pad 00 00", createEchoCard());
+  const readers = await createReaders({ backend: lab, apduTimeoutMs: 20 });
+  try {
+    const answer = await readers.withCard("Lab PIN Pad 00 00", (card) =>
+      card.control(0x42330006, Uint8Array.of(0x1e, 0x1e)),
+    );
+    assert.deepEqual([...answer], [0x90, 0x00]);
+  } finally {
+    await readers.close();
+  }
+});
+
 test("a channel used after its operation ended is refused", async () => {
   const { readers } = await setup({ slot0: createEchoCard() });
   try {
