@@ -27,5 +27,5 @@ export {
   layoutFor,
   type PcscLayout,
 } from "./binding/layout.ts";
-export { REMOVAL_GRACE_MS } from "./pcsc-readers.ts";
+export { DEFAULT_TRANSACTION_TIMEOUT_MS, REMOVAL_GRACE_MS } from "./pcsc-readers.ts";
 export type { ApduCapabilities } from "./apdu-transport.ts";

@@ -21,6 +21,7 @@ import {
   SCARD_STATE_PRESENT,
   SCARD_STATE_UNAWARE,
   eventCounterOf,
+  type Disposition,
 } from "./constants.ts";
 import { FairQueue, MAX_QUEUED_PER_READER } from "./fair-queue.ts";
 import { ReaderMonitor, type ReaderMonitorOptions } from "./reader-monitor.ts";
@@ -32,6 +33,13 @@ import { recoveryOf } from "./return-codes.ts";
  * the failure as the card's own. pcscd polls vpcd (and some serial readers) every 400 ms.
  */
 export const REMOVAL_GRACE_MS = 1_500;
+/**
+ * Default bound on SCardBeginTransaction while another application holds the card's transaction
+ * (pcsc-lite and winscard block until it ends, with no timeout of their own). Past it the
+ * operation fails with READER_BUSY, which the web app may retry. Other middlewares hold the
+ * transaction for one operation (well under a second) unless a PIN is being typed.
+ */
+export const DEFAULT_TRANSACTION_TIMEOUT_MS = 10_000;
 
 export interface PcscReadersOptions extends ReaderMonitorOptions {
   readonly backend: PcscBackend;
@@ -39,6 +47,11 @@ export interface PcscReadersOptions extends ReaderMonitorOptions {
   readonly apduTimeoutMs?: number;
   /** Bound on one SCardControl, PIN pad entry included (default CONTROL_TIMEOUT_MS; Infinity: no bound). */
   readonly controlTimeoutMs?: number;
+  /**
+   * Bound on the wait for the card's PC/SC transaction while another application holds it
+   * (default DEFAULT_TRANSACTION_TIMEOUT_MS; Infinity: no bound).
+   */
+  readonly transactionTimeoutMs?: number;
   /** Operations allowed to wait on one reader (default MAX_QUEUED_PER_READER). */
   readonly maxQueuedPerReader?: number;
   /**
@@ -61,10 +74,18 @@ interface Slot {
   context?: PcscContext | undefined;
   connection?: Connection | undefined;
   /**
-   * Set while a timed-out command is still running in the card: the next operation on this
-   * reader waits for it (and for the card reset that follows) instead of racing it.
+   * Set while a native call we gave up on (a timed-out command, a transaction wait) still runs:
+   * the next operation on this reader waits for it (and for the disconnect that follows) instead
+   * of racing it; pcsc-lite would block any other call on this context meanwhile.
    */
-  settling?: Promise<void> | undefined;
+  settling?: Settling | undefined;
+}
+
+interface Settling {
+  readonly done: Promise<void>;
+  /** How long the next operation waits for `done` before READER_BUSY. */
+  readonly waitMs: number;
+  readonly busyMessage: string;
 }
 
 export class PcscReaders implements Readers {
@@ -74,6 +95,7 @@ export class PcscReaders implements Readers {
   readonly #slots = new Map<string, Slot>();
   readonly #apduTimeoutMs: number;
   readonly #controlTimeoutMs: number;
+  readonly #transactionTimeoutMs: number;
   readonly #extendedLengthFor: (atr: Uint8Array) => boolean | undefined;
   readonly #unsubscribe: () => void;
   #closed = false;
@@ -84,6 +106,7 @@ export class PcscReaders implements Readers {
     this.#queue = new FairQueue(options.maxQueuedPerReader ?? MAX_QUEUED_PER_READER);
     this.#apduTimeoutMs = options.apduTimeoutMs ?? DEFAULT_APDU_TIMEOUT_MS;
     this.#controlTimeoutMs = options.controlTimeoutMs ?? CONTROL_TIMEOUT_MS;
+    this.#transactionTimeoutMs = options.transactionTimeoutMs ?? DEFAULT_TRANSACTION_TIMEOUT_MS;
     this.#extendedLengthFor = options.extendedLengthFor ?? (() => undefined);
     this.#unsubscribe = this.#monitor.subscribe((event) => this.#onEvent(event));
   }
@@ -157,14 +180,10 @@ export class PcscReaders implements Readers {
         // A round trip timed out: the card is in an unknown state. Once the native call returns,
         // reset the card so the next operation starts clean.
         slot.connection = undefined;
-        const handle = connection.handle;
-        const settling = session.abandoned
-          .then(() => handle.disconnect(SCARD_RESET_CARD))
-          .catch(() => undefined)
-          .finally(() => {
-            if (slot.settling === settling) slot.settling = undefined;
-          });
-        slot.settling = settling;
+        this.#settleLater(slot, session.abandoned, connection.handle, SCARD_RESET_CARD, {
+          waitMs: this.#apduTimeoutMs,
+          busyMessage: "the card is still busy with a command that timed out",
+        });
       } else if (slot.connection === connection) {
         await connection.handle
           .endTransaction(SCARD_LEAVE_CARD)
@@ -173,25 +192,44 @@ export class PcscReaders implements Readers {
     }
   }
 
-  /** Waits (at most one APDU timeout) for a timed-out command to end and the card to be reset. */
+  /**
+   * Lets the native call `pending` run to its end, then disconnects `handle` with `disposition`;
+   * the slot's next operation waits for that (see #settle).
+   */
+  #settleLater(
+    slot: Slot,
+    pending: Promise<unknown>,
+    handle: PcscCard,
+    disposition: Disposition,
+    how: Omit<Settling, "done">,
+  ): void {
+    const done: Promise<void> = pending
+      .catch(() => undefined)
+      .then(() => handle.disconnect(disposition))
+      .catch(() => undefined)
+      .finally(() => {
+        if (slot.settling?.done === done) slot.settling = undefined;
+      });
+    slot.settling = { ...how, done };
+  }
+
+  /** Waits (boundedly) for a call we gave up on to end and its handle to be disconnected. */
   async #settle(slot: Slot): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const stillBusy = await Promise.race([
-      slot.settling?.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.#apduTimeoutMs))),
-    ]);
-    clearTimeout(timer);
-    if (stillBusy)
-      throw new PasserelleError("READER_BUSY", "the card is still busy with a command that timed out");
+    const settling = slot.settling;
+    if (settling === undefined) return;
+    if (!(await settlesWithin(settling.done, settling.waitMs)))
+      throw new PasserelleError("READER_BUSY", settling.busyMessage);
   }
 
   /** Connects (or reuses the connection for this insertion) and takes the PC/SC transaction. */
   async #beginTransaction(slot: Slot, reader: ReaderState): Promise<Connection> {
     for (let attempt = 0; ; attempt += 1) {
+      let connection: Connection;
+      let pending: Promise<void>;
       try {
-        const connection = await this.#connect(slot, reader);
-        await connection.handle.beginTransaction();
-        return connection;
+        connection = await this.#connect(slot, reader);
+        pending = connection.handle.beginTransaction();
+        if (await settlesWithin(pending, this.#transactionTimeoutMs)) return connection;
       } catch (error) {
         await this.#recover(slot, error);
         // A stale connection (card reset by another application, service restarted under an idle
@@ -199,6 +237,17 @@ export class PcscReaders implements Readers {
         if (attempt === 0 && recoveryOf(error) !== "none") continue;
         throw error;
       }
+      // Another application keeps the card. The native call cannot be cancelled: let it return
+      // (card freed or gone), then give the transaction back by disconnecting that handle.
+      slot.connection = undefined;
+      this.#settleLater(slot, pending, connection.handle, SCARD_LEAVE_CARD, {
+        waitMs: this.#transactionTimeoutMs,
+        busyMessage: "another application still holds the card",
+      });
+      throw new PasserelleError(
+        "READER_BUSY",
+        `another application held the card for more than ${this.#transactionTimeoutMs} ms`,
+      );
     }
   }
 
@@ -287,7 +336,15 @@ export class PcscReaders implements Readers {
     if (slot === undefined) return;
     this.#slots.delete(readerId);
     await slot.connection?.handle.disconnect(SCARD_LEAVE_CARD).catch(() => undefined);
-    await slot.context?.release().catch(() => undefined);
+    const context = slot.context;
+    const settling = slot.settling;
+    if (settling !== undefined) {
+      // A native call still runs on this context: pcsc-lite's SCardReleaseContext would block on
+      // it (and koffi makes that call on the event loop). Release once it has returned.
+      void settling.done.then(() => context?.release()).catch(() => undefined);
+      return;
+    }
+    await context?.release().catch(() => undefined);
   }
 
   #onEvent(event: ReaderEvent): void {
@@ -298,6 +355,26 @@ export class PcscReaders implements Readers {
     } else if (event.type === "pcsc.status" && !event.available) {
       for (const id of [...this.#slots.keys()]) if (this.#queue.pending(id) === 0) void this.#dropSlot(id);
     }
+  }
+}
+
+/**
+ * Whether `pending` settles (either way) within `timeoutMs`; its rejection, if it comes in time,
+ * is thrown. A non-finite or non-positive bound waits for ever.
+ */
+async function settlesWithin(pending: Promise<unknown>, timeoutMs: number): Promise<boolean> {
+  if (!(timeoutMs > 0 && Number.isFinite(timeoutMs))) {
+    await pending;
+    return true;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      pending.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

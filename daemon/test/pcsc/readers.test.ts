@@ -356,26 +356,44 @@ test("an APDU without answer times out (TIMEOUT); the card is reset and the next
   }
 });
 
-test("another application's transaction makes our operation wait, not interleave", async () => {
-  const { lab, readers } = await setup({ slot0: createEchoCard() });
+test("another application's transaction: our operation waits a bounded time (READER_BUSY), never interleaves", async () => {
+  const lab = new VirtualPcsc();
+  const card = instrumented(createEchoCard());
+  lab.insert(SLOT0, card);
+  const readers = await createReaders({ backend: lab, apduTimeoutMs: 200, transactionTimeoutMs: 50 });
+  const other = await lab.establishContext();
   try {
-    const other = await lab.establishContext();
     const handle = await other.connect(SLOT0, SCARD_SHARE_SHARED, SCARD_PROTOCOL_ANY);
     await handle.beginTransaction();
-    let done = false;
-    const ours = readers
-      .withCard(SLOT0, (card) => card.transmit(READ(0, 1)))
-      .then((r) => {
-        done = true;
-        return r;
-      });
-    await new Promise((r) => setTimeout(r, 20));
-    assert.equal(done, false);
+    let ran = false;
+    const ours = readers.withCard(SLOT0, (channel) => {
+      ran = true;
+      return channel.transmit(READ(0, 1));
+    });
+    // Without a bound the wait never ends: fail instead of hanging the test run.
+    const stuck = new Promise<"stuck">((resolve) => setTimeout(() => resolve("stuck"), 5_000).unref());
+    const outcome = await Promise.race([
+      ours.then(
+        () => "answered",
+        (e: unknown) => e,
+      ),
+      stuck,
+    ]);
+    assert.ok(isPasserelleError(outcome, "READER_BUSY"), `got ${String(outcome)}`);
+    assert.equal(ran, false);
+    assert.equal(card.count, 0, "no APDU while the other application holds the card");
+    // Still held: the next operation is refused too, without touching the card.
+    await assert.rejects(
+      readers.withCard(SLOT0, async () => 0),
+      (e) => isPasserelleError(e, "READER_BUSY"),
+    );
     await handle.endTransaction(SCARD_LEAVE_CARD);
-    assert.equal((await ours).sw, 0x9000);
+    // The abandoned SCardBeginTransaction got the card when the other application let go; its
+    // handle was then disconnected, so the transaction is free again for the next operation.
+    assert.equal((await readers.withCard(SLOT0, (channel) => channel.transmit(READ(0, 1)))).sw, 0x9000);
     await handle.disconnect(SCARD_LEAVE_CARD);
-    await other.release();
   } finally {
+    await other.release();
     await readers.close();
   }
 });
