@@ -24,6 +24,8 @@ interface Pending extends PendingPin {
   resolve(pin: string): void;
   reject(error: PasserelleError): void;
   timer: ReturnType<typeof setTimeout>;
+  /** Stops listening to the web app's connection. */
+  detach(): void;
 }
 
 export interface PinPageOptions {
@@ -49,23 +51,24 @@ export class PinPage {
     request: { origin: string; readerId: string; triesRemaining: number },
     signal?: AbortSignal,
   ): Promise<string> {
-    for (const pending of this.#pending.values()) {
-      if (pending.origin === request.origin) {
-        return Promise.reject(
-          new PasserelleError("BUSY", "a PIN request is already pending for this origin"),
-        );
-      }
+    // The web app may have gone while this call waited for the card: nobody to type for.
+    if (signal?.aborted) {
+      return Promise.reject(new PasserelleError("USER_CANCELLED", "the web page went away"));
+    }
+    if (this.hasPending(request.origin)) {
+      return Promise.reject(new PasserelleError("BUSY", "a PIN request is already pending for this origin"));
     }
     return new Promise<string>((resolve, reject) => {
       const requestId = randomUUID();
+      const onAbort = () =>
+        this.#settle(requestId, new PasserelleError("USER_CANCELLED", "the web page went away"));
       const timer = setTimeout(
         () => this.#settle(requestId, new PasserelleError("TIMEOUT", "the PIN was not entered in time")),
         this.#options.timeoutMs ?? PIN_PAGE_TIMEOUT_MS,
       );
-      this.#pending.set(requestId, { ...request, requestId, resolve, reject, timer });
-      signal?.addEventListener("abort", () =>
-        this.#settle(requestId, new PasserelleError("USER_CANCELLED", "the web page went away")),
-      );
+      const detach = () => signal?.removeEventListener("abort", onAbort);
+      this.#pending.set(requestId, { ...request, requestId, resolve, reject, timer, detach });
+      signal?.addEventListener("abort", onAbort, { once: true });
       this.#options.onChange?.();
       const url = this.#options.url();
       if (url && this.#options.open) this.#options.open(url);
@@ -101,6 +104,7 @@ export class PinPage {
     if (!pending) throw new PasserelleError("TIMEOUT", "this PIN request is no longer pending");
     this.#pending.delete(requestId);
     clearTimeout(pending.timer);
+    pending.detach();
     this.#options.onChange?.();
     return pending;
   }

@@ -1,0 +1,39 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { isPasserelleError } from "../../src/errors.ts";
+import { PinPage } from "../../src/server/pin-prompt.ts";
+
+const request = { origin: "https://ehr.example.fr", readerId: "Reader 0", triesRemaining: 3 };
+
+test("a web app already gone gets no pending request (nothing would ever answer it)", async () => {
+  const page = new PinPage({ url: () => null });
+  const gone = new AbortController();
+  gone.abort();
+  await assert.rejects(page.ask(request, gone.signal), (e) => isPasserelleError(e, "USER_CANCELLED"));
+  assert.deepEqual(page.list(), []);
+  assert.equal(page.hasPending(request.origin), false);
+});
+
+test("the web app leaving cancels its request; a settled request stops listening to it", async () => {
+  const page = new PinPage({ url: () => null });
+  const connection = new AbortController();
+  const asked = page.ask(request, connection.signal);
+  const [pending] = page.list();
+  assert.ok(pending);
+  page.submit(pending.requestId, "1234");
+  assert.equal(await asked, "1234");
+  connection.abort(); // after settling: no effect, no error
+  const again = page.ask(request, connection.signal);
+  await assert.rejects(again, (e) => isPasserelleError(e, "USER_CANCELLED"));
+});
+
+test("one pending request per origin; timeout; unknown request ids", async () => {
+  const page = new PinPage({ url: () => null, timeoutMs: 50 });
+  const first = page.ask(request);
+  await assert.rejects(page.ask(request), (e) => isPasserelleError(e, "BUSY"));
+  await assert.rejects(first, (e) => isPasserelleError(e, "TIMEOUT"));
+  assert.throws(
+    () => page.submit("00000000-0000-4000-8000-000000000000", "1234"),
+    (e) => isPasserelleError(e, "TIMEOUT"),
+  );
+});
