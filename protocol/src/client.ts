@@ -120,6 +120,7 @@ export class PasserelleClient {
   private stateValue: ConnectionState = "idle";
   private attempts = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private opening: Promise<void> | null = null;
   private closedByUser = false;
 
   constructor(options: ClientOptions = {}) {
@@ -183,6 +184,10 @@ export class PasserelleClient {
   connect(): Promise<void> {
     this.closedByUser = false;
     if (this.socket && this.stateValue === "open") return Promise.resolve();
+    // One socket at a time: a second connect() while opening shares the first one's outcome.
+    if (this.opening) return this.opening;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
     return this.open();
   }
 
@@ -193,6 +198,7 @@ export class PasserelleClient {
     this.reconnectTimer = null;
     this.socket?.close(1000, "client closed");
     this.socket = null;
+    this.opening = null;
     this.failPending(clientError("DISCONNECTED", "the client was closed"));
     this.setState("closed");
   }
@@ -243,7 +249,7 @@ export class PasserelleClient {
   // -------------------------------------------------------------------------------------------
   private open(): Promise<void> {
     this.setState(this.attempts > 0 ? "reconnecting" : "connecting");
-    return new Promise<void>((resolve, reject) => {
+    const opening = new Promise<void>((resolve, reject) => {
       let opened = false;
       let socket: WebSocketLike;
       try {
@@ -273,14 +279,23 @@ export class PasserelleClient {
       socket.onmessage = (event) => this.onMessage(event.data);
       socket.onerror = () => undefined; // onclose follows and carries the decision
       socket.onclose = (event) => {
-        if (this.socket === socket) this.socket = null;
-        this.failPending(clientError("DISCONNECTED", `connection closed (${event.code})`));
         if (!opened) reject(clientError("DISCONNECTED", `cannot connect to ${this.url} (${event.code})`));
+        // A socket already replaced (closed by close(), then connect() again) must not touch the
+        // current one's calls or state when its close event arrives late.
+        if (this.socket !== socket) return;
+        this.socket = null;
+        this.failPending(clientError("DISCONNECTED", `connection closed (${event.code})`));
         if (this.closedByUser) return this.setState("closed");
         if (this.shouldReconnect && (opened || this.attempts > 0)) this.scheduleReconnect();
         else this.setState("closed");
       };
     });
+    this.opening = opening;
+    const settled = () => {
+      if (this.opening === opening) this.opening = null;
+    };
+    opening.then(settled, settled);
+    return opening;
   }
 
   private scheduleReconnect(): void {

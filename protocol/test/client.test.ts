@@ -1,0 +1,93 @@
+/**
+ * The SDK's connection handling against a scripted WebSocket (the daemon-backed behaviour is in
+ * test/sdk): one socket at a time, and a late close event from a replaced socket changes nothing.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { PasserelleClient, type WebSocketLike } from "../src/index.ts";
+
+class ScriptedSocket implements WebSocketLike {
+  readyState = 0;
+  protocol = "passerelle.v1";
+  sent: string[] = [];
+  onopen: ((event: unknown) => void) | null = null;
+  onclose: ((event: { code: number; reason: string }) => void) | null = null;
+  onerror: ((event: unknown) => void) | null = null;
+  onmessage: ((event: { data: unknown }) => void) | null = null;
+  send(data: string): void {
+    this.sent.push(data);
+  }
+  close(): void {
+    this.readyState = 3;
+  }
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.({});
+  }
+  closed(code = 1006): void {
+    this.readyState = 3;
+    this.onclose?.({ code, reason: "" });
+  }
+  answer(result: unknown): void {
+    const request = JSON.parse(this.sent.at(-1) as string) as { id: number };
+    this.onmessage?.({ data: JSON.stringify({ jsonrpc: "2.0", id: request.id, result }) });
+  }
+}
+
+function scripted() {
+  const sockets: ScriptedSocket[] = [];
+  const client = new PasserelleClient({
+    url: "ws://localhost:9712/v1",
+    createWebSocket: () => {
+      const socket = new ScriptedSocket();
+      sockets.push(socket);
+      return socket;
+    },
+    reconnectDelayMs: { min: 10, max: 20 },
+  });
+  return { client, sockets };
+}
+
+test("connect() twice while connecting opens one socket and both calls share its outcome", async () => {
+  const { client, sockets } = scripted();
+  const first = client.connect();
+  const second = client.connect();
+  assert.equal(sockets.length, 1);
+  sockets[0]?.open();
+  await Promise.all([first, second]);
+  assert.equal(client.state, "open");
+  client.close();
+});
+
+test("a late close event from a replaced socket does not fail the new socket's calls", async () => {
+  const { client, sockets } = scripted();
+  const opening = client.connect();
+  sockets[0]?.open();
+  await opening;
+  client.close();
+  const again = client.connect();
+  assert.equal(sockets.length, 2);
+  sockets[1]?.open();
+  await again;
+  const ping = client.call("system.ping", {});
+  sockets[0]?.closed(1000); // the first socket's close event arrives only now
+  sockets[1]?.answer({ time: "2026-01-01T00:00:00.000Z" });
+  assert.deepEqual(await ping, { time: "2026-01-01T00:00:00.000Z" });
+  assert.equal(client.state, "open");
+  assert.equal(sockets.length, 2, "no reconnection was started by the stale close");
+  client.close();
+});
+
+test("an unexpected close fails pending calls with DISCONNECTED and reconnects", async () => {
+  const { client, sockets } = scripted();
+  const opening = client.connect();
+  sockets[0]?.open();
+  await opening;
+  const ping = client.call("system.ping", {});
+  sockets[0]?.closed();
+  await assert.rejects(ping, (error: { reason?: string }) => error.reason === "DISCONNECTED");
+  assert.equal(client.state, "reconnecting");
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(sockets.length, 2);
+  client.close();
+});
