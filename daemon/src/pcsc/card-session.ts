@@ -37,7 +37,8 @@ export interface CardSessionOptions {
   readonly controlTimeoutMs: number;
   /**
    * Asked after a transport failure: is the card that this session talks to still in the reader?
-   * False turns the failure into CARD_REMOVED (pcscd reports a removal mid-APDU in several ways).
+   * False turns the failure into CARD_REMOVED (pcscd reports a removal mid-APDU in several ways);
+   * a throw (the service cannot tell) leaves the failure as it was.
    */
   readonly cardStillThere: () => Promise<boolean>;
 }
@@ -92,7 +93,8 @@ export class CardSession implements CardChannel {
     }).then(async (response) => {
       // pcscd answers a card pulled mid-APDU through vpcd with success and no bytes: an answer
       // without a status word is a removal if the card is gone, garbage (CARD_ERROR) otherwise.
-      if (response.length < SW_LENGTH && !(await this.#options.cardStillThere().catch(() => false))) {
+      // If the service cannot even tell (it stopped), its own error says more than either.
+      if (response.length < SW_LENGTH && !(await this.#options.cardStillThere())) {
         throw new PasserelleError("CARD_REMOVED", "SCardTransmit: the card was removed");
       }
       return response;
@@ -135,12 +137,28 @@ export class CardSession implements CardChannel {
       return Promise.reject(new PasserelleError("TIMEOUT", "an earlier APDU on this card timed out"));
     return this.#withTimeout(operation, timeoutMs, call(this.#card)).catch(async (error: unknown) => {
       if (isPasserelleError(error, "TIMEOUT") && this.#abandoned) throw error;
-      // Only failures that a removal can cause are worth the check (not "unsupported feature").
-      if (recoveryOf(error) !== "none" && !(await this.#options.cardStillThere().catch(() => false))) {
+      // Only failures that a removal can cause are worth the check: not "unsupported feature",
+      // and not a service failure (SCARD_E_NO_SERVICE…), which must stay PCSC_UNAVAILABLE so the
+      // owner drops the dead context and the web app retries.
+      if (recoveryOf(error) === "card" && (await this.#cardGone(error))) {
         throw new PasserelleError("CARD_REMOVED", `${operation}: the card was removed`, {}, error);
       }
       throw error;
     });
+  }
+
+  /**
+   * Whether the card went away, asked after `failure`. When the service cannot answer either,
+   * `failure` is what happened: it is rethrown unchanged (never guessed into CARD_REMOVED).
+   */
+  async #cardGone(failure: unknown): Promise<boolean> {
+    let stillThere: boolean;
+    try {
+      stillThere = await this.#options.cardStillThere();
+    } catch {
+      throw failure;
+    }
+    return !stillThere;
   }
 
   /** `pending`, or TIMEOUT after timeoutMs (the native call then goes on: see `abandoned`). */

@@ -9,6 +9,7 @@ import { PIN_PAD_TIMEOUT_SECONDS } from "../../src/cards/cps/pin.ts";
 import type { CardStatus, PcscCard } from "../../src/pcsc/backend.ts";
 import { SCARD_PROTOCOL_T1 } from "../../src/pcsc/constants.ts";
 import { isPasserelleError } from "../../src/errors.ts";
+import { pcscError } from "../../src/pcsc/return-codes.ts";
 
 const VERIFY_PIN = {
   cla: 0x00,
@@ -123,4 +124,50 @@ test("SCardControl is still bounded, by controlTimeoutMs", async () => {
 
 test("CONTROL_TIMEOUT_MS outlasts the PIN pad's own timers (bTimerOut + bTimerOut2)", () => {
   assert.ok(CONTROL_TIMEOUT_MS > 2 * PIN_PAD_TIMEOUT_SECONDS * 1000);
+});
+
+test("a failure of the service is not taken for a removal: the card is not even asked after", async () => {
+  const card = new RecordingCard();
+  card.answerTransmit = async () => {
+    throw pcscError(0x8010001d, "SCardTransmit"); // SCARD_E_NO_SERVICE
+  };
+  let asked = 0;
+  const channel = session(card, {
+    cardStillThere: async () => {
+      asked += 1;
+      return false;
+    },
+  });
+  await assert.rejects(
+    channel.transmit({ cla: 0x80, ins: 0xb0, p1: 0, p2: 0, le: 4 }),
+    (e) => isPasserelleError(e, "PCSC_UNAVAILABLE") && e.details["pcsc"] === "SCARD_E_NO_SERVICE",
+  );
+  assert.equal(asked, 0);
+});
+
+test("a card-level failure: CARD_REMOVED if the card is gone, the failure itself if the service cannot tell", async () => {
+  const card = new RecordingCard();
+  card.answerTransmit = async () => {
+    throw pcscError(0x80100016, "SCardTransmit"); // SCARD_E_NOT_TRANSACTED: what a pull mid-APDU gives
+  };
+  const read = { cla: 0x80, ins: 0xb0, p1: 0, p2: 0, le: 4 };
+  await assert.rejects(session(card, { cardStillThere: async () => false }).transmit(read), (e) =>
+    isPasserelleError(e, "CARD_REMOVED"),
+  );
+  await assert.rejects(
+    session(card, { cardStillThere: async () => true }).transmit(read),
+    (e) => isPasserelleError(e, "CARD_ERROR") && e.details["pcsc"] === "SCARD_E_NOT_TRANSACTED",
+  );
+  const serviceGone = async (): Promise<boolean> => {
+    throw pcscError(0x8010001d, "SCardGetStatusChange");
+  };
+  await assert.rejects(
+    session(card, { cardStillThere: serviceGone }).transmit(read),
+    (e) => isPasserelleError(e, "CARD_ERROR") && e.details["pcsc"] === "SCARD_E_NOT_TRANSACTED",
+  );
+  // An answer without SW while the service is gone: the service's error, not a guessed removal.
+  card.answerTransmit = async () => new Uint8Array();
+  await assert.rejects(session(card, { cardStillThere: serviceGone }).transmit(read), (e) =>
+    isPasserelleError(e, "PCSC_UNAVAILABLE"),
+  );
 });

@@ -10,6 +10,7 @@ import { createEchoCard, createBlankCard, ECHO_ATR } from "../../src/simulator/e
 import type { CardEmulator } from "../../src/simulator/card-emulator.ts";
 import { isPasserelleError } from "../../src/errors.ts";
 import { SCARD_LEAVE_CARD, SCARD_SHARE_SHARED, SCARD_PROTOCOL_ANY } from "../../src/pcsc/constants.ts";
+import type { PcscBackend, PcscContext } from "../../src/pcsc/backend.ts";
 
 const [SLOT0, SLOT1] = VIRTUAL_READER_NAMES;
 const READ = (offset: number, le: number) => ({
@@ -232,6 +233,64 @@ test("service stopped: PCSC_UNAVAILABLE and everything reported gone; restarted:
     );
     const answer = await readers.withCard(SLOT0, (channel) => channel.transmit(READ(0, 2)));
     assert.equal(answer.sw, 0x9000);
+  } finally {
+    await readers.close();
+  }
+});
+
+test("service stopped mid-operation: PCSC_UNAVAILABLE (not CARD_REMOVED), its context dropped; after the restart the next operation works", async () => {
+  const lab = new VirtualPcsc();
+  // Every context the readers open, and the ones SCardConnect was called on.
+  const contexts: PcscContext[] = [];
+  const connectedOn: number[] = [];
+  const backend: PcscBackend = {
+    kind: "virtual",
+    async establishContext() {
+      const inner = await lab.establishContext();
+      const index = contexts.length;
+      const context: PcscContext = {
+        listReaders: () => inner.listReaders(),
+        getStatusChange: (queries, timeoutMs) => inner.getStatusChange(queries, timeoutMs),
+        cancel: () => inner.cancel(),
+        release: () => inner.release(),
+        connect: (reader, share, protocols) => {
+          connectedOn.push(index);
+          return inner.connect(reader, share, protocols);
+        },
+      };
+      contexts.push(context);
+      return context;
+    },
+  };
+  const card = instrumented(createEchoCard(), (count) => {
+    if (count === 2) lab.stopService(); // pcscd stops while the card "computes" the second answer
+  });
+  lab.insert(SLOT0, card);
+  const readers = await createReaders({ backend, backoffMinMs: 5, backoffMaxMs: 20, apduTimeoutMs: 1000 });
+  try {
+    let reads = 0;
+    await assert.rejects(
+      readers.withCard(SLOT0, async (channel) => {
+        for (let offset = 0; offset < 4; offset += 1) {
+          await channel.transmit(READ(offset, 1));
+          reads += 1;
+        }
+      }),
+      (e) => isPasserelleError(e, "PCSC_UNAVAILABLE") && e.details["pcsc"] === "SCARD_E_NO_SERVICE",
+    );
+    assert.equal(reads, 1);
+    const contextsBeforeRestart = contexts.length;
+    const back = waitFor(readers, (e) => e.type === "card.inserted");
+    lab.startService();
+    await back;
+    const connectsBefore = connectedOn.length;
+    const answer = await readers.withCard(SLOT0, (channel) => channel.transmit(READ(0, 2)));
+    assert.equal(answer.sw, 0x9000);
+    // The dead context was dropped with the failure: the next operation connects once, on a new one.
+    assert.deepEqual(
+      connectedOn.slice(connectsBefore).map((index) => index >= contextsBeforeRestart),
+      [true],
+    );
   } finally {
     await readers.close();
   }
