@@ -239,11 +239,22 @@ export class AssertionPsCache {
     const cached = this.#entries.get(key);
     if (cached !== undefined && cached.expiresAt > now().getTime()) return cached.assertion;
     const issueInstant = now();
-    const assertion = signAssertion(
-      assertionPsXml(identity, `_${randomUUID()}`, issueInstant, this.#options.validitySeconds),
-      certificatePem,
-      signer,
-    ).then((xml) => ({ xml, identity }));
+    const validityMs = this.#options.validitySeconds * 1000;
+    const sign = (issued: Date) =>
+      signAssertion(
+        assertionPsXml(identity, `_${randomUUID()}`, issued, this.#options.validitySeconds),
+        certificatePem,
+        signer,
+      );
+    // The validity window is fixed before signing, and signing may wait for the user's PIN (up to
+    // the PIN page's timeout). An assertion already past half its validity when the signature comes
+    // back is signed again with fresh times: the card is unlocked by then, so no second PIN entry.
+    const assertion = sign(issueInstant)
+      .then((xml) => {
+        const signedAt = now();
+        return signedAt.getTime() - issueInstant.getTime() > validityMs / 2 ? sign(signedAt) : xml;
+      })
+      .then((xml) => ({ xml, identity }));
     if (this.#options.cacheSeconds > 0) {
       const entry = { expiresAt: issueInstant.getTime() + this.#options.cacheSeconds * 1000, assertion };
       this.#entries.set(key, entry);

@@ -195,3 +195,22 @@ test("no cache: every call signs; a failed signature is not cached", async () =>
   const ok = await cached.assertionFor(flaky);
   assert.match(ok.xml, /SignatureValue/);
 });
+
+test("a signature that came back late (slow PIN entry) is redone with fresh validity times", async () => {
+  let now = new Date("2026-01-01T10:00:00Z");
+  const cache = new AssertionPsCache({ cacheSeconds: 0, validitySeconds: 10, now: () => now });
+  const inner = keySigner();
+  const slow: AssertionSigner & { calls: number } = {
+    calls: 0,
+    signatureCertificatePem: () => inner.signatureCertificatePem(),
+    async sign(data) {
+      this.calls += 1;
+      if (this.calls === 1) now = new Date("2026-01-01T10:00:30Z"); // the user took 30 s on the PIN page
+      return inner.sign(data);
+    },
+  };
+  const { xml } = await cache.assertionFor(slow);
+  assert.equal(slow.calls, 2);
+  assert.match(xml, /IssueInstant="2026-01-01T10:00:30/);
+  assert.match(xml, /NotOnOrAfter="2026-01-01T10:00:40/);
+});
