@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
+import { mkdtemp, open, readFile, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -120,3 +120,39 @@ test("a torn last line (crash during a write) is skipped by the reader, and appe
     assert.equal(tail.records.length, 1);
     assert.equal(tail.skippedLines, 1);
   }));
+
+test("record() resolves only after the data is synced to the disk (datasync), not merely written", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "passerelle-audit-sync-"));
+  // Every FileHandle shares one prototype: watch its datasync.
+  const probe = await open(join(dir, "probe"), "w");
+  const prototype = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+  await probe.close();
+  const original = prototype.datasync;
+  let release: () => void = () => undefined;
+  let syncs = 0;
+  prototype.datasync = function (this: unknown) {
+    syncs += 1;
+    return new Promise<void>((resolve) => {
+      release = () => resolve(original.call(this));
+    });
+  };
+  try {
+    const trail = await AuditTrail.open({ dir });
+    let done = false;
+    const recorded = trail
+      .record({ kind: "pin", origin: "https://ehr.example.fr", method: "cps.verifyPin", durationMs: 1 })
+      .then(() => (done = true));
+    for (let i = 0; i < 20 && syncs === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(syncs, 1, "the record was synced");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(done, false, "record() must wait for datasync");
+    release();
+    await recorded;
+    assert.equal(done, true);
+    prototype.datasync = original;
+    await trail.close();
+  } finally {
+    prototype.datasync = original;
+    await rm(dir, { recursive: true, force: true });
+  }
+});
