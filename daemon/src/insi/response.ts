@@ -119,13 +119,18 @@ function identity(individu: Element): InsiIdentity {
   };
 }
 
+/** Longest SOAP fault message passed on to the web app. */
+export const MAX_FAULT_MESSAGE = 500;
+
 function resultat(element: Element, meta: ResponseMeta): InsiResult {
   const cr = childNamed(element, NS.resultat, "CR");
   if (cr === undefined) throw invalid("RESULTAT/CR is missing", { element: "CR" });
   const code = requiredText(cr, "CodeCR");
   const label = optionalText(cr, "LibelleCR") ?? "";
   const outcome = CR_OUTCOME[code];
-  if (outcome === undefined) throw invalid("unknown CodeCR", { cr: code });
+  // Only a code-like value goes back to the web app: never response content of arbitrary size.
+  if (outcome === undefined)
+    throw invalid("unknown CodeCR", { cr: /^\w{1,8}$/.test(code) ? code : "(not a CR code)" });
   const individu = childNamed(element, NS.resultat, "INDIVIDU");
   if (outcome === "found" && individu === undefined) throw invalid("CR 00 without INDIVIDU", { cr: code });
   return {
@@ -151,7 +156,8 @@ function fault(element: Element): PasserelleError {
   const stripPrefix = (qname: string | undefined) => qname?.replace(/^[^:]*:/, "");
   const faultCode =
     erreur?.getAttribute("code") ?? stripPrefix(subcode) ?? stripPrefix(soapCode) ?? "unknown";
-  const faultMessage = textOf(erreur) || reason || "";
+  // INSi's own words for the web app, bounded (MAX_FAULT_MESSAGE): never response content of any size.
+  const faultMessage = (textOf(erreur) || reason || "").slice(0, MAX_FAULT_MESSAGE);
   const details: Record<string, unknown> = { faultCode, faultMessage };
   if (soapCode !== undefined) details["soapCode"] = stripPrefix(soapCode);
   if (subcode !== undefined) details["subcode"] = stripPrefix(subcode);

@@ -206,3 +206,22 @@ test("anything else → INSI_INVALID_RESPONSE, with element names and no content
     assert.doesNotMatch(JSON.stringify(details), /2751263220749|ADRUN/, name);
   }
 });
+
+test("what goes back to the web app from a response is bounded: unknown CR text, fault messages", async () => {
+  const { parseInsiResponse } = await import("../../src/insi/response.ts");
+  const soap = (body: string) =>
+    `<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"><soap:Body>${body}</soap:Body></soap:Envelope>`;
+  const longText = "X".repeat(5000);
+  const meta = { messageId: "uuid:1", receivedAt: new Date("2026-01-01T00:00:00Z") };
+  assert.throws(
+    () =>
+      parseInsiResponse(
+        soap(
+          `<RESULTAT xmlns="http://www.cnamts.fr/INSiResultat"><CR><CodeCR>${longText}</CodeCR></CR></RESULTAT>`,
+        ),
+        meta,
+      ),
+    (error: unknown) =>
+      isPasserelleError(error, "INSI_INVALID_RESPONSE") && error.details["cr"] === "(not a CR code)",
+  );
+});
