@@ -261,25 +261,31 @@ export class PcscReaders implements Readers {
     slot.context ??= await this.#backend.establishContext();
     const context = slot.context;
     const handle = await context.connect(reader.name, SCARD_SHARE_SHARED, SCARD_PROTOCOL_ANY);
-    const [state] = await context.getStatusChange(
-      [{ reader: reader.name, currentState: SCARD_STATE_UNAWARE }],
-      0,
-    );
-    const atr = reader.atr ?? new Uint8Array();
-    const atrInfo = parseAtr(atr);
-    // Extended APDUs over T=0 need ENVELOPE: only T=1 cards get them.
-    const extendedLength =
-      handle.protocol === SCARD_PROTOCOL_T1 &&
-      (this.#extendedLengthFor(atr) ?? atrInfo?.extendedLength ?? false);
-    const connection: Connection = {
-      handle,
-      insertion: reader.insertion,
-      atr,
-      eventCounter: eventCounterOf(state?.eventState ?? 0),
-      capabilities: { extendedLength },
-    };
-    slot.connection = connection;
-    return connection;
+    try {
+      const [state] = await context.getStatusChange(
+        [{ reader: reader.name, currentState: SCARD_STATE_UNAWARE }],
+        0,
+      );
+      const atr = reader.atr ?? new Uint8Array();
+      const atrInfo = parseAtr(atr);
+      // Extended APDUs over T=0 need ENVELOPE: only T=1 cards get them.
+      const extendedLength =
+        handle.protocol === SCARD_PROTOCOL_T1 &&
+        (this.#extendedLengthFor(atr) ?? atrInfo?.extendedLength ?? false);
+      const connection: Connection = {
+        handle,
+        insertion: reader.insertion,
+        atr,
+        eventCounter: eventCounterOf(state?.eventState ?? 0),
+        capabilities: { extendedLength },
+      };
+      slot.connection = connection;
+      return connection;
+    } catch (error) {
+      // The handle is not in the slot yet: nobody else would ever disconnect it.
+      await handle.disconnect(SCARD_LEAVE_CARD).catch(() => undefined);
+      throw error;
+    }
   }
 
   async #cardStillThere(slot: Slot, readerName: string, connection: Connection): Promise<boolean> {

@@ -9,8 +9,15 @@ import { VirtualPcsc, VIRTUAL_READER_NAMES } from "../../src/simulator/virtual-p
 import { createEchoCard, createBlankCard, ECHO_ATR } from "../../src/simulator/echo-card.ts";
 import type { CardEmulator } from "../../src/simulator/card-emulator.ts";
 import { isPasserelleError } from "../../src/errors.ts";
-import { SCARD_LEAVE_CARD, SCARD_SHARE_SHARED, SCARD_PROTOCOL_ANY } from "../../src/pcsc/constants.ts";
-import type { PcscBackend, PcscContext } from "../../src/pcsc/backend.ts";
+import {
+  SCARD_LEAVE_CARD,
+  SCARD_SHARE_SHARED,
+  SCARD_PROTOCOL_ANY,
+  SCARD_STATE_INUSE,
+  type Disposition,
+} from "../../src/pcsc/constants.ts";
+import type { PcscBackend, PcscCard, PcscContext } from "../../src/pcsc/backend.ts";
+import { pcscError } from "../../src/pcsc/return-codes.ts";
 
 const [SLOT0, SLOT1] = VIRTUAL_READER_NAMES;
 const READ = (offset: number, le: number) => ({
@@ -294,6 +301,68 @@ test("service stopped mid-operation: PCSC_UNAVAILABLE (not CARD_REMOVED), its co
   } finally {
     await readers.close();
   }
+});
+
+test("a connection that fails halfway (after SCardConnect) does not leak its card handle", async () => {
+  const lab = new VirtualPcsc();
+  lab.insert(SLOT0, createEchoCard());
+  let failNext = 1;
+  const disconnected: PcscCard[] = [];
+  const connected: PcscCard[] = [];
+  // Readers' slot contexts: the first status read right after an SCardConnect fails, once.
+  const backend: PcscBackend = {
+    kind: "virtual",
+    async establishContext() {
+      const inner = await lab.establishContext();
+      let justConnected = false;
+      return {
+        listReaders: () => inner.listReaders(),
+        getStatusChange: (queries, timeoutMs) => {
+          if (justConnected && failNext > 0) {
+            failNext -= 1;
+            justConnected = false;
+            return Promise.reject(pcscError(0x80100017, "SCardGetStatusChange")); // READER_UNAVAILABLE
+          }
+          return inner.getStatusChange(queries, timeoutMs);
+        },
+        cancel: () => inner.cancel(),
+        release: () => inner.release(),
+        async connect(reader, share, protocols) {
+          const handle = await inner.connect(reader, share, protocols);
+          justConnected = true;
+          const recorded: PcscCard = {
+            protocol: handle.protocol,
+            reconnect: (...args) => handle.reconnect(...args),
+            disconnect: (disposition: Disposition) => {
+              disconnected.push(recorded);
+              return handle.disconnect(disposition);
+            },
+            beginTransaction: () => handle.beginTransaction(),
+            endTransaction: (disposition) => handle.endTransaction(disposition),
+            transmit: (command, max) => handle.transmit(command, max),
+            control: (code, data, max) => handle.control(code, data, max),
+            status: () => handle.status(),
+            getAttrib: (id) => handle.getAttrib(id),
+          };
+          connected.push(recorded);
+          return recorded;
+        },
+      };
+    },
+  };
+  const readers = await createReaders({ backend, apduTimeoutMs: 1000 });
+  try {
+    // The stale-connection retry connects again and the operation goes through.
+    const answer = await readers.withCard(SLOT0, (channel) => channel.transmit(READ(0, 2)));
+    assert.equal(answer.sw, 0x9000);
+    assert.equal(failNext, 0);
+    assert.equal(connected.length, 2);
+    assert.ok(disconnected.includes(connected[0] as PcscCard), "the half-made connection was disconnected");
+  } finally {
+    await readers.close();
+  }
+  // Nothing of ours is left on the card.
+  assert.equal(lab.stateOf(SLOT0).eventState & SCARD_STATE_INUSE, 0);
 });
 
 test("50 concurrent reads on one card: all succeed, one at a time, in order", async () => {
