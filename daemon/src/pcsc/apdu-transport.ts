@@ -3,9 +3,11 @@
  * back one final response. Handles (ISO/IEC 7816-3 §12.2, 7816-4 §5):
  *  - short or extended encoding, chosen from the card's capabilities;
  *  - command chaining (CLA b5) when the data does not fit and the card has no extended length;
- *  - `61xx`: GET RESPONSE with Le = xx until the card has nothing left (T=0 cards, vicc);
+ *  - `61xx`: GET RESPONSE with Le = min(xx, Ne − received) until the card has nothing left or
+ *    the driver has its Ne bytes (T=0 cards, vicc);
  *  - `9Fxx` for GSM-class commands (CLA A0, CPS2ter volet): same as 61xx;
- *  - `6Cxx`: resend the same command with Le = xx.
+ *  - `6Cxx`: resend the same command with Le = xx, the answer cut to Ne bytes.
+ * Ne is the driver's Le; Le 256 (short `00`) and no Le put no bound (see the end of `exchange`).
  * Each raw answer is decoded (length-checked) before use. The raw link is injected so this stays
  * testable with hex fixtures.
  */
@@ -78,17 +80,23 @@ export async function exchange(
     if (answer.data.length > 0) throw protocolError("data in the answer to a chained command part");
   }
 
+  // Ne, the most the driver wants: the bound for GET RESPONSE and for a 6Cxx resend's answer.
+  const ne = command.le === undefined || command.le === SHORT_MAX_LE ? undefined : command.le;
   let current = parts[parts.length - 1] as CommandApdu;
   const chunks: Uint8Array[] = [];
   let total = 0;
   let wrongLeResends = 0;
+  let resentWithCardLe = false;
   for (;;) {
     const answer = await send(current);
     const sw1 = answer.sw >> 8;
     const sw2 = answer.sw & 0xff;
     if (sw1 === 0x6c && wrongLeResends < MAX_WRONG_LE_RESENDS) {
-      // Wrong Le: the card tells the right one and sends nothing else (ISO/IEC 7816-3 §12.2.2).
+      // Wrong Le: the card tells the right one and sends nothing else (ISO/IEC 7816-3 §12.2.2,
+      // case 2S.3). It only answers with exactly Na = xx: ask that, and give the driver at most
+      // the Ne bytes it asked for (a card may want Na > Ne).
       wrongLeResends += 1;
+      resentWithCardLe = true;
       current = { ...current, le: sw2 === 0 ? SHORT_MAX_LE : sw2 };
       continue;
     }
@@ -97,11 +105,19 @@ export async function exchange(
     chunks.push(answer.data);
     const moreData = sw1 === 0x61 || (sw1 === 0x9f && (command.cla & 0xff) === CLA_GSM);
     if (moreData) {
-      current = getResponseCommand(command.cla, sw2);
-      wrongLeResends = 0;
-      continue;
+      // ISO/IEC 7816-3 §12.2.4 (case 4S.3): GET RESPONSE with Le = min(Ne, xx), here min(xx, what
+      // the driver still wants). Once it has its Ne bytes, the 61xx goes back to it with them:
+      // the card has more, the driver can ask for it.
+      const available = sw2 === 0 ? SHORT_MAX_LE : sw2;
+      const wanted = ne === undefined ? available : Math.min(available, ne - total);
+      if (wanted > 0) {
+        current = getResponseCommand(command.cla, wanted);
+        wrongLeResends = 0;
+        continue;
+      }
     }
-    const data = concat(chunks, total);
+    let data = concat(chunks, total);
+    if (resentWithCardLe && ne !== undefined && data.length > ne) data = data.slice(0, ne);
     // A card may send fewer bytes than Le, never more (ISO/IEC 7816-4 §5.1). Le 256 (short `00`,
     // "as much as fits") is the exception: a short-only card chains a longer answer with 61xx.
     if (command.le !== undefined && command.le !== SHORT_MAX_LE && data.length > command.le) {

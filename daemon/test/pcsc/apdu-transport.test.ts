@@ -62,6 +62,52 @@ test("6Cxx: the same command again with the Le the card asked for", async () => 
   assert.equal(response.sw, 0x9000);
 });
 
+test("61xx offering more than Le (case 4S): GET RESPONSE asks only what the driver still wants", async () => {
+  const card = scripted([
+    ["00A4040C02A000 04", "6108"],
+    ["00C0000004", "01020304 9000"],
+  ]);
+  const response = await exchange(
+    { cla: 0, ins: 0xa4, p1: 4, p2: 0x0c, data: hex("A000"), le: 4 },
+    card,
+    SHORT,
+  );
+  assert.equal(toHex(response.data), "01020304");
+  assert.equal(response.sw, 0x9000);
+  assert.equal(card.remaining(), 0);
+});
+
+test("61xx across GET RESPONSEs: each asks min(xx, Ne - received); a 61xx past Ne goes back to the driver", async () => {
+  const card = scripted([
+    ["00CA010006", "AABB 6110"],
+    ["00C0000004", "CCDDEEFF 610C"],
+  ]);
+  const response = await exchange({ cla: 0, ins: 0xca, p1: 1, p2: 0, le: 6 }, card, SHORT);
+  assert.equal(toHex(response.data), "AABBCCDDEEFF");
+  assert.equal(response.sw, 0x610c); // the card still has 12 bytes: the driver may ask for them
+  assert.equal(card.remaining(), 0);
+});
+
+test("GSM 9Fxx offering more than Le: GET RESPONSE bounded the same way", async () => {
+  const card = scripted([
+    ["A0B2010408", "9F16"],
+    ["A0C0000008", "0011223344556677 9000"],
+  ]);
+  const response = await exchange({ cla: 0xa0, ins: 0xb2, p1: 1, p2: 4, le: 8 }, card, SHORT);
+  assert.equal(toHex(response.data), "0011223344556677");
+});
+
+test("6Cxx with xx over Le: resent with Le = xx, the answer cut to the driver's Le", async () => {
+  const card = scripted([
+    ["00B0000004", "6C08"],
+    ["00B0000008", "0102030405060708 9000"],
+  ]);
+  const response = await exchange({ cla: 0, ins: 0xb0, p1: 0, p2: 0, le: 4 }, card, SHORT);
+  assert.equal(toHex(response.data), "01020304");
+  assert.equal(response.sw, 0x9000);
+  assert.equal(card.remaining(), 0);
+});
+
 test("a second 6Cxx is returned to the driver, not looped on", async () => {
   const card = scripted([
     ["00B0000000", "6C10"],
@@ -148,7 +194,8 @@ test("a card that answers 61xx forever is cut off", async () => {
     calls += 1;
     return hex("00 6101");
   };
-  await assert.rejects(exchange({ cla: 0, ins: 0xb0, p1: 0, p2: 0, le: 1 }, endless, SHORT), (error) =>
+  // Le 256 ("as much as fits") sets no bound: only the round-trip cap stops it.
+  await assert.rejects(exchange({ cla: 0, ins: 0xb0, p1: 0, p2: 0, le: 256 }, endless, SHORT), (error) =>
     isPasserelleError(error, "CARD_ERROR"),
   );
   assert.equal(calls, MAX_ROUNDS_PER_COMMAND);
