@@ -1,7 +1,8 @@
 /**
  * The vpcd bridge: plugs a CardEmulator into pcscd's virtual reader (vsmartcard-vpcd). vpcd is
  * the TCP server on 127.0.0.1:35963 (slot 0) / 35964 (slot 1); connecting inserts the card,
- * closing removes it. The bridge keeps reconnecting (pcscd restarted) until closed.
+ * closing removes it. Once connected, the bridge keeps reconnecting (pcscd restarted) until
+ * closed; a first connection that fails (vpcd absent) fails `start()` instead, and ends the bridge.
  *
  * Latency: TCP_NODELAY on our side, TCP_QUICKACK re-armed after every read (tcp-quickack.ts).
  * The bridge measures its own APDU handling time (frame received → answer written) so the lab
@@ -14,6 +15,7 @@ import { armQuickAck } from "./tcp-quickack.ts";
 import {
   VPCD_BASE_PORT,
   VPCD_GET_ATR,
+  VPCD_MAX_FRAME,
   VPCD_POWER_OFF,
   VPCD_POWER_ON,
   VPCD_RESET,
@@ -67,7 +69,9 @@ export class VpcdBridge {
   #maxMicros = 0;
   #quickAck = false;
   #connected = false;
-  #firstConnect: { promise: Promise<void>; resolve: () => void };
+  #everConnected = false;
+  #started = false;
+  #firstConnect: { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void };
 
   constructor(options: VpcdBridgeOptions) {
     this.#emulator = options.emulator;
@@ -76,14 +80,36 @@ export class VpcdBridge {
     this.#onStateChange = options.onStateChange ?? (() => undefined);
     this.#useQuickAck = options.quickAck ?? true;
     let resolve!: () => void;
-    const promise = new Promise<void>((r) => (resolve = r));
-    this.#firstConnect = { promise, resolve };
+    let reject!: (error: Error) => void;
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // A bridge closed without ever being started must not leave an unhandled rejection behind;
+    // whoever awaits start() still sees it.
+    promise.catch(() => undefined);
+    this.#firstConnect = { promise, resolve, reject };
   }
 
-  /** Connects (and keeps reconnecting). Resolves once connected the first time. */
+  /**
+   * Connects (and then keeps reconnecting). Resolves once connected the first time; rejects if
+   * that first connection fails (vpcd not listening: pcscd down, or vsmartcard-vpcd not
+   * installed) or if close() comes first. A bridge whose start failed is closed.
+   */
   start(): Promise<void> {
-    this.#connect();
+    if (!this.#started) {
+      this.#started = true;
+      if (this.#closed) this.#failStart(new Error(`vpcd bridge (port ${this.port}) closed before start`));
+      else this.#connect();
+    }
     return this.#firstConnect.promise;
+  }
+
+  #failStart(error: Error): void {
+    if (this.#everConnected) return;
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#firstConnect.reject(error);
   }
 
   stats(): VpcdBridgeStats {
@@ -104,6 +130,7 @@ export class VpcdBridge {
 
   /** Closes the socket: pcscd sees the card removed. */
   close(): Promise<void> {
+    this.#failStart(new Error(`vpcd bridge (port ${this.port}) closed before it connected`));
     this.#closed = true;
     clearTimeout(this.#timer);
     const socket = this.#socket;
@@ -124,6 +151,7 @@ export class VpcdBridge {
       this.#backoff = RECONNECT_MIN_MS;
       this.#quickAck = this.#useQuickAck && armQuickAck(socket);
       this.#connected = true;
+      this.#everConnected = true;
       this.#onStateChange("connected");
       this.#firstConnect.resolve();
     });
@@ -134,7 +162,16 @@ export class VpcdBridge {
         tail = tail.then(() => this.#handle(socket, message, received));
       }
     });
-    socket.on("error", () => undefined);
+    socket.on("error", (error: NodeJS.ErrnoException) => {
+      // Later errors end in "close" and a reconnection; only the very first attempt is fatal.
+      this.#failStart(
+        new Error(
+          `vpcd not reachable on ${VPCD_HOST}:${this.port} (${error.code ?? error.message}): ` +
+            "is pcscd running with vsmartcard-vpcd?",
+          { cause: error },
+        ),
+      );
+    });
     socket.on("close", () => {
       if (this.#connected) {
         this.#connected = false;
@@ -170,6 +207,9 @@ export class VpcdBridge {
     } catch {
       answer = SW_NO_DIAGNOSIS;
     }
+    // vpcd's 16-bit length cannot carry it; cutting it would drop the status word and hand
+    // pcscd data for one.
+    if (answer.length > VPCD_MAX_FRAME) answer = SW_NO_DIAGNOSIS;
     this.#send(socket, answer);
     const micros = (performance.now() - received) * 1000;
     this.#apdus += 1;
@@ -178,6 +218,8 @@ export class VpcdBridge {
   }
 
   #send(socket: net.Socket, payload: Uint8Array): void {
-    if (!socket.destroyed) socket.write(encodeFrame(payload.subarray(0, 0xffff)));
+    // Only an emulator's ATR could still be too long here (ISO caps it at 33 bytes): send nothing
+    // rather than a cut ATR, and pcscd sees a mute card.
+    if (!socket.destroyed && payload.length <= VPCD_MAX_FRAME) socket.write(encodeFrame(payload));
   }
 }
