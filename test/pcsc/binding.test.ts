@@ -92,10 +92,12 @@ test("Connect, Status, GetAttrib, Transmit, Control, Reconnect, transactions, Di
     assert.equal(status.reader, VPCD_READERS[0]);
     assert.deepEqual(status.atr, ECHO_ATR);
     assert.equal(status.protocol, SCARD_PROTOCOL_T1);
-    // vpcd's driver serves no attributes: pcscd answers SCARD_E_UNEXPECTED, mapped to CARD_ERROR.
-    await card.getAttrib(SCARD_ATTR_ATR_STRING).then(
-      (atr) => assert.deepEqual(atr, ECHO_ATR),
-      (error: unknown) => assert.ok(isPasserelleError(error, "CARD_ERROR"), String(error)),
+    // vpcd's driver serves no attributes: pcscd answers SCARD_E_UNEXPECTED, mapped to CARD_ERROR
+    // (this exact outcome: a binding that read the attribute wrongly, or mapped the code
+    // differently, must fail here).
+    await assert.rejects(
+      card.getAttrib(SCARD_ATTR_ATR_STRING),
+      (error) => isPasserelleError(error, "CARD_ERROR") && error.details["pcsc"] === "SCARD_E_UNEXPECTED",
     );
     await card.beginTransaction();
     const answer = await card.transmit(Uint8Array.of(0x80, 0xb0, 0x00, 0x02, 0x04), 258);
