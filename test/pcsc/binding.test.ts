@@ -148,3 +148,38 @@ test("another application holding the card exclusively: READER_BUSY for withCard
     await other.release();
   }
 });
+
+// pcsc-lite makes SCardConnect wait for the lock too: both the first connection and a kept one.
+for (const connected of [false, true]) {
+  test(
+    `another application's transaction (${connected ? "kept connection: SCardBeginTransaction" : "no connection yet: SCardConnect"} waits): READER_BUSY after the bound, then the card is ours again`,
+    // Unbounded, the wait would last as long as the other application: fail instead of hanging.
+    { timeout: 20_000 },
+    async () => {
+      const other = await createSystemBackend().establishContext();
+      const readers = await createReaders({ backend: createSystemBackend(), transactionTimeoutMs: 300 });
+      const read = { cla: 0x80, ins: 0xb0, p1: 0, p2: 0, le: 2 };
+      try {
+        if (connected)
+          assert.equal((await readers.withCard(VPCD_READERS[0], (card) => card.transmit(read))).sw, 0x9000);
+        const holder = await other.connect(VPCD_READERS[0], SCARD_SHARE_SHARED, SCARD_PROTOCOL_ANY);
+        await holder.beginTransaction();
+        let ran = false;
+        await assert.rejects(
+          readers.withCard(VPCD_READERS[0], async () => {
+            ran = true;
+          }),
+          (e) => isPasserelleError(e, "READER_BUSY"),
+        );
+        assert.equal(ran, false);
+        await holder.endTransaction(SCARD_LEAVE_CARD);
+        // Our abandoned call returns now; its handle is disconnected, then we go on.
+        assert.equal((await readers.withCard(VPCD_READERS[0], (card) => card.transmit(read))).sw, 0x9000);
+        await holder.disconnect(SCARD_LEAVE_CARD);
+      } finally {
+        await readers.close();
+        await other.release();
+      }
+    },
+  );
+}

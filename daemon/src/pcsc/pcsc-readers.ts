@@ -21,7 +21,6 @@ import {
   SCARD_STATE_PRESENT,
   SCARD_STATE_UNAWARE,
   eventCounterOf,
-  type Disposition,
 } from "./constants.ts";
 import { FairQueue, MAX_QUEUED_PER_READER } from "./fair-queue.ts";
 import { ReaderMonitor, type ReaderMonitorOptions } from "./reader-monitor.ts";
@@ -180,10 +179,13 @@ export class PcscReaders implements Readers {
         // A round trip timed out: the card is in an unknown state. Once the native call returns,
         // reset the card so the next operation starts clean.
         slot.connection = undefined;
-        this.#settleLater(slot, session.abandoned, connection.handle, SCARD_RESET_CARD, {
-          waitMs: this.#apduTimeoutMs,
-          busyMessage: "the card is still busy with a command that timed out",
-        });
+        const handle = connection.handle;
+        this.#settleLater(
+          slot,
+          session.abandoned.then(() => handle.disconnect(SCARD_RESET_CARD)),
+          this.#apduTimeoutMs,
+          "the card is still busy with a command that timed out",
+        );
       } else if (slot.connection === connection) {
         await connection.handle
           .endTransaction(SCARD_LEAVE_CARD)
@@ -193,24 +195,17 @@ export class PcscReaders implements Readers {
   }
 
   /**
-   * Lets the native call `pending` run to its end, then disconnects `handle` with `disposition`;
-   * the slot's next operation waits for that (see #settle).
+   * Records `cleanup` (a native call we gave up on, then the disconnect of its handle) as running
+   * on the slot: its next operation waits for it (see #settle).
    */
-  #settleLater(
-    slot: Slot,
-    pending: Promise<unknown>,
-    handle: PcscCard,
-    disposition: Disposition,
-    how: Omit<Settling, "done">,
-  ): void {
-    const done: Promise<void> = pending
-      .catch(() => undefined)
-      .then(() => handle.disconnect(disposition))
+  #settleLater(slot: Slot, cleanup: Promise<unknown>, waitMs: number, busyMessage: string): void {
+    const done: Promise<void> = cleanup
+      .then(() => undefined)
       .catch(() => undefined)
       .finally(() => {
         if (slot.settling?.done === done) slot.settling = undefined;
       });
-    slot.settling = { ...how, done };
+    slot.settling = { done, waitMs, busyMessage };
   }
 
   /** Waits (boundedly) for a call we gave up on to end and its handle to be disconnected. */
@@ -221,15 +216,17 @@ export class PcscReaders implements Readers {
       throw new PasserelleError("READER_BUSY", settling.busyMessage);
   }
 
-  /** Connects (or reuses the connection for this insertion) and takes the PC/SC transaction. */
+  /**
+   * Connects (or reuses the connection for this insertion) and takes the PC/SC transaction.
+   * Both wait while another application holds the card's transaction (pcsc-lite's SCardConnect
+   * polls until the lock is free, SCardBeginTransaction too, neither with a timeout): the pair is
+   * bounded by transactionTimeoutMs.
+   */
   async #beginTransaction(slot: Slot, reader: ReaderState): Promise<Connection> {
     for (let attempt = 0; ; attempt += 1) {
-      let connection: Connection;
-      let pending: Promise<void>;
+      const pending = this.#connectAndLock(slot, reader);
       try {
-        connection = await this.#connect(slot, reader);
-        pending = connection.handle.beginTransaction();
-        if (await settlesWithin(pending, this.#transactionTimeoutMs)) return connection;
+        if (await settlesWithin(pending, this.#transactionTimeoutMs)) return await pending;
       } catch (error) {
         await this.#recover(slot, error);
         // A stale connection (card reset by another application, service restarted under an idle
@@ -237,18 +234,30 @@ export class PcscReaders implements Readers {
         if (attempt === 0 && recoveryOf(error) !== "none") continue;
         throw error;
       }
-      // Another application keeps the card. The native call cannot be cancelled: let it return
-      // (card freed or gone), then give the transaction back by disconnecting that handle.
+      // Another application keeps the card. The native calls cannot be cancelled: let them return
+      // (card freed or gone), then give the card back by disconnecting that handle. Meanwhile the
+      // slot's connection is not ours to use (nor to disconnect: the call holds its context).
       slot.connection = undefined;
-      this.#settleLater(slot, pending, connection.handle, SCARD_LEAVE_CARD, {
-        waitMs: this.#transactionTimeoutMs,
-        busyMessage: "another application still holds the card",
-      });
+      this.#settleLater(
+        slot,
+        pending.then((connection) => {
+          if (slot.connection === connection) slot.connection = undefined;
+          return connection.handle.disconnect(SCARD_LEAVE_CARD);
+        }),
+        this.#transactionTimeoutMs,
+        "another application still holds the card",
+      );
       throw new PasserelleError(
         "READER_BUSY",
         `another application held the card for more than ${this.#transactionTimeoutMs} ms`,
       );
     }
+  }
+
+  async #connectAndLock(slot: Slot, reader: ReaderState): Promise<Connection> {
+    const connection = await this.#connect(slot, reader);
+    await connection.handle.beginTransaction();
+    return connection;
   }
 
   async #connect(slot: Slot, reader: ReaderState): Promise<Connection> {
@@ -341,16 +350,17 @@ export class PcscReaders implements Readers {
     const slot = this.#slots.get(readerId);
     if (slot === undefined) return;
     this.#slots.delete(readerId);
-    await slot.connection?.handle.disconnect(SCARD_LEAVE_CARD).catch(() => undefined);
-    const context = slot.context;
-    const settling = slot.settling;
-    if (settling !== undefined) {
-      // A native call still runs on this context: pcsc-lite's SCardReleaseContext would block on
-      // it (and koffi makes that call on the event loop). Release once it has returned.
-      void settling.done.then(() => context?.release()).catch(() => undefined);
+    const cleanup = async (): Promise<void> => {
+      await slot.connection?.handle.disconnect(SCARD_LEAVE_CARD).catch(() => undefined);
+      await slot.context?.release().catch(() => undefined);
+    };
+    if (slot.settling !== undefined) {
+      // A native call still runs on this context: pcsc-lite would make any other call on it wait
+      // (SCardReleaseContext, which koffi makes on the event loop, included). Clean up after it.
+      void slot.settling.done.then(cleanup);
       return;
     }
-    await context?.release().catch(() => undefined);
+    await cleanup();
   }
 
   #onEvent(event: ReaderEvent): void {
