@@ -20,6 +20,18 @@ import type {
 } from "./schemas.ts";
 
 const SUBPROTOCOL = "passerelle.v1";
+
+/**
+ * Calls that may wait for a person: the CPS PIN (PIN pad: up to 90 s; the daemon's PIN page: 60 s)
+ * and INSi calls in card mode, which may need that PIN first.
+ */
+const USER_INTERACTION_METHODS: ReadonlySet<string> = new Set([
+  "cps.verifyPin",
+  "insi.searchByTraits",
+  "insi.searchWithVitale",
+  "insi.verify",
+  "access.request",
+]);
 const DEFAULT_URL = "wss://localhost:9712/v1";
 
 /** SDK-side failures that never come from the daemon. */
@@ -78,8 +90,10 @@ export interface ClientOptions {
     url: string,
     init: { signal: AbortSignal; mode: "cors" | "no-cors" },
   ) => Promise<{ status: number; json(): Promise<unknown> }>;
-  /** Per-call timeout unless the call gives its own. Default 30 s (PIN entry may need longer). */
+  /** Per-call timeout unless the call gives its own. Default 30 s. */
   callTimeoutMs?: number;
+  /** The same for calls that may wait for a person (PIN, consent, INSi in card mode). Default 120 s. */
+  userCallTimeoutMs?: number;
   /** Reconnect after an unexpected close. Default true. */
   reconnect?: boolean;
   /** Backoff bounds for reconnection. Default 250 ms → 10 s. */
@@ -108,6 +122,7 @@ export class PasserelleClient {
   private readonly createWebSocket: WebSocketFactory;
   private readonly fetchImpl: ClientOptions["fetch"];
   private readonly callTimeoutMs: number;
+  private readonly userCallTimeoutMs: number;
   private readonly shouldReconnect: boolean;
   private readonly delay: { min: number; max: number };
 
@@ -128,6 +143,7 @@ export class PasserelleClient {
     this.createWebSocket = options.createWebSocket ?? defaultWebSocketFactory;
     this.fetchImpl = options.fetch ?? (typeof fetch === "function" ? fetch.bind(globalThis) : undefined);
     this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
+    this.userCallTimeoutMs = options.userCallTimeoutMs ?? 120_000;
     this.shouldReconnect = options.reconnect ?? true;
     this.delay = options.reconnectDelayMs ?? { min: 250, max: 10_000 };
   }
@@ -214,7 +230,9 @@ export class PasserelleClient {
       return Promise.reject(clientError("NOT_CONNECTED", "not connected to Passerelle"));
     }
     const id = this.nextId++;
-    const timeoutMs = options.timeoutMs ?? this.callTimeoutMs;
+    const timeoutMs =
+      options.timeoutMs ??
+      (USER_INTERACTION_METHODS.has(method) ? this.userCallTimeoutMs : this.callTimeoutMs);
     return new Promise<MethodResult<M>>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);

@@ -91,3 +91,27 @@ test("an unexpected close fails pending calls with DISCONNECTED and reconnects",
   assert.equal(sockets.length, 2);
   client.close();
 });
+
+test("calls that may wait for a person get the longer default timeout", async () => {
+  const sockets: ScriptedSocket[] = [];
+  const client = new PasserelleClient({
+    url: "ws://localhost:9712/v1",
+    createWebSocket: () => {
+      const socket = new ScriptedSocket();
+      sockets.push(socket);
+      return socket;
+    },
+    callTimeoutMs: 20,
+    userCallTimeoutMs: 200,
+  });
+  const opening = client.connect();
+  sockets[0]?.open();
+  await opening;
+  const ping = client.call("system.ping", {});
+  const pin = client.call("cps.verifyPin", {});
+  await assert.rejects(ping, (error: { reason?: string }) => error.reason === "TIMEOUT");
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  sockets[0]?.answer({ verified: true, triesRemaining: 3 });
+  assert.deepEqual(await pin, { verified: true, triesRemaining: 3 });
+  client.close();
+});

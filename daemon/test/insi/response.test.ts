@@ -212,7 +212,7 @@ test("what goes back to the web app from a response is bounded: unknown CR text,
   const soap = (body: string) =>
     `<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"><soap:Body>${body}</soap:Body></soap:Envelope>`;
   const longText = "X".repeat(5000);
-  const meta = { messageId: "uuid:1", receivedAt: new Date("2026-01-01T00:00:00Z") };
+  const meta = { messageId: "uuid:1", receivedAt: "2026-01-01T00:00:00Z" };
   assert.throws(
     () =>
       parseInsiResponse(
