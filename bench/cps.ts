@@ -9,28 +9,16 @@
 import { createHash, randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { createReaders } from "../daemon/src/pcsc/index.ts";
-import type { CardChannel, CommandApdu } from "../daemon/src/pcsc/apdu.ts";
+import type { CommandApdu } from "../daemon/src/pcsc/apdu.ts";
 import { VirtualPcsc, VIRTUAL_READER_NAMES } from "../daemon/src/simulator/virtual-pcsc.ts";
 import { createCps3Emulator } from "../daemon/src/simulator/cards/cps3/emulator.ts";
 import { CpsDriver } from "../daemon/src/cards/cps/index.ts";
 import { sha256Midstate, sha256Resume } from "../daemon/src/cards/sha256-midstate.ts";
+import { recording } from "./lib/recording-channel.ts";
 
 const ITERATIONS = Number(process.argv.slice(2).find((arg) => /^[0-9]+$/.test(arg)) ?? 100);
 const WARMUP = 10;
 const SIGNED_BYTES = 4096;
-
-function recording(channel: CardChannel, commands: CommandApdu[]): CardChannel {
-  return {
-    readerId: channel.readerId,
-    atr: channel.atr,
-    insertion: channel.insertion,
-    control: (code, data) => channel.control(code, data),
-    transmit(command) {
-      commands.push(command);
-      return channel.transmit(command);
-    },
-  };
-}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -14,7 +14,7 @@ import { createReaders, type Readers } from "../daemon/src/pcsc/index.ts";
 import { createSystemBackend } from "../daemon/src/pcsc/binding/koffi-backend.ts";
 import { VpcdBridge } from "../daemon/src/simulator/vpcd-bridge.ts";
 import type { CardEmulator } from "../daemon/src/simulator/card-emulator.ts";
-import type { CardChannel, CommandApdu } from "../daemon/src/pcsc/apdu.ts";
+import type { CommandApdu } from "../daemon/src/pcsc/apdu.ts";
 import { VirtualPcsc, VIRTUAL_READER_NAMES } from "../daemon/src/simulator/virtual-pcsc.ts";
 import {
   createVitale2Emulator,
@@ -22,25 +22,13 @@ import {
   LAB_BENEFICIARY_LAYOUT,
 } from "../daemon/src/simulator/cards/vitale2/index.ts";
 import { createPublicLayoutVitaleReader, createVitaleService } from "../daemon/src/cards/vitale/index.ts";
+import { recording } from "./lib/recording-channel.ts";
 
 const args = process.argv.slice(2);
 const THROUGH_PCSCD = args.includes("--pcscd");
 const ITERATIONS = Number(args.find((arg) => /^[0-9]+$/.test(arg)) ?? (THROUGH_PCSCD ? 100 : 300));
 const WARMUP = THROUGH_PCSCD ? 5 : 30;
 const VPCD_SLOT = 1;
-
-function recording(channel: CardChannel, commands: CommandApdu[]): CardChannel {
-  return {
-    readerId: channel.readerId,
-    atr: channel.atr,
-    insertion: channel.insertion,
-    control: (code, data) => channel.control(code, data),
-    transmit(command) {
-      commands.push(command);
-      return channel.transmit(command);
-    },
-  };
-}
 
 async function waitFor(find: () => string | undefined): Promise<string> {
   for (let i = 0; i < 1000; i += 1) {
