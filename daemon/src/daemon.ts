@@ -22,6 +22,7 @@ import { AuditTrail, type AuditSink } from "./audit/audit-trail.ts";
 import { createInsiClient, InsiConfig, type InsiClient } from "./insi/index.ts";
 import {
   SIMULATOR_IDAM,
+  SIMULATED_ASSERTION_ATTRIBUTES,
   simulatedVitaleAssertions,
   startInsiSimulator,
   type InsiSimulator,
@@ -70,6 +71,7 @@ async function openInsi(
     const insiConfig = InsiConfig.parse({
       mode: "card",
       endpoints: { card: simulator.url },
+      attributes: { default: SIMULATED_ASSERTION_ATTRIBUTES },
       lps: {
         default: { idam: SIMULATOR_IDAM, softwareName: "Passerelle demo", softwareVersion: DAEMON_VERSION },
       },
