@@ -5,7 +5,6 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { AllowlistPolicy } from "./access/access-policy.ts";
 import { createLogger, type Logger } from "./audit/logger.ts";
 import type { DaemonConfig } from "./config/config.ts";
@@ -22,6 +21,7 @@ import { AuditTrail, type AuditSink } from "./audit/audit-trail.ts";
 import { createInsiClient, InsiConfig, type InsiClient } from "./insi/index.ts";
 import {
   SIMULATOR_IDAM,
+  SIMULATED_ASSERTION_ATTRIBUTES,
   simulatedVitaleAssertions,
   startInsiSimulator,
   type InsiSimulator,
@@ -31,6 +31,7 @@ import { PinPage } from "./server/pin-prompt.ts";
 import { openInBrowser } from "./server/open-browser.ts";
 import { startServer, type RunningServer } from "./server/server.ts";
 import { ensureLocalTls } from "./tls/local-ca.ts";
+import { webFiles } from "./runtime/index.ts";
 import { DAEMON_VERSION } from "./version.ts";
 
 /** The readers: the in-process lab under --simulate, otherwise the OS's PC/SC service. */
@@ -50,8 +51,13 @@ async function openReaders(
   try {
     backend = createSystemBackend();
   } catch (error) {
-    // No PC/SC library on this machine (libpcsclite1 not installed): run without readers and say so.
-    logger.error("PC/SC library not available: card methods will answer PCSC_UNAVAILABLE", { error });
+    // No PC/SC library on this machine (libpcsclite1 not installed), or a build without koffi's
+    // native file beside it: run without readers and say why.
+    const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : undefined;
+    logger.error("PC/SC library not available: card methods will answer PCSC_UNAVAILABLE", {
+      error,
+      ...(cause ? { cause } : {}),
+    });
     return { readers: new NoReaders(), lab: null };
   }
   return { readers: await createReaders({ backend, extendedLengthFor }), lab: null };
@@ -70,6 +76,7 @@ async function openInsi(
     const insiConfig = InsiConfig.parse({
       mode: "card",
       endpoints: { card: simulator.url },
+      attributes: { default: SIMULATED_ASSERTION_ATTRIBUTES },
       lps: {
         default: { idam: SIMULATOR_IDAM, softwareName: "Passerelle demo", softwareVersion: DAEMON_VERSION },
       },
@@ -124,9 +131,6 @@ export interface RunningDaemon {
   readonly logger: Logger;
   stop(): Promise<void>;
 }
-
-export const WEB_ROOT = fileURLToPath(new URL("../web/", import.meta.url));
-export const SDK_BUNDLE = fileURLToPath(new URL("../../protocol/dist/passerelle-client.js", import.meta.url));
 
 export async function startDaemon(
   config: DaemonConfig,
@@ -183,8 +187,7 @@ export async function startDaemon(
       },
       handlers,
       limits: config.limits,
-      webRoot: path.resolve(WEB_ROOT),
-      sdkFile: SDK_BUNDLE,
+      webFiles: webFiles(),
     });
   } catch (error) {
     await readers.close();
