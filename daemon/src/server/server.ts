@@ -44,8 +44,8 @@ export interface RunningServer {
   readonly url: string;
   /** The daemon's own origins (its page), e.g. https://localhost:9712. */
   readonly selfOrigins: string[];
-  /** Sends a notification to the connections of the daemon's own page (the PIN page). */
-  notifySelf<N extends NotificationName>(name: N, params: NotificationParams<N>): void;
+  /** Sends a notification to the connections of the daemon's own page (the PIN page); returns how many. */
+  notifySelf<N extends NotificationName>(name: N, params: NotificationParams<N>): number;
   /** Closes every connection with 1001 (going away) and stops listening. */
   close(): Promise<void>;
 }
@@ -306,9 +306,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     selfOrigins: selfOriginsFor(port, secure),
     url: `${secure ? "wss" : "ws"}://localhost:${port}${WS_PATH}`,
     notifySelf: (name, params) => {
+      let told = 0;
       for (const connection of connections) {
-        if (services.isSelfOrigin(connection.origin)) connection.notify(name, params);
+        if (!services.isSelfOrigin(connection.origin)) continue;
+        connection.notify(name, params);
+        told += 1;
       }
+      return told;
     },
     close: async () => {
       unsubscribeReaders();
