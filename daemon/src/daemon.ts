@@ -21,6 +21,7 @@ import { AuditTrail, type AuditSink } from "./audit/audit-trail.ts";
 import { createInsiClient, InsiConfig, type InsiClient } from "./insi/index.ts";
 import {
   SIMULATOR_IDAM,
+  SIMULATED_ASSERTION_ATTRIBUTES,
   simulatedVitaleAssertions,
   startInsiSimulator,
   type InsiSimulator,
@@ -75,6 +76,7 @@ async function openInsi(
     const insiConfig = InsiConfig.parse({
       mode: "card",
       endpoints: { card: simulator.url },
+      attributes: { default: SIMULATED_ASSERTION_ATTRIBUTES },
       lps: {
         default: { idam: SIMULATOR_IDAM, softwareName: "Passerelle demo", softwareVersion: DAEMON_VERSION },
       },
@@ -158,7 +160,8 @@ export async function startDaemon(
   const audit = await AuditTrail.open({ dir: path.join(config.dataDir, "audit") });
   const pinPage = new PinPage({
     url: () => (server ? `${server.selfOrigins[0]}/pin.html` : null),
-    onChange: () => server?.notifySelf("pin.requested", {}),
+    onChange: () => server?.notifySelf("pin.requested", {}) ?? 0,
+    isSelfOrigin: (origin) => server?.selfOrigins.includes(origin) ?? false,
     ...(config.openPinPage ? { open: (url: string) => openInBrowser(url, logger) } : {}),
   });
   const { insi, mode: insiMode, simulator } = await openInsi(config, lab, audit, logger);

@@ -55,7 +55,12 @@ test("verifyPin without a PIN waits for the daemon's page; a wrong then a right 
     "BUSY",
     "one pending PIN request per origin",
   );
-  await page.call("pin.submit", { requestId: request.requestId, pin: "9999" });
+  // The page hears the card's answer, not just "sent": a wrong PIN is PIN_INCORRECT there too.
+  const typed = (await page.call("pin.submit", { requestId: request.requestId, pin: "9999" }))["error"] as {
+    data: { reason: string; triesRemaining: number };
+  };
+  assert.equal(typed.data.reason, "PIN_INCORRECT");
+  assert.equal(typed.data.triesRemaining, 2);
   const refused = (await wrong)["error"] as { data: { reason: string; triesRemaining: number } };
   assert.equal(refused.data.reason, "PIN_INCORRECT");
   assert.equal(refused.data.triesRemaining, 2);
@@ -63,7 +68,11 @@ test("verifyPin without a PIN waits for the daemon's page; a wrong then a right 
   const right = ehr.call("cps.verifyPin", {});
   const [second] = await pendingRequests(page);
   assert.equal(second?.triesRemaining, 2);
-  await page.call("pin.submit", { requestId: second?.requestId, pin: "1234" });
+  assert.deepEqual((await page.call("pin.submit", { requestId: second?.requestId, pin: "1234" }))["result"], {
+    accepted: true,
+    verified: true,
+    triesRemaining: 3,
+  });
   assert.deepEqual((await right)["result"], { verified: true, triesRemaining: 3 });
   ehr.close();
   page.close();
@@ -121,5 +130,25 @@ test("a PIN entered for one origin does not sign INSi calls for another origin",
   assert.equal(((await call)["error"] as { data: { reason: string } }).data.reason, "USER_CANCELLED");
   ehr.close();
   other.close();
+  page.close();
+});
+
+test("no PIN page open and no window to open: PIN_REQUIRED at once with the page's address", async () => {
+  const ehr = await connect(ORIGIN);
+  const started = Date.now();
+  const answer = (await ehr.call("cps.verifyPin", {}))["error"] as {
+    data: { reason: string; pinPage?: string };
+  };
+  assert.equal(answer.data.reason, "PIN_REQUIRED");
+  assert.equal(answer.data.pinPage, `http://localhost:${daemon.port}/pin.html`);
+  assert.ok(Date.now() - started < 5_000, "told at once, not after the PIN page's 60 s");
+  // Once the page is open, the same call waits there for the user.
+  const page = await connect(`http://localhost:${daemon.port}`);
+  const waiting = ehr.call("cps.verifyPin", {});
+  const [request] = await pendingRequests(page);
+  assert.equal(request?.origin, ORIGIN);
+  await page.call("pin.cancel", { requestId: request?.requestId });
+  assert.equal(((await waiting)["error"] as { data: { reason: string } }).data.reason, "USER_CANCELLED");
+  ehr.close();
   page.close();
 });

@@ -8,10 +8,21 @@
  * exist only for the daemon's own origin. The PIN string is handed to the card driver and dropped.
  */
 import { randomUUID } from "node:crypto";
-import { PasserelleError } from "../errors.ts";
+import type { PinPrompt } from "../cards/cps/index.ts";
+import { PasserelleError, isPasserelleError } from "../errors.ts";
 
 /** How long the user has to type the PIN. */
 export const PIN_PAGE_TIMEOUT_MS = 60_000;
+/** How long `pin.submit` waits for the card's answer to the PIN before saying only "accepted". */
+export const PIN_OUTCOME_WAIT_MS = 15_000;
+
+/** What `pin.submit` answers: the card's verdict when it came in time (a wrong PIN is an error). */
+export interface PinSubmitted {
+  readonly accepted: true;
+  readonly verified?: true;
+  readonly triesRemaining?: number;
+}
+type Outcome = Parameters<NonNullable<PinPrompt["answered"]>>[0];
 
 export interface PendingPin {
   readonly requestId: string;
@@ -29,17 +40,27 @@ interface Pending extends PendingPin {
 }
 
 export interface PinPageOptions {
-  /** Opens the PIN page for the user (a browser window); absent: the user opens /pin.html. */
-  open?: (url: string) => void;
+  /**
+   * Opens the PIN page for the user (a browser window); false when it could not (no desktop
+   * session). Absent: the user opens /pin.html.
+   */
+  open?: (url: string) => boolean;
+  /** True for the daemon's own origins: their requests show on the page that made them, nothing opens. */
+  isSelfOrigin?: (origin: string) => boolean;
   /** The page's URL, known once the server listens. */
   url: () => string | null;
   timeoutMs?: number;
-  /** Told when the pending list changes (the page listens for `pin.requested`). */
-  onChange?: () => void;
+  /**
+   * Told when the pending list changes (the page listens for `pin.requested`); returns how many of
+   * the daemon's pages heard it (undefined: unknown).
+   */
+  onChange?: () => number | void;
 }
 
 export class PinPage {
   readonly #pending = new Map<string, Pending>();
+  /** Per origin: the submitted PIN whose card answer the page is waiting for. */
+  readonly #awaiting = new Map<string, (outcome: Outcome) => void>();
   readonly #options: PinPageOptions;
 
   constructor(options: PinPageOptions) {
@@ -69,10 +90,35 @@ export class PinPage {
       const detach = () => signal?.removeEventListener("abort", onAbort);
       this.#pending.set(requestId, { ...request, requestId, resolve, reject, timer, detach });
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.#options.onChange?.();
+      const pagesTold = this.#options.onChange?.();
+      if (this.#options.isSelfOrigin?.(request.origin)) return; // shown on the page that asked
       const url = this.#options.url();
-      if (url && this.#options.open) this.#options.open(url);
+      const opened = url !== null && this.#options.open !== undefined && this.#options.open(url);
+      // Shown nowhere (no window could open, no daemon page is connected): say so at once rather than
+      // let the web app wait for a PIN nobody is asked for. It tells its user to open `pinPage`.
+      if (!opened && pagesTold === 0) {
+        this.#settle(
+          requestId,
+          new PasserelleError(
+            "PIN_REQUIRED",
+            "this origin has not given the CPS PIN and no PIN page is open: open pinPage, then try again",
+            url ? { pinPage: url } : {},
+          ),
+        );
+      }
     });
+  }
+
+  /** The PinPrompt for one call of `origin`: asks here, and hears the card's answer for `pin.submit`. */
+  promptFor(origin: string, signal?: AbortSignal): PinPrompt {
+    return {
+      ask: (request) => this.ask(request, signal),
+      answered: (outcome) => {
+        const waiting = this.#awaiting.get(origin);
+        this.#awaiting.delete(origin);
+        waiting?.(outcome);
+      },
+    };
   }
 
   /** True while this origin has a PIN request waiting for the user. */
@@ -90,9 +136,32 @@ export class PinPage {
     }));
   }
 
-  submit(requestId: string, pin: string): void {
-    const pending = this.#take(requestId);
+  /**
+   * Hands the PIN to the waiting operation and answers with what the card said: verified (and the
+   * tries counter), or the card's error (PIN_INCORRECT with the tries left, PIN_BLOCKED…) thrown as is.
+   * Without an answer within PIN_OUTCOME_WAIT_MS, only `accepted`.
+   */
+  submit(requestId: string, pin: string): Promise<PinSubmitted> {
+    const pending = this.#take(requestId); // throws at once for a request no longer pending
+    const outcome = new Promise<Outcome | null>((resolve) => {
+      const done = (answer: Outcome) => {
+        clearTimeout(timer);
+        resolve(answer);
+      };
+      const timer = setTimeout(() => {
+        if (this.#awaiting.get(pending.origin) === done) this.#awaiting.delete(pending.origin);
+        resolve(null);
+      }, PIN_OUTCOME_WAIT_MS);
+      timer.unref();
+      this.#awaiting.set(pending.origin, done);
+    });
     pending.resolve(pin);
+    return outcome.then((answer) => {
+      if (answer === null || ("error" in answer && !isPasserelleError(answer.error)))
+        return { accepted: true };
+      if ("error" in answer) throw answer.error;
+      return { accepted: true, verified: true, triesRemaining: answer.triesRemaining };
+    });
   }
 
   cancel(requestId: string): void {
