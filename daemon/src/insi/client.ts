@@ -197,6 +197,17 @@ function setUp(config: InsiConfig, deps: InsiClientDeps): Setup {
   }
 }
 
+/**
+ * The `Prenom` of each call of a traits search: the first given name; when INSi finds nobody and
+ * there are several, each other given name on its own, then the whole list in one `Prenom`
+ * (padoa's strategy, `INSiPerson.getSoapBodyAsJson`: TCHITCHI "OLA CATARINA BELLA" → OLA gives
+ * CR 01, CATARINA gives CR 00). The sequence stops at the first CR 00 or error.
+ */
+export function prenomSequence(firstNames: readonly string[]): string[] {
+  if (firstNames.length <= 1) return [...firstNames];
+  return [...firstNames, firstNames.join(" ")];
+}
+
 export function createInsiClient(config: InsiConfig, deps: InsiClientDeps = {}): InsiClient {
   const now = deps.now ?? (() => new Date());
   const instance = config.instance ?? deps.instance ?? randomUUID();
@@ -305,10 +316,20 @@ export function createInsiClient(config: InsiConfig, deps: InsiClientDeps = {}):
   ): Promise<InsiResult> {
     const normalised = normaliseTraits(traits);
     if (!normalised.ok) throw new InvalidTraitsError(normalised.issues);
-    // The audit names the method the web app called: a verification is a search on the wire.
-    return call("rechercherInsAvecTraitsIdentite", method, ctx, async () => ({
-      body: recSansVitaleBody(normalised.value),
-    }));
+    let fallback: InsiResult | undefined;
+    for (const prenom of prenomSequence(normalised.value.firstNames)) {
+      // The audit names the method the web app called (a verification is a search on the wire);
+      // each call of the sequence is its own audit record with its own MessageID.
+      const result = await call("rechercherInsAvecTraitsIdentite", method, ctx, async () => ({
+        body: recSansVitaleBody({ ...normalised.value, firstName: prenom }),
+      }));
+      if (result.outcome === "found") return result;
+      // A CR 02 is kept over a later 01: "several identities" says more than "none".
+      if (fallback?.outcome !== "multiple") fallback = result;
+    }
+    // normaliseTraits guarantees at least one given name, hence one call.
+    if (fallback === undefined) throw new Error("no INSi call was made");
+    return fallback;
   }
 
   return {

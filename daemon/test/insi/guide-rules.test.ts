@@ -291,3 +291,93 @@ describe("answers", () => {
     );
   });
 });
+
+describe("search strategy after CR 01 (padoa: each given name, then the whole list)", () => {
+  let sim: InsiSimulator;
+  const auto = pki.organisation("INSI-AUTO");
+  const credentials = loadOrganisationCredentials(auto.pkcs12, auto.passphrase);
+  before(async () => {
+    sim = await startInsiSimulator({ mode: "organisation" });
+  });
+  after(() => sim.close());
+  const prenomsSent = (from: number) =>
+    sim.requests.slice(from).map((r) => /<Prenom>([^<]*)<\/Prenom>/.exec(r.body)?.[1]);
+
+  test("TCHITCHI OLA CATARINA BELLA: OLA → 01, CATARINA → 00; two calls, two audit records", async () => {
+    const audit = new RecordingAudit();
+    const c = createInsiClient(simulatorConfig(sim.url, "organisation"), {
+      organisationCredentials: credentials,
+      caPem: sim.caPem,
+      audit,
+    });
+    const from = sim.requests.length;
+    try {
+      const result = await c.searchByTraits(
+        { birthName: "TCHITCHI", firstNames: ["OLA CATARINA BELLA"], sex: "F", birthDate: "1936-06-21" },
+        { origin: ORIGIN },
+      );
+      assert.equal(result.outcome, "found");
+      assert.deepEqual(result.identity?.firstNames, ["CATARINA", "BELLA"]);
+      assert.deepEqual(prenomsSent(from), ["OLA", "CATARINA"]);
+      assert.deepEqual(
+        audit.events.map((e) => e.cr),
+        ["01", "00"],
+      );
+      assert.equal(new Set(audit.events.map((e) => e.messageId)).size, 2);
+      assert.equal(result.messageId, audit.events[1]?.messageId);
+    } finally {
+      c.close();
+    }
+  });
+
+  test("HOUILLES PIERRE PAUL JACQUES: four calls (each name, then the list), CR 01", async () => {
+    const audit = new RecordingAudit();
+    const c = createInsiClient(simulatorConfig(sim.url, "organisation"), {
+      organisationCredentials: credentials,
+      caPem: sim.caPem,
+      audit,
+    });
+    const from = sim.requests.length;
+    try {
+      const result = await c.searchByTraits(
+        {
+          birthName: "HOUILLES",
+          firstNames: ["PIERRE", "PAUL", "JACQUES"],
+          sex: "M",
+          birthDate: "1993-01-27",
+        },
+        { origin: ORIGIN },
+      );
+      assert.equal(result.outcome, "notFound");
+      assert.deepEqual(prenomsSent(from), ["PIERRE", "PAUL", "JACQUES", "PIERRE PAUL JACQUES"]);
+      assert.equal(audit.events.length, 4);
+    } finally {
+      c.close();
+    }
+  });
+
+  test("one given name: one call; a fault stops the sequence", async () => {
+    const c = createInsiClient(simulatorConfig(sim.url, "organisation"), {
+      organisationCredentials: credentials,
+      caPem: sim.caPem,
+    });
+    let from = sim.requests.length;
+    try {
+      await c.searchByTraits({ ...ADRUN, firstNames: ["Zoé"] }, { origin: ORIGIN });
+      assert.equal(sim.requests.length - from, 1);
+      from = sim.requests.length;
+      sim.setFault({ kind: "http500" });
+      await assert.rejects(
+        c.searchByTraits(
+          { birthName: "HOUILLES", firstNames: ["PIERRE", "PAUL"], sex: "M", birthDate: "1993-01-27" },
+          { origin: ORIGIN },
+        ),
+        reason("INSI_FAULT"),
+      );
+      assert.equal(sim.requests.length - from, 1);
+    } finally {
+      sim.setFault();
+      c.close();
+    }
+  });
+});
