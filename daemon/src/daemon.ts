@@ -161,6 +161,7 @@ export async function startDaemon(
   const pinPage = new PinPage({
     url: () => (server ? `${server.selfOrigins[0]}/pin.html` : null),
     onChange: () => server?.notifySelf("pin.requested", {}),
+    isSelfOrigin: (origin) => server?.selfOrigins.includes(origin) ?? false,
     ...(config.openPinPage ? { open: (url: string) => openInBrowser(url, logger) } : {}),
   });
   const { insi, mode: insiMode, simulator } = await openInsi(config, lab, audit, logger);
