@@ -160,7 +160,7 @@ export async function startDaemon(
   const audit = await AuditTrail.open({ dir: path.join(config.dataDir, "audit") });
   const pinPage = new PinPage({
     url: () => (server ? `${server.selfOrigins[0]}/pin.html` : null),
-    onChange: () => server?.notifySelf("pin.requested", {}),
+    onChange: () => server?.notifySelf("pin.requested", {}) ?? 0,
     isSelfOrigin: (origin) => server?.selfOrigins.includes(origin) ?? false,
     ...(config.openPinPage ? { open: (url: string) => openInBrowser(url, logger) } : {}),
   });
