@@ -157,7 +157,10 @@ export async function startDaemon(
     pinFromPage: config.pinFromPage,
     selfOrigins: () => server?.selfOrigins ?? [],
   });
-  const audit = await AuditTrail.open({ dir: path.join(config.dataDir, "audit") });
+  const audit = await AuditTrail.open({
+    dir: path.join(config.dataDir, "audit"),
+    simulation: config.simulate,
+  });
   const pinPage = new PinPage({
     url: () => (server ? `${server.selfOrigins[0]}/pin.html` : null),
     onChange: () => server?.notifySelf("pin.requested", {}) ?? 0,
