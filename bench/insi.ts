@@ -27,7 +27,7 @@ import { buildEnvelope, recSansVitaleBody } from "../daemon/src/insi/envelope.ts
 import { SOAP12_CONTENT_TYPE, OPERATIONS } from "../daemon/src/insi/namespaces.ts";
 import type { AssertionSigner } from "../daemon/src/insi/signer.ts";
 import { normaliseTraits } from "../daemon/src/ins/traits.ts";
-import { SIMULATOR_IDAM } from "../daemon/src/simulator/insi/server.ts";
+import { SIMULATED_ASSERTION_ATTRIBUTES, SIMULATOR_IDAM } from "../daemon/src/simulator/insi/server.ts";
 import { createInsiTestPki } from "../daemon/src/simulator/insi/test-pki.ts";
 import { formatMs, percentile, ratioLine } from "./lib/stats.ts";
 
@@ -216,6 +216,7 @@ try {
       InsiConfig.parse({
         mode: "card",
         endpoints: { card: sim.url },
+        attributes: { default: SIMULATED_ASSERTION_ATTRIBUTES },
         lps: LPS,
         assertion: { cacheSeconds, validitySeconds: 300 },
       });

@@ -5,7 +5,6 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { AllowlistPolicy } from "./access/access-policy.ts";
 import { createLogger, type Logger } from "./audit/logger.ts";
 import type { DaemonConfig } from "./config/config.ts";
@@ -22,6 +21,7 @@ import { AuditTrail, type AuditSink } from "./audit/audit-trail.ts";
 import { createInsiClient, InsiConfig, type InsiClient } from "./insi/index.ts";
 import {
   SIMULATOR_IDAM,
+  SIMULATED_ASSERTION_ATTRIBUTES,
   simulatedVitaleAssertions,
   startInsiSimulator,
   type InsiSimulator,
@@ -31,6 +31,7 @@ import { PinPage } from "./server/pin-prompt.ts";
 import { openInBrowser } from "./server/open-browser.ts";
 import { startServer, type RunningServer } from "./server/server.ts";
 import { ensureLocalTls } from "./tls/local-ca.ts";
+import { webFiles } from "./runtime/index.ts";
 import { DAEMON_VERSION } from "./version.ts";
 
 /** The readers: the in-process lab under --simulate, otherwise the OS's PC/SC service. */
@@ -57,8 +58,13 @@ async function openReaders(
   try {
     backend = createSystemBackend();
   } catch (error) {
-    // No PC/SC library on this machine (libpcsclite1 not installed): run without readers and say so.
-    logger.error("PC/SC library not available: card methods will answer PCSC_UNAVAILABLE", { error });
+    // No PC/SC library on this machine (libpcsclite1 not installed), or a build without koffi's
+    // native file beside it: run without readers and say why.
+    const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : undefined;
+    logger.error("PC/SC library not available: card methods will answer PCSC_UNAVAILABLE", {
+      error,
+      ...(cause ? { cause } : {}),
+    });
     return { readers: new NoReaders(), lab: null };
   }
   return { readers: await createReaders({ backend, extendedLengthFor, onDiagnostic }), lab: null };
@@ -79,6 +85,7 @@ async function openInsi(
     const insiConfig = InsiConfig.parse({
       mode: "card",
       endpoints: { card: simulator.url },
+      attributes: { default: SIMULATED_ASSERTION_ATTRIBUTES },
       lps: {
         default: { idam: SIMULATOR_IDAM, softwareName: "Passerelle demo", softwareVersion: DAEMON_VERSION },
       },
@@ -136,9 +143,6 @@ export interface RunningDaemon {
   stop(): Promise<void>;
 }
 
-export const WEB_ROOT = fileURLToPath(new URL("../web/", import.meta.url));
-export const SDK_BUNDLE = fileURLToPath(new URL("../../protocol/dist/passerelle-client.js", import.meta.url));
-
 export async function startDaemon(
   config: DaemonConfig,
   logger = createLogger({ level: config.logLevel, logDir: config.logDir }),
@@ -192,6 +196,7 @@ async function start(
   const pinPage = new PinPage({
     url: () => (server ? `${server.selfOrigins[0]}/pin.html` : null),
     onChange: () => server?.notifySelf("pin.requested", {}),
+    isSelfOrigin: (origin) => server?.selfOrigins.includes(origin) ?? false,
     ...(config.openPinPage ? { open: (url: string) => openInBrowser(url, logger) } : {}),
   });
   const { insi, mode: insiMode, simulator } = await openInsi(config, lab, audit, logger, opened);
@@ -217,8 +222,7 @@ async function start(
     },
     handlers,
     limits: config.limits,
-    webRoot: path.resolve(WEB_ROOT),
-    sdkFile: SDK_BUNDLE,
+    webFiles: webFiles(),
   });
   const running = server;
   logger.info("listening", { url: running.url, simulation: config.simulate });

@@ -1,6 +1,4 @@
-import { readFileSync } from "node:fs";
+import daemonPackage from "../package.json" with { type: "json" };
 
-/** The daemon's version, from daemon/package.json (inlined by the bundler in the single executable). */
-export const DAEMON_VERSION: string = (
-  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
-).version;
+/** The daemon's version, from daemon/package.json (inlined by the bundler in a build). */
+export const DAEMON_VERSION: string = daemonPackage.version;

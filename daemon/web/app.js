@@ -11,8 +11,19 @@
  * the console, and the PIN field is emptied as soon as it is sent.
  */
 import { PasserelleClient } from "/sdk/passerelle-client.js";
-import { DEFAULT_LANGUAGE, LANGUAGES, STRINGS, errorMessage, format, reasonOf } from "/i18n.js";
+import {
+  DEFAULT_LANGUAGE,
+  LANGUAGES,
+  STRINGS,
+  errorDetails,
+  errorMessage,
+  format,
+  formatDate,
+  parseDate,
+  reasonOf,
+} from "/i18n.js";
 import { createPinRequests } from "/pin-requests.js";
+import { showStatus } from "/status.js";
 
 const PAGE_CLIENT = { name: "Passerelle page", version: "1" };
 /** Events kept in the on-page log. */
@@ -24,6 +35,9 @@ const LANGUAGE_KEY = "passerelle.language";
 const DEFAULT_LAB_PROFILES = ["cps", "vitale"];
 const DEFAULT_LAB_SLOTS = [0, 1];
 const BIRTH_DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** A CPS whose certificate ends within this many days is shown as soon to expire. */
+const EXPIRY_WARNING_DAYS = 30;
+const DAY_MS = 24 * 60 * 60 * 1000;
 const BIRTH_PLACE = /^[0-9][0-9AB][0-9]{3}$/;
 /** A call that may wait for the user to type the PIN: longer than the daemon's own PIN timeout. */
 const PIN_TIMEOUT_MS = 90_000;
@@ -41,6 +55,13 @@ const state = {
   insi: null,
   /** lab.status: {slots, profiles, insiFault}, or null before it answers. */
   lab: null,
+  /**
+   * What each status line says, kept as words to translate (a key, or an error), never as text: a
+   * language switch re-renders them. id → {kind, key?, params?, error?}.
+   */
+  statuses: {},
+  /** Readers whose card the daemon refused as a Vitale 1: their badge says so. */
+  vitale1Readers: new Set(),
 };
 
 const client = new PasserelleClient({
@@ -76,23 +97,48 @@ function fact(list, labelKey, value, testId) {
   list.append(dd);
 }
 
-function setStatus(id, text, kind = "info") {
-  const element = $(id);
-  element.textContent = text;
-  element.dataset.kind = kind;
+/** Sets a status line from a translation key ("" or null clears it). */
+function setStatus(id, key, kind = "info", params = undefined) {
+  state.statuses[id] = key ? { kind, key, params } : null;
+  renderStatus(id);
 }
 
 function showError(id, error) {
   const reason = reasonOf(error);
-  setStatus(id, errorMessage(state.language, error), reason === "NOT_AVAILABLE" ? "unavailable" : "error");
-  $(id).dataset.reason = reason;
+  state.statuses[id] = { kind: reason === "NOT_AVAILABLE" ? "unavailable" : "error", error };
+  renderStatus(id);
+}
+
+function renderStatus(id) {
+  const status = state.statuses[id];
+  if (!status) return showStatus($(id), null, t("details"));
+  if (status.error) {
+    showStatus(
+      $(id),
+      {
+        kind: status.kind,
+        text: errorMessage(state.language, status.error),
+        details: errorDetails(status.error),
+        reason: reasonOf(status.error),
+      },
+      t("details"),
+    );
+    return;
+  }
+  const params = status.fields
+    ? { fields: status.fields.map((name) => t(`insi.${name}`)).join(", ") }
+    : status.params;
+  showStatus($(id), { kind: status.kind, text: t(status.key, params) }, t("details"));
+}
+
+function renderStatuses() {
+  for (const id of Object.keys(state.statuses)) renderStatus(id);
 }
 
 /** Runs an action with its button disabled and the status line saying "working". */
 async function busy(button, statusId, action) {
   button.disabled = true;
-  setStatus(statusId, t("working"), "info");
-  delete $(statusId).dataset.reason;
+  setStatus(statusId, "working", "info");
   try {
     await action();
   } catch (error) {
@@ -152,7 +198,8 @@ function renderReaders() {
   for (const reader of state.readers.values()) {
     const item = el("li", null, { "data-reader-id": reader.id });
     item.append(el("span", reader.name, { class: "reader-name" }));
-    const card = el("span", reader.cardPresent ? cardLabel(reader.card) : t("readers.empty"), {
+    const label = state.vitale1Readers.has(reader.id) ? t("card.vitale1") : cardLabel(reader.card);
+    const card = el("span", reader.cardPresent ? label : t("readers.empty"), {
       class: "card-badge",
       "data-card": reader.cardPresent ? (reader.card?.type ?? "unknown") : "none",
     });
@@ -186,20 +233,55 @@ function renderCps() {
   holder.replaceChildren();
   holder.hidden = state.cps === null;
   if (!state.cps) return;
-  const { holder: person, pin, certificates } = state.cps;
+  const { holder: person, pin } = state.cps;
   fact(holder, "cps.name", `${person.firstName} ${person.lastName}`, "cps-name");
   fact(holder, "cps.profession", person.profession);
   fact(holder, "cps.idNat", person.idNat, "cps-idnat");
   fact(holder, "cps.idType", person.idType);
   const tries =
     typeof pin.triesRemaining === "number" ? ` — ${t("cps.tries", { n: pin.triesRemaining })}` : "";
+  const pinState =
+    pin.triesRemaining === 0 ? "cps.pinBlocked" : pin.verified ? "cps.pinVerified" : "cps.pinNotVerified";
+  const lastTry = pin.triesRemaining === 1 && !pin.verified ? ` (${t("cps.lastTry")})` : "";
+  fact(holder, "cps.pinState", `${t(pinState)}${tries}${lastTry}`, "cps-pin");
+  const expiry = cpsExpiry(state.cps);
+  const until = formatDate(expiry?.notAfter);
   fact(
     holder,
-    "cps.pinState",
-    `${t(pin.verified ? "cps.pinVerified" : "cps.pinNotVerified")}${tries}`,
-    "cps-pin",
+    "cps.certificate",
+    expiry?.expired ? `${until} (${t("cps.expiredShort")})` : until,
+    "cps-until",
   );
-  fact(holder, "cps.certificate", certificates?.authentication?.notAfter?.slice(0, 10));
+  renderCpsExpiry();
+}
+
+/** The earliest end of the CPS's certificates, and whether it is past or near. */
+function cpsExpiry(cps) {
+  const ends = [cps?.certificates?.authentication?.notAfter, cps?.certificates?.signature?.notAfter]
+    .filter((value) => typeof value === "string" && !Number.isNaN(Date.parse(value)))
+    .sort((a, b) => Date.parse(a) - Date.parse(b));
+  const notAfter = ends[0];
+  if (!notAfter) return null;
+  const left = Date.parse(notAfter) - Date.now();
+  return { notAfter, expired: left <= 0, days: Math.ceil(left / DAY_MS) };
+}
+
+/** Said at insertion, not when INSi refuses: an expired or soon-expired CPS. */
+function renderCpsExpiry() {
+  const expiry = state.cps ? cpsExpiry(state.cps) : null;
+  const element = $("cps-expiry");
+  if (!expiry || (!expiry.expired && expiry.days > EXPIRY_WARNING_DAYS)) {
+    showStatus(element, null, t("details"));
+    return;
+  }
+  const date = formatDate(expiry.notAfter);
+  showStatus(
+    element,
+    expiry.expired
+      ? { kind: "error", text: t("cps.expired", { date }), reason: "expired" }
+      : { kind: "warning", text: t("cps.expiresSoon", { date, days: expiry.days }), reason: "expiresSoon" },
+    t("details"),
+  );
 }
 
 function renderVitale() {
@@ -208,13 +290,14 @@ function renderVitale() {
   const body = $("beneficiaries");
   body.replaceChildren();
   if (!state.vitale) return;
-  $("vitale-generation").textContent = state.vitale.card?.generation ?? "—";
+  const generation = state.vitale.card?.generation;
+  $("vitale-generation").textContent = generation ? t(`vitale.generation.${generation}`) : "—";
   for (const beneficiary of state.vitale.beneficiaries) {
     const row = el("tr", null, { "data-beneficiary": String(beneficiary.index) });
     const name = `${beneficiary.lastName} ${beneficiary.firstName}`;
     row.append(el("th", name, { scope: "row" }));
-    row.append(el("td", beneficiary.birthDate));
-    row.append(el("td", [beneficiary.nir, beneficiary.nirKey].filter(Boolean).join(" ")));
+    row.append(el("td", formatDate(beneficiary.birthDate), { class: "date" }));
+    row.append(el("td", [beneficiary.nir, beneficiary.nirKey].filter(Boolean).join(" "), { class: "nir" }));
     const actions = el("td", null, { class: "row-actions" });
     const search = el("button", t("vitale.searchInsi"), {
       type: "button",
@@ -232,8 +315,11 @@ function renderVitale() {
     row.append(actions);
     body.append(row);
   }
+  // The card's own words (file numbers, status words) are for a technician: a sentence first.
   const warnings = state.vitale.warnings ?? [];
   $("vitale-warnings").hidden = warnings.length === 0;
+  $("vitale-partial").textContent = t("vitale.partial");
+  $("vitale-warnings-summary").textContent = t("details");
   $("vitale-warning-list").replaceChildren(...warnings.map((warning) => el("li", warning)));
 }
 
@@ -257,7 +343,7 @@ function renderInsi() {
       identity.birthName,
       identity.firstNames.join(" "),
       identity.sex,
-      identity.birthDate,
+      formatDate(identity.birthDate),
       identity.birthPlace,
     ].filter(Boolean);
     fact(facts, "insi.identity", traits.join(" · "), "insi-identity");
@@ -272,6 +358,7 @@ function renderLab() {
   const simulation = state.hello?.simulation === true;
   $("simulation-banner").hidden = !simulation;
   document.body.classList.toggle("simulation", simulation);
+  updateBannerHeight();
   $("lab").hidden = !simulation;
   if (!simulation) return;
   const slots = $("lab-slots");
@@ -301,7 +388,7 @@ function renderLab() {
       () =>
         void busy(insert, "lab-status", async () => {
           state.lab = await client.call("lab.insertCard", { slot, card: select.value });
-          setStatus("lab-status", t("lab.done"), "ok");
+          setStatus("lab-status", "lab.done", "ok");
         }),
     );
     const remove = el("button", t("lab.remove"), {
@@ -314,12 +401,21 @@ function renderLab() {
       () =>
         void busy(remove, "lab-status", async () => {
           state.lab = await client.call("lab.removeCard", { slot });
-          setStatus("lab-status", t("lab.done"), "ok");
+          setStatus("lab-status", "lab.done", "ok");
         }),
     );
     group.append(select, insert, remove);
     slots.append(group);
   }
+}
+
+/** The sticky banner's height, for scroll-padding-top: a focused field never hides under it. */
+function updateBannerHeight() {
+  const banner = $("simulation-banner");
+  document.documentElement.style.setProperty(
+    "--banner-height",
+    `${banner.hidden ? 0 : banner.offsetHeight}px`,
+  );
 }
 
 function renderAbout() {
@@ -334,6 +430,9 @@ const pinRequests = createPinRequests({
   container: $("pin-requests"),
   t,
   describe: (error) => errorMessage(state.language, error),
+  details: errorDetails,
+  // Whatever the card said to a PIN typed here, the CPS panel shows the card as it is now.
+  onAnswered: () => void refreshCps(),
 });
 
 function renderAll() {
@@ -345,6 +444,7 @@ function renderAll() {
   renderInsi();
   renderLab();
   renderAbout();
+  renderStatuses();
   pinRequests.render();
 }
 
@@ -364,11 +464,38 @@ async function readCps(readerId) {
   setStatus("cps-status", "");
 }
 
+/** Re-reads the CPS's holder and PIN state (after every PIN answer): the panel never shows a stale state. */
+async function refreshCps() {
+  const readerId = state.cps?.readerId ?? readerOf("cps")?.id;
+  if (!readerId) return;
+  try {
+    state.cps = await client.call("cps.read", { readerId });
+    renderCps();
+  } catch (error) {
+    if (reasonOf(error) === "NO_CARD" || reasonOf(error) === "CARD_REMOVED") {
+      state.cps = null;
+      renderCps();
+    }
+  }
+}
+
 async function readVitale(readerId) {
-  const result = await client.call("vitale.read", readerId ? { readerId } : {});
-  state.vitale = result;
-  renderVitale();
-  setStatus("vitale-status", "");
+  try {
+    const result = await client.call("vitale.read", readerId ? { readerId } : {});
+    state.vitale1Readers.delete(result.readerId);
+    state.vitale = result;
+    renderVitale();
+    setStatus("vitale-status", "");
+  } catch (error) {
+    // A Vitale 1 has a Vitale ATR: its badge must not promise a card that can be read.
+    if (readerId && error?.data?.generation === "vitale1") {
+      state.vitale1Readers.add(readerId);
+      renderReaders();
+    }
+    throw error;
+  } finally {
+    renderReaders();
+  }
 }
 
 /** Reads a card as soon as it is there: what a receptionist expects from a reader. */
@@ -397,12 +524,10 @@ async function verifyPin(button) {
         { timeoutMs: PIN_TIMEOUT_MS },
       );
     }
-    setStatus("cps-status", t("cps.pinOk", { n: result.triesRemaining }), "ok");
-    if (state.cps) {
-      state.cps = { ...state.cps, pin: { verified: true, triesRemaining: result.triesRemaining } };
-      renderCps();
-    }
+    setStatus("cps-status", "cps.pinOk", "ok", { n: result.triesRemaining });
   });
+  // Right, wrong, blocked or cancelled: the card's state as it is now, not as it was.
+  await refreshCps();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -413,17 +538,15 @@ function showInsi(result) {
   renderInsi();
   setStatus("insi-status", "");
   $("insi-result").focus();
-  // INSi signed with the CPS, so its PIN was verified on the way: show the card's state as it is now.
-  if (state.cps && !state.cps.pin.verified) {
-    void readCps(state.cps.readerId).catch((error) => showError("cps-status", error));
-  }
 }
 
 async function searchWithVitale(beneficiary, button) {
   const vitaleReader = state.vitale?.readerId;
   const cpsReader = readerOf("cps")?.id;
+  state.insi = null;
+  renderInsi();
   await busy(button, "insi-status", async () => {
-    setStatus("insi-status", t("insi.searching"));
+    setStatus("insi-status", "insi.searching");
     const result = await client.call("insi.searchWithVitale", {
       beneficiaryIndex: beneficiary.index,
       ...(vitaleReader ? { readerId: vitaleReader } : {}),
@@ -431,6 +554,8 @@ async function searchWithVitale(beneficiary, button) {
     });
     showInsi(result);
   });
+  // INSi signs with the CPS: its PIN may have been asked on the way.
+  await refreshCps();
 }
 
 /** Sex from the NIR's first digit (1/3/7 men, 2/4/8 women), when the card gives a NIR. */
@@ -449,7 +574,7 @@ function fillTraits(beneficiary) {
   };
   set("birthName", beneficiary.lastName);
   set("firstNames", beneficiary.firstName);
-  set("birthDate", BIRTH_DATE.test(beneficiary.birthDate) ? beneficiary.birthDate : "");
+  set("birthDate", BIRTH_DATE.test(beneficiary.birthDate) ? formatDate(beneficiary.birthDate) : "");
   set("birthPlace", "");
   const sex = sexFromNir(beneficiary.nir);
   for (const radio of form.querySelectorAll('input[name="sex"]')) {
@@ -466,7 +591,7 @@ function readTraits(form) {
     birthName: text("birthName"),
     firstNames: text("firstNames").split(/\s+/).filter(Boolean),
     sex: text("sex"),
-    birthDate: text("birthDate"),
+    birthDate: parseDate(text("birthDate")) ?? "",
   };
   const birthPlace = text("birthPlace").toUpperCase();
   if (birthPlace) params.birthPlace = birthPlace;
@@ -487,20 +612,27 @@ async function searchByTraits(event) {
   const form = $("insi-form");
   const { params, invalid } = readTraits(form);
   if (invalid.length > 0) {
-    const labels = invalid.map((name) => t(`insi.${name}`));
-    setStatus("insi-status", t("insi.invalid", { fields: labels.join(", ") }), "error");
+    state.statuses["insi-status"] = { kind: "error", key: "insi.invalid", fields: invalid };
+    renderStatus("insi-status");
     const first = form.querySelector(`[name="${invalid[0]}"]`);
-    if (first instanceof HTMLElement) first.focus();
+    if (first instanceof HTMLElement) {
+      // The whole field, its label included, below the sticky simulation banner (scroll-padding-top).
+      first.closest(".field")?.scrollIntoView({ block: "start" });
+      first.focus({ preventScroll: true });
+    }
     return;
   }
   const cpsReader = readerOf("cps")?.id;
   const button = event.submitter instanceof HTMLElement ? event.submitter : form;
+  state.insi = null;
+  renderInsi();
   await busy(button, "insi-status", async () => {
-    setStatus("insi-status", t("insi.searching"));
+    setStatus("insi-status", "insi.searching");
     showInsi(
       await client.call("insi.searchByTraits", { ...params, ...(cpsReader ? { readerId: cpsReader } : {}) }),
     );
   });
+  await refreshCps();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -523,13 +655,18 @@ function listenToEvents() {
   });
   client.on("reader.removed", ({ readerId }) => {
     logEvent("event.readerRemoved", cardEventParams(readerId));
+    const type = state.readers.get(readerId)?.card?.type;
     state.readers.delete(readerId);
-    forgetCardsOf(readerId);
+    forgetCardsOf(readerId, type);
     renderReaders();
   });
   client.on("card.inserted", ({ readerId, card }) => {
     const reader = state.readers.get(readerId) ?? { id: readerId, name: readerId, cardPresent: true };
     state.readers.set(readerId, { ...reader, cardPresent: true, card });
+    state.vitale1Readers.delete(readerId);
+    // A new card, a new situation: what was said about the previous one goes.
+    if (card?.type === "cps") setStatus("cps-status", "");
+    if (card?.type === "vitale") setStatus("vitale-status", "");
     logEvent("event.cardInserted", cardEventParams(readerId, card));
     renderReaders();
     autoRead(readerId, card);
@@ -538,7 +675,7 @@ function listenToEvents() {
     const reader = state.readers.get(readerId);
     if (reader) state.readers.set(readerId, { id: reader.id, name: reader.name, cardPresent: false });
     logEvent("event.cardRemoved", cardEventParams(readerId));
-    forgetCardsOf(readerId);
+    forgetCardsOf(readerId, reader?.card?.type);
     renderReaders();
   });
   client.on("pcsc.status", ({ available }) => {
@@ -548,23 +685,30 @@ function listenToEvents() {
   });
 }
 
-/** A card taken out takes its data off the screen: the next patient must not see the previous one. */
-function forgetCardsOf(readerId) {
-  if (state.cps?.readerId === readerId) {
-    state.cps = null;
+/**
+ * A card taken out takes its data and what was said about it off the screen: the next patient must
+ * not see the previous one (nor the previous patient's INSi answer).
+ */
+function forgetCardsOf(readerId, type) {
+  state.vitale1Readers.delete(readerId);
+  if (state.cps?.readerId === readerId || type === "cps") {
+    if (state.cps?.readerId === readerId) state.cps = null;
     renderCps();
     setStatus("cps-status", "");
   }
-  if (state.vitale?.readerId === readerId) {
-    state.vitale = null;
+  if (state.vitale?.readerId === readerId || type === "vitale") {
+    if (state.vitale?.readerId === readerId) state.vitale = null;
     renderVitale();
     setStatus("vitale-status", "");
+    state.insi = null;
+    renderInsi();
+    setStatus("insi-status", "");
   }
 }
 
 /** After every (re)connection: hello, the readers as they are now, the events from now on. */
 async function onOpen() {
-  $("global-error").hidden = true;
+  setStatus("global-error", "");
   try {
     state.hello = await client.call("system.hello", { client: PAGE_CLIENT });
     logEvent("event.connected", { version: state.hello.daemon.version });
@@ -578,9 +722,7 @@ async function onOpen() {
     if (state.hello.simulation) await refreshLab();
     document.body.dataset.ready = "true"; // for the end-to-end tests: connected and up to date
   } catch (error) {
-    const box = $("global-error");
-    box.textContent = errorMessage(state.language, error);
-    box.hidden = false;
+    showError("global-error", error);
   }
 }
 
@@ -598,9 +740,7 @@ async function refreshLab() {
 
 function connect() {
   client.connect().catch(() => {
-    const box = $("global-error");
-    box.textContent = t("connection.unreachable");
-    box.hidden = false;
+    setStatus("global-error", "connection.unreachable", "error");
     setTimeout(connect, RETRY_CONNECT_MS);
   });
 }
@@ -636,7 +776,7 @@ function start() {
     const fault = select instanceof HTMLSelectElement ? select.value : "none";
     void busy(button, "lab-status", async () => {
       state.lab = await client.call("lab.setInsiFault", { fault });
-      setStatus("lab-status", t("lab.done"), "ok");
+      setStatus("lab-status", "lab.done", "ok");
     });
   });
   client.onStateChange((connection) => {
@@ -644,6 +784,7 @@ function start() {
     if (connection === "open") void onOpen();
     if (connection === "reconnecting") logEvent("event.disconnected");
   });
+  window.addEventListener("resize", updateBannerHeight);
   listenToEvents();
   applyLanguage();
   connect();

@@ -53,6 +53,27 @@ export const STRINGS = {
     "cps.pinNotVerified": "non vérifié",
     "cps.tries": "{n} essai(s) restant(s)",
     "cps.certificate": "Certificat valable jusqu'au",
+    "cps.pinBlocked": "bloqué",
+    "cps.lastTry": "dernier essai avant blocage",
+    "cps.expired":
+      "Cette CPS a expiré le {date} : l'INSi et les signatures la refuseront. Utilisez une CPS en cours de validité.",
+    "cps.expiresSoon": "Cette CPS expire le {date} (dans {days} jour(s)) : pensez à la renouveler.",
+    "cps.expiredShort": "expiré",
+    "cps.insert": "Insérez votre carte CPS dans le lecteur.",
+    "cps.notCps": "La carte de ce lecteur n'est pas une CPS : insérez votre carte CPS.",
+    "vitale.insert": "Insérez la carte Vitale du patient dans le lecteur.",
+    "vitale.notVitale":
+      "La carte de ce lecteur n'est pas une carte Vitale : insérez la carte Vitale du patient.",
+    "vitale.v1":
+      "Cette carte Vitale est de première génération (Vitale 1) : Passerelle ne sait pas la lire. Seules les cartes Vitale 2 peuvent être lues.",
+    "card.vitale1": "carte Vitale 1 (non prise en charge)",
+    "vitale.partial":
+      "Une partie de la carte n'a pas pu être lue : un ou plusieurs bénéficiaires peuvent manquer. Vérifiez avec le patient.",
+    "vitale.generation.vitale2": "Vitale 2",
+    details: "détails",
+    "pin.verified": "Code porteur vérifié ({n} essai(s) restant(s)).",
+    "pin.perOrigin":
+      "Le code porteur vaut pour le logiciel qui l'a demandé : un code saisi ici pour cette page ne sert pas aux autres logiciels (chacun le demande une fois, dans cette même fenêtre).",
     "cps.verifyPin": "Vérifier le code",
     "cps.pinOk": "Code porteur vérifié ({n} essai(s) restant(s)).",
     "vitale.title": "Carte Vitale du patient",
@@ -75,7 +96,7 @@ export const STRINGS = {
     "insi.sex": "Sexe",
     "insi.sex.F": "Féminin",
     "insi.sex.M": "Masculin",
-    "insi.birthDate": "Date de naissance (AAAA-MM-JJ)",
+    "insi.birthDate": "Date de naissance (JJ/MM/AAAA)",
     "insi.birthPlace": "Lieu de naissance, code INSEE (facultatif)",
     "insi.submit": "Rechercher",
     "insi.result": "Résultat",
@@ -172,6 +193,26 @@ export const STRINGS = {
     "cps.pinNotVerified": "not verified",
     "cps.tries": "{n} tries left",
     "cps.certificate": "Certificate valid until",
+    "cps.pinBlocked": "blocked",
+    "cps.lastTry": "last try before the card is blocked",
+    "cps.expired":
+      "This CPS expired on {date}: INSi and signatures will refuse it. Use a CPS that is still valid.",
+    "cps.expiresSoon": "This CPS expires on {date} (in {days} day(s)): have it renewed.",
+    "cps.expiredShort": "expired",
+    "cps.insert": "Insert your CPS card in the reader.",
+    "cps.notCps": "The card in this reader is not a CPS: insert your CPS card.",
+    "vitale.insert": "Insert the patient's Vitale card in the reader.",
+    "vitale.notVitale": "The card in this reader is not a Vitale card: insert the patient's Vitale card.",
+    "vitale.v1":
+      "This is a first-generation Vitale card (Vitale 1): Passerelle cannot read it. Only Vitale 2 cards can be read.",
+    "card.vitale1": "Vitale 1 card (not supported)",
+    "vitale.partial":
+      "Part of the card could not be read: one or more beneficiaries may be missing. Check with the patient.",
+    "vitale.generation.vitale2": "Vitale 2",
+    details: "details",
+    "pin.verified": "PIN verified ({n} tries left).",
+    "pin.perOrigin":
+      "The PIN counts for the program that asked for it: a PIN typed here for this page does not serve other programs (each asks once, in this same window).",
     "cps.verifyPin": "Verify the PIN",
     "cps.pinOk": "PIN verified ({n} tries left).",
     "vitale.title": "The patient's Vitale card",
@@ -194,7 +235,7 @@ export const STRINGS = {
     "insi.sex": "Sex",
     "insi.sex.F": "Female",
     "insi.sex.M": "Male",
-    "insi.birthDate": "Birth date (YYYY-MM-DD)",
+    "insi.birthDate": "Birth date (DD/MM/YYYY)",
     "insi.birthPlace": "Birth place, INSEE code (optional)",
     "insi.submit": "Search",
     "insi.result": "Result",
@@ -335,20 +376,59 @@ export function reasonOf(error) {
   return reason in REASON_MESSAGES.fr ? reason : "RPC_ERROR";
 }
 
-/** A human sentence for the error, with the safe details the protocol gives (never personal data). */
+/**
+ * The sentence for an error in its situation: WRONG_CARD says which card to insert (or that a
+ * Vitale 1 cannot be read), PIN_INCORRECT how many tries are left. Never the technical message:
+ * that goes to `errorDetails`, shown folded under "détails".
+ */
 export function errorMessage(language, error) {
   const reason = reasonOf(error);
   const messages = REASON_MESSAGES[language] ?? REASON_MESSAGES.fr;
-  let text = messages[reason] ?? messages.RPC_ERROR;
+  const words = STRINGS[language] ?? STRINGS.fr;
   const data = error?.data ?? {};
-  if (reason === "PIN_INCORRECT" && typeof data.triesRemaining === "number") {
-    text += " " + format(STRINGS[language]?.["cps.tries"] ?? "", { n: data.triesRemaining });
+  if (reason === "WRONG_CARD") {
+    if (data.generation === "vitale1") return words["vitale.v1"];
+    // No CPS in any reader (chooseReader), or the named reader holds another card (the driver).
+    if (data.cardType === "cps" && Array.isArray(data.present)) return words["cps.insert"];
+    if (data.expected === "cps") return words["cps.notCps"];
+    if (data.cardType === "vitale" && Array.isArray(data.present)) return words["vitale.insert"];
+    if (data.expected === "vitale") return words["vitale.notVitale"];
   }
-  if (reason === "INSI_FAULT" && typeof data.faultMessage === "string") {
-    text += ` (${data.faultCode ?? ""} ${data.faultMessage})`.replace("( ", "(");
+  let text = messages[reason] ?? messages.RPC_ERROR;
+  if ((reason === "PIN_INCORRECT" || reason === "PIN_LAST_TRY") && typeof data.triesRemaining === "number") {
+    text += " " + format(words["cps.tries"] ?? "", { n: data.triesRemaining });
   }
-  if (reason === "CARD_ERROR" && typeof data.sw === "string") text += ` (SW ${data.sw})`;
   return text;
+}
+
+/** The technical side of an error, for the folded "détails": reason, message, status word, fault. */
+export function errorDetails(error) {
+  const data = error?.data ?? {};
+  const parts = [];
+  const reason = typeof error?.reason === "string" ? error.reason : reasonOf(error);
+  parts.push(typeof error?.code === "number" ? `${reason} (${error.code})` : reason);
+  if (typeof error?.message === "string" && error.message) parts.push(error.message);
+  if (typeof data.sw === "string") parts.push(`SW ${data.sw}`);
+  if (typeof data.faultCode === "string") parts.push(data.faultCode);
+  if (typeof data.faultMessage === "string") parts.push(data.faultMessage);
+  return parts.join(" — ");
+}
+
+/**
+ * A card or INSi date (YYYY-MM-DD, or a lunar date with 00 for an unknown day or month) as a French
+ * reader writes it: 15/01/1980, 00/00/1982. Anything else is shown as it came.
+ */
+export function formatDate(value) {
+  const match = /^(\d{4})-(\d{2})-(\d{2})/.exec(String(value ?? ""));
+  return match ? `${match[3]}/${match[2]}/${match[1]}` : String(value ?? "");
+}
+
+/** A date typed as DD/MM/YYYY (or YYYY-MM-DD) → YYYY-MM-DD, or null. */
+export function parseDate(text) {
+  const value = String(text ?? "").trim();
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return value;
+  const match = /^(\d{2})\/(\d{2})\/(\d{4})$/.exec(value);
+  return match ? `${match[3]}-${match[2]}-${match[1]}` : null;
 }
 
 /** Replaces `{name}` by the parameter's value. */

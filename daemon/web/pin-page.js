@@ -4,8 +4,9 @@
  * daemon's own origin: the web app never sees it.
  */
 import { PasserelleClient } from "/sdk/passerelle-client.js";
-import { DEFAULT_LANGUAGE, LANGUAGES, STRINGS, errorMessage, format } from "/i18n.js";
+import { DEFAULT_LANGUAGE, LANGUAGES, STRINGS, errorDetails, errorMessage, format } from "/i18n.js";
 import { createPinRequests } from "/pin-requests.js";
+import { showStatus } from "/status.js";
 
 const LANGUAGE_KEY = "passerelle.language";
 const RETRY_CONNECT_MS = 2000;
@@ -18,6 +19,8 @@ try {
   // storage disabled: the default language
 }
 let simulation = false;
+/** The page-wide problem, as words to translate: {key} or {error}, or null. */
+let problem = null;
 
 const t = (key, params) => {
   const template = STRINGS[language]?.[key] ?? STRINGS[DEFAULT_LANGUAGE][key] ?? key;
@@ -33,6 +36,7 @@ const pinRequests = createPinRequests({
   container,
   t,
   describe: (error) => errorMessage(language, error),
+  details: errorDetails,
   onCount: (count) => {
     document.title = `${count > 0 ? `(${count}) ` : ""}${simulation ? "[SIMULATION] " : ""}Passerelle — ${t("pin.title")}`;
   },
@@ -48,7 +52,20 @@ function applyLanguage() {
   toggle.setAttribute("aria-label", t("lang.toggle.label"));
   document.getElementById("simulation-banner").hidden = !simulation;
   document.body.classList.toggle("simulation", simulation);
+  renderProblem();
   pinRequests.render();
+}
+
+function renderProblem() {
+  const box = document.getElementById("global-error");
+  if (!problem) return showStatus(box, null, t("details"));
+  showStatus(
+    box,
+    problem.error
+      ? { kind: "error", text: errorMessage(language, problem.error), details: errorDetails(problem.error) }
+      : { kind: "error", text: t(problem.key) },
+    t("details"),
+  );
 }
 
 document.getElementById("lang-toggle").addEventListener("click", () => {
@@ -63,27 +80,25 @@ document.getElementById("lang-toggle").addEventListener("click", () => {
 
 client.onStateChange(async (state) => {
   if (state !== "open") return;
-  const box = document.getElementById("global-error");
   try {
     const hello = await client.call("system.hello", {
       client: { name: "Passerelle PIN page", version: "1" },
     });
     simulation = hello.simulation === true;
-    box.hidden = true;
+    problem = null;
     applyLanguage();
     await pinRequests.refresh();
     document.body.dataset.ready = "true"; // for the end-to-end tests: connected and up to date
   } catch (error) {
-    box.textContent = errorMessage(language, error);
-    box.hidden = false;
+    problem = { error };
+    renderProblem();
   }
 });
 
 function connect() {
   client.connect().catch(() => {
-    const box = document.getElementById("global-error");
-    box.textContent = t("connection.unreachable");
-    box.hidden = false;
+    problem = { key: "connection.unreachable" };
+    renderProblem();
     setTimeout(connect, RETRY_CONNECT_MS);
   });
 }

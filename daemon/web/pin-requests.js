@@ -8,6 +8,8 @@
  * The PIN input is emptied as soon as it is read; nothing is written to the console.
  */
 
+import { showStatus } from "/status.js";
+
 const PIN = /^[0-9]{4,8}$/;
 
 /**
@@ -16,23 +18,31 @@ const PIN = /^[0-9]{4,8}$/;
  * @param {HTMLElement} options.container where the requests are shown
  * @param {(key: string, params?: object) => string} options.t translation
  * @param {(error: unknown) => string} options.describe error → sentence
+ * @param {(error: unknown) => string} [options.details] error → technical words, folded
  * @param {(count: number) => void} [options.onCount] told how many requests wait
+ * @param {() => void} [options.onAnswered] told when the card has answered a PIN typed here
  */
-export function createPinRequests({ client, container, t, describe, onCount }) {
+export function createPinRequests({ client, container, t, describe, details, onCount, onAnswered }) {
   let requests = [];
-  /** Outcome messages by request id, kept until the next refresh shows them. */
+  /**
+   * The last outcome, kept as words to translate ({kind, key, params} or {kind, error}) so a language
+   * switch re-renders it; cleared when a new request comes (a new situation).
+   */
   let note = null;
   let available = true;
+  const seen = new Set();
 
   async function refresh() {
     try {
       const answer = await client.call("pin.pending", {});
       requests = answer.requests;
       available = true;
+      if (requests.some((request) => !seen.has(request.requestId))) note = null;
+      for (const request of requests) seen.add(request.requestId);
     } catch (error) {
       requests = [];
       available = !(typeof error === "object" && error !== null && error.code === -32601);
-      if (available) note = { kind: "error", text: describe(error) };
+      if (available) note = { kind: "error", error };
     }
     render();
   }
@@ -58,7 +68,7 @@ export function createPinRequests({ client, container, t, describe, onCount }) {
     // Who asks is what the user must check before typing: shown first, and plainly.
     field(facts, t("pin.origin"), request.origin, "origin");
     field(facts, t("pin.reader"), request.readerId);
-    field(facts, t("pin.tries"), String(request.triesRemaining));
+    field(facts, t("pin.tries"), String(request.triesRemaining), "tries");
     box.append(heading, facts);
     if (request.triesRemaining === 1) {
       const warning = document.createElement("p");
@@ -92,24 +102,35 @@ export function createPinRequests({ client, container, t, describe, onCount }) {
       input.value = ""; // the PIN does not stay in the page
       if (!PIN.test(pin)) {
         input.setAttribute("aria-invalid", "true");
-        note = { kind: "error", text: t("pin.invalid") };
+        note = { kind: "error", key: "pin.invalid" };
         renderNote();
         input.focus();
         return;
       }
       submit.disabled = true;
+      // The daemon answers once the card has: verified, or the card's error (wrong PIN, blocked…).
+      note = { kind: "info", key: "working" };
+      renderNote();
       client
         .call("pin.submit", { requestId: request.requestId, pin })
-        .then(() => (note = { kind: "ok", text: t("pin.sent") }))
-        .catch((error) => (note = { kind: "error", text: describe(error) }))
-        .finally(() => void refresh());
+        .then((answer) => {
+          note =
+            answer?.verified === true
+              ? { kind: "ok", key: "pin.verified", params: { n: answer.triesRemaining } }
+              : { kind: "info", key: "pin.sent" };
+        })
+        .catch((error) => (note = { kind: "error", error }))
+        .finally(() => {
+          onAnswered?.();
+          void refresh();
+        });
     });
     cancel.addEventListener("click", () => {
       cancel.disabled = true;
       client
         .call("pin.cancel", { requestId: request.requestId })
-        .then(() => (note = { kind: "ok", text: t("pin.cancelled") }))
-        .catch((error) => (note = { kind: "error", text: describe(error) }))
+        .then(() => (note = { kind: "info", key: "pin.cancelled" }))
+        .catch((error) => (note = { kind: "error", error }))
         .finally(() => void refresh());
     });
     return { box, input };
@@ -118,13 +139,22 @@ export function createPinRequests({ client, container, t, describe, onCount }) {
   function renderNote() {
     let element = container.querySelector(".pin-note");
     if (!element) {
-      element = document.createElement("p");
+      element = document.createElement("div");
       element.className = "status pin-note";
       element.setAttribute("role", "status");
       container.prepend(element);
     }
-    element.textContent = note?.text ?? "";
-    element.dataset.kind = note?.kind ?? "info";
+    const message = !note
+      ? null
+      : note.error
+        ? {
+            kind: note.kind,
+            text: describe(note.error),
+            ...(details ? { details: details(note.error) } : {}),
+            reason: String(note.error?.reason ?? ""),
+          }
+        : { kind: note.kind, text: t(note.key, note.params) };
+    showStatus(element, message, t("details"));
   }
 
   function render() {

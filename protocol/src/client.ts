@@ -19,6 +19,9 @@ import type {
   NotificationParams,
 } from "./schemas.ts";
 
+// The identity vigilance helpers (RNIV statuses, INS datamatrix) travel with the SDK bundle.
+export * from "./identity/index.ts";
+
 const SUBPROTOCOL = "passerelle.v1";
 
 /**

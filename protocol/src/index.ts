@@ -8,3 +8,4 @@ export type {
   WebSocketLike,
   WebSocketFactory,
 } from "./client.ts";
+export * from "./identity/index.ts";

@@ -253,7 +253,12 @@ export const METHODS = {
   "pin.pending": { params: z.strictObject({}), result: PinPendingResult, preAccess: false, selfOnly: true },
   "pin.submit": {
     params: PinSubmitParams,
-    result: z.strictObject({ accepted: z.literal(true) }),
+    // verified/triesRemaining: the card's answer to the PIN, when it came within 15 s.
+    result: z.strictObject({
+      accepted: z.literal(true),
+      verified: z.literal(true).optional(),
+      triesRemaining: z.number().int().optional(),
+    }),
     preAccess: false,
     selfOnly: true,
   },

@@ -40,3 +40,19 @@ test("an invalid configuration file fails with the key's path", () => {
   assert.equal(result.status, 1);
   assert.match(result.stdout, /^FAIL config .*unknown key insi\.endpoint/m);
 });
+
+test("card mode: the assertion PS attributes are checked, a missing specialty is a warning", () => {
+  const result = doctor({
+    allowedOrigins: ["https://ehr.example.fr"],
+    insi: {
+      mode: "card",
+      endpoints: { card: "https://insi.example/lps" },
+      lps: { default: { idam: "A1", softwareName: "Ehr", softwareVersion: "1" } },
+      attributes: { default: { identifiantFacturation: "991234567" } },
+    },
+  });
+  assert.equal(result.status, 1);
+  assert.match(result.stdout, /^FAIL insi {4}insi\.attributes\.default\.secteurActivite: /m);
+  assert.doesNotMatch(result.stdout, /identifiantFacturation: card mode/);
+  assert.match(result.stdout, /^warn insi {4}insi\.attributes\.codeSpecialite: /m);
+});

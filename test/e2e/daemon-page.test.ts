@@ -161,6 +161,7 @@ test("the page is served with a strict CSP and has no inline script or style", a
     "/app.js",
     "/i18n.js",
     "/pin-requests.js",
+    "/status.js",
     "/style.css",
     "/sdk/passerelle-client.js",
   ]) {
@@ -322,7 +323,8 @@ test("an INSi search by traits checks the fields first, then shows the result", 
   assert.equal(await page.evaluate(() => document.activeElement?.id), "birthName");
 
   // Then a search with the traits of a public INSi test identity (CNDA test set), typed as a user would.
-  const identity = { birthName: "ADRUN", firstNames: "ZOE", sex: "F", birthDate: "1975-12-31" };
+  // The birth date typed as a French receptionist writes it, and shown back the same way.
+  const identity = { birthName: "ADRUN", firstNames: "ZOE", sex: "F", birthDate: "31/12/1975" };
   await page.locator("#birthName").fill(identity.birthName);
   await page.locator("#firstNames").fill(identity.firstNames);
   await page.locator(`input[name=sex][value=${identity.sex}]`).check();

@@ -121,12 +121,26 @@ test("from its own origin, the EHR page loads the SDK, connects and reads the Vi
   await page.locator("#passerelle-state[data-state=ready]").waitFor();
   assert.match((await page.locator("#passerelle-state").textContent()) ?? "", /SIMULATION/);
   await expectBeneficiaries();
+  // The professional whose CPS will sign is named, from the card.
+  const { holder } = await call<{ holder: { firstName: string; lastName: string } }>("cps.read");
+  personalData.add(holder.lastName);
+  await page.locator("#professional", { hasText: `${holder.firstName} ${holder.lastName}` }).waitFor();
 });
 
 test("INSi: the PIN is typed in the daemon's PIN page, the EHR gets the answer", async () => {
   const lab = await call<LabStatus>("lab.status");
   if (!lab.profiles.includes("cps")) return; // no CPS to sign with: nothing to check yet
+  const [chosen] = await beneficiariesOnCard();
+  assert.ok(chosen);
+  assert.equal(await page.locator("#patient").isVisible(), false, "nobody chosen yet");
   await page.locator("#beneficiaries button").first().click();
+  // Which beneficiary was chosen is said in words, the date as a French reader writes it.
+  const [year, month, day] = chosen.birthDate.split("-");
+  assert.equal(
+    await page.locator("#patient").textContent(),
+    `Patient : ${chosen.lastName} ${chosen.firstName}, né(e) le ${day}/${month}/${year}`,
+  );
+  assert.equal(await page.locator("#beneficiaries button").first().getAttribute("aria-pressed"), "true");
   const pinPage = await browser.newPage();
   watchConsole(pinPage, consoleLog);
   try {

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInsiClient } from "../../daemon/src/insi/client.ts";
 import { InsiConfig } from "../../daemon/src/insi/config.ts";
-import { SIMULATOR_IDAM } from "../../daemon/src/simulator/insi/server.ts";
+import { SIMULATED_ASSERTION_ATTRIBUTES, SIMULATOR_IDAM } from "../../daemon/src/simulator/insi/server.ts";
 import { createInsiTestPki } from "../../daemon/src/simulator/insi/test-pki.ts";
 import { keySigner } from "../../daemon/test/insi/helpers.ts";
 import { HARNESS, spawnTs, waitForLine } from "./run.ts";
@@ -76,6 +76,7 @@ test("card (cps) mode: an assertion PS signed with a certificate from a CA given
     const config = InsiConfig.parse({
       mode: "card",
       endpoints: { card: url },
+      attributes: { default: SIMULATED_ASSERTION_ATTRIBUTES },
       caBundlePath: join(dir, "creds", "ca.pem"),
       lps,
     });

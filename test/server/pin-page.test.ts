@@ -55,7 +55,12 @@ test("verifyPin without a PIN waits for the daemon's page; a wrong then a right 
     "BUSY",
     "one pending PIN request per origin",
   );
-  await page.call("pin.submit", { requestId: request.requestId, pin: "9999" });
+  // The page hears the card's answer, not just "sent": a wrong PIN is PIN_INCORRECT there too.
+  const typed = (await page.call("pin.submit", { requestId: request.requestId, pin: "9999" }))["error"] as {
+    data: { reason: string; triesRemaining: number };
+  };
+  assert.equal(typed.data.reason, "PIN_INCORRECT");
+  assert.equal(typed.data.triesRemaining, 2);
   const refused = (await wrong)["error"] as { data: { reason: string; triesRemaining: number } };
   assert.equal(refused.data.reason, "PIN_INCORRECT");
   assert.equal(refused.data.triesRemaining, 2);
@@ -63,7 +68,11 @@ test("verifyPin without a PIN waits for the daemon's page; a wrong then a right 
   const right = ehr.call("cps.verifyPin", {});
   const [second] = await pendingRequests(page);
   assert.equal(second?.triesRemaining, 2);
-  await page.call("pin.submit", { requestId: second?.requestId, pin: "1234" });
+  assert.deepEqual((await page.call("pin.submit", { requestId: second?.requestId, pin: "1234" }))["result"], {
+    accepted: true,
+    verified: true,
+    triesRemaining: 3,
+  });
   assert.deepEqual((await right)["result"], { verified: true, triesRemaining: 3 });
   ehr.close();
   page.close();

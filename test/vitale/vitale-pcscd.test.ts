@@ -135,6 +135,20 @@ test("a 4-beneficiary Vitale 2 through pcscd: every beneficiary, then a warm rea
   await pull(1, again.bridge);
 });
 
+test("the split layout through pcscd, by Rufus's short-file route: names and NIRs matched by position", async () => {
+  await emptySlots();
+  const card = counting(await createEmulator(VITALE_PROFILES.vitaleSplitUnlisted));
+  const { readerId, bridge } = await insert(1, card);
+  const data = await readers.withCard(readerId, (channel) => labService().read(channel));
+  VitaleReadResult.parse({ readerId, ...data });
+  assert.deepEqual(
+    data.beneficiaries.map((b) => [b.nir, b.lastName, b.firstName, b.birthRank]),
+    FAMILY_OF_4.map((f) => [f.nir, f.lastName, f.firstName, f.birthRank]),
+  );
+  assert.equal(data.warnings, undefined);
+  await pull(1, bridge);
+});
+
 test("faults in data files: status error, missing file, truncated TLV, a length past the file", async () => {
   await emptySlots();
   const service = labService();

@@ -9,7 +9,7 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync } from "node
 import path from "node:path";
 import type { Command } from "commander";
 import { ConfigError, resolveConfig, type CommandLineOptions, type DaemonConfig } from "../config/config.ts";
-import { insiConfigProblems } from "../insi/config.ts";
+import { insiConfigProblems, insiConfigWarnings } from "../insi/config.ts";
 import { createInsiClient } from "../insi/index.ts";
 import { createSystemBackend } from "../pcsc/binding/koffi-backend.ts";
 
@@ -121,11 +121,17 @@ function checkInsi(config: DaemonConfig): Finding[] {
     problems.push(...client.problems());
     client.close();
   }
-  if (problems.length === 0)
-    return [{ level: "ok", topic: "insi", text: `configured, ${config.insi?.mode} mode` }];
-  return problems.map(
-    (problem) => ({ level: config.insi ? "fail" : "warn", topic: "insi", text: problem }) as Finding,
+  const warnings = insiConfigWarnings(config.insi ?? undefined).map(
+    (text) => ({ level: "warn", topic: "insi", text }) as Finding,
   );
+  if (problems.length === 0)
+    return [{ level: "ok", topic: "insi", text: `configured, ${config.insi?.mode} mode` }, ...warnings];
+  return [
+    ...problems.map(
+      (problem) => ({ level: config.insi ? "fail" : "warn", topic: "insi", text: problem }) as Finding,
+    ),
+    ...warnings,
+  ];
 }
 
 function checkAccess(config: DaemonConfig): Finding[] {

@@ -11,7 +11,13 @@
  * - spaces are trimmed, runs of spaces collapse, spaces around `-` and `'` are dropped;
  * - the ligatures Æ and Œ are REFUSED with a reason rather than rewritten: CNDA test 2.03 case 3
  *   expects no call for them, and choosing AE/OE is the operator's decision, made on the document;
- * - any other character (digits, ß, Ø, punctuation) is refused with its code point.
+ * - any other character (digits, ß, Ø, punctuation) is refused with its code point;
+ * - syntax (SEL-MP-043 v05.00.01 §3.4.1, EF_INS01_03 / EF_INS10_01 / EF_INS10_02, as quoted in
+ *   lsoulier42/healthcare-domain): the first character is a letter or an apostrophe (`'T HOOFT`),
+ *   never a space or a hyphen; separators are single (no doubled space or apostrophe, no space next
+ *   to an apostrophe); a birth name may hold a double hyphen `--`, a given name may not; a given name
+ *   may not end with a hyphen or an apostrophe. A birth name ending with a hyphen is refused too
+ *   (our reading: a hyphen joins two parts), one ending with an apostrophe is accepted.
  * Given names: a list; an entry holding spaces or commas is several given names (INSi's ListePrenom
  * separates them by spaces, civil status by commas). The first given name is the first of the list.
  * Birth dates are "lunar": a YYYY-MM-DD string whose month or day may be 00 — kept as a string, never
@@ -59,8 +65,13 @@ const APOSTROPHES = /[\u2019\u2018\u02BC\u00B4\u0060\u2032]/g;
 const DASHES = /[\u2010\u2011\u2012\u2013\u2014\u2212]/g;
 const COMBINING_MARKS = /\p{M}/gu;
 const LIGATURES = /[ÆæŒœ]/;
-/** Upper-case A–Z words joined by one separator: `-`, `--`, `'` or a space. */
-const NORMALISED_NAME = /^[A-Z]+(?:(?:--|[-' ])[A-Z]+)*$/;
+/** Birth name: upper-case A–Z words joined by one separator (`-`, `--`, `'`, a space); `'` may lead or end. */
+const BIRTH_NAME = /^'?[A-Z]+(?:(?:--|[-' ])[A-Z]+)*'?$/;
+/** One given name: the same without `--` and without a trailing `'`. */
+const GIVEN_NAME = /^'?[A-Z]+(?:[-'][A-Z]+)*$/;
+
+/** Which rules apply: a birth name (nom de naissance) or one given name (prénom). */
+export type NameKind = "birthName" | "givenName";
 const LUNAR_DATE = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/;
 const COG_CODE = /^(?:[0-9]{5}|2[AB][0-9]{3})$/;
 /** Earliest plausible birth year; older dates are typing errors. */
@@ -71,7 +82,11 @@ function fail<T>(path: readonly (string | number)[], message: string): Normalise
 }
 
 /** Normalise one name (birth name or one given name); `path` locates it in the issue. */
-export function normaliseName(raw: string, path: readonly (string | number)[] = []): Normalised<string> {
+export function normaliseName(
+  raw: string,
+  path: readonly (string | number)[] = [],
+  kind: NameKind = "birthName",
+): Normalised<string> {
   if (raw.length > MAX_NAME_LENGTH) return fail(path, `longer than ${MAX_NAME_LENGTH} characters`);
   if (LIGATURES.test(raw)) {
     return fail(
@@ -95,8 +110,15 @@ export function normaliseName(raw: string, path: readonly (string | number)[] = 
   }
   const value = unified.toUpperCase();
   if (value === "") return fail(path, "is empty");
-  if (!NORMALISED_NAME.test(value)) {
-    return fail(path, "separators must join two letters: one of -, --, ' or a single space");
+  if (kind === "givenName") {
+    if (value.includes("--")) return fail(path, "a given name may not hold a double hyphen (--)");
+    if (/[-']$/.test(value)) return fail(path, "a given name may not end with a hyphen or an apostrophe");
+  }
+  if (!(kind === "givenName" ? GIVEN_NAME : BIRTH_NAME).test(value)) {
+    return fail(
+      path,
+      "starts with a letter or an apostrophe; separators (-, --, ' or a single space) join two letters",
+    );
   }
   return { ok: true, value };
 }
@@ -112,7 +134,7 @@ export function normaliseFirstNames(
     const parts = entry.split(/[,\s]+/u).filter((part) => part !== "");
     if (parts.length === 0) issues.push({ path: [...path, index], message: "is empty" });
     for (const part of parts) {
-      const result = normaliseName(part, [...path, index]);
+      const result = normaliseName(part, [...path, index], "givenName");
       if (result.ok) names.push(result.value);
       else issues.push(...result.issues);
     }

@@ -53,6 +53,14 @@ export interface SignerIdentity {
   readonly cardType: string;
   readonly notAfter: Date;
   readonly fingerprint: string;
+  /** The subject's `title` (T), the IGC-Santé profession label ("Médecin", "Infirmier"…), if any. */
+  readonly profession?: string;
+}
+
+/** One `Attribute` of the AttributeStatement: a name and its single value. */
+export interface AssertionAttribute {
+  readonly name: string;
+  readonly value: string;
 }
 
 function escapeDnValue(value: string): string {
@@ -126,13 +134,49 @@ export function signerIdentity(certificatePem: string): SignerIdentity {
   const typeByte = extensionValue.length > 2 ? extensionValue.charCodeAt(2) : -1;
   // The byte may be a number or its ASCII digit.
   const typeNumber = typeByte >= 0x30 && typeByte <= 0x33 ? typeByte - 0x30 : typeByte;
+  const title = cert.subject.getField({ type: "2.5.4.12" }) as { value?: unknown } | null;
+  const profession =
+    typeof title?.value === "string" && title.value !== "" ? decodeUtf8Safe(title.value) : undefined;
   return {
     issuerDn: subjectDn(x509.raw),
     nameId: cn.value,
     cardType: CARD_TYPES[typeNumber] ?? CARD_TYPE_FALLBACK,
     notAfter: new Date(x509.validTo),
     fingerprint: x509.fingerprint256,
+    ...(profession === undefined ? {} : { profession }),
   };
+}
+
+function decodeUtf8Safe(raw: string): string {
+  try {
+    return forge.util.decodeUtf8(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/**
+ * Whether the signer is a doctor (or a doctor in training, whose CPF carries the same profession):
+ * the guide makes `codeSpecialite` mandatory for them. Read from the certificate's title; the label
+ * "Médecin" is how IGC-Santé certificates seen in public fixtures spell it (a guess beyond that).
+ */
+export function isDoctor(identity: SignerIdentity): boolean {
+  const label = (identity.profession ?? "").normalize("NFD").replace(/\p{M}/gu, "").toUpperCase();
+  return /^MEDECIN\b/.test(label);
+}
+
+function attributeStatement(attributes: readonly AssertionAttribute[]): string {
+  if (attributes.length === 0) return "";
+  return (
+    `<AttributeStatement>` +
+    attributes
+      .map(
+        (a) =>
+          `<Attribute Name="${escapeXml(a.name)}"><AttributeValue>${escapeXml(a.value)}</AttributeValue></Attribute>`,
+      )
+      .join("") +
+    `</AttributeStatement>`
+  );
 }
 
 /** The unsigned assertion, compact (no whitespace between elements). */
@@ -141,6 +185,7 @@ export function assertionPsXml(
   id: string,
   issueInstant: Date,
   validitySeconds: number,
+  attributes: readonly AssertionAttribute[] = [],
 ): string {
   const notBefore = new Date(issueInstant.getTime() - ASSERTION_CLOCK_SKEW_SECONDS * 1000);
   const notOnOrAfter = new Date(issueInstant.getTime() + validitySeconds * 1000);
@@ -149,6 +194,7 @@ export function assertionPsXml(
     `<Issuer Format="${X509_SUBJECT_NAME}">${escapeXml(identity.issuerDn)}</Issuer>` +
     `<Subject><NameID NameQualifier="${escapeXml(identity.cardType)}">${escapeXml(identity.nameId)}</NameID></Subject>` +
     `<Conditions NotBefore="${notBefore.toISOString()}" NotOnOrAfter="${notOnOrAfter.toISOString()}"/>` +
+    attributeStatement(attributes) +
     `</Assertion>`
   );
 }
@@ -244,21 +290,27 @@ export class AssertionPsCache {
     this.#options = options;
   }
 
+  /**
+   * `attributesOf` gives the AttributeStatement for this signer (it may throw, e.g. a doctor without
+   * a configured specialty); the attributes are part of the cache key.
+   */
   async assertionFor(
     signer: AssertionSigner,
     scope = "",
+    attributesOf: (identity: SignerIdentity) => readonly AssertionAttribute[] = () => [],
   ): Promise<{ xml: string; identity: SignerIdentity }> {
     const now = this.#options.now ?? (() => new Date());
     const certificatePem = await signer.signatureCertificatePem();
     const identity = this.#identity(certificatePem);
-    const key = `${identity.fingerprint} ${scope}`;
+    const attributes = attributesOf(identity);
+    const key = `${identity.fingerprint} ${scope} ${JSON.stringify(attributes)}`;
     const cached = this.#entries.get(key);
     if (cached !== undefined && cached.expiresAt > now().getTime()) return cached.assertion;
     const issueInstant = now();
     const validityMs = this.#options.validitySeconds * 1000;
     const sign = (issued: Date) =>
       signAssertion(
-        assertionPsXml(identity, `_${randomUUID()}`, issued, this.#options.validitySeconds),
+        assertionPsXml(identity, `_${randomUUID()}`, issued, this.#options.validitySeconds, attributes),
         certificatePem,
         signer,
       );

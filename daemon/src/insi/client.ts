@@ -20,8 +20,14 @@ import {
   normaliseTraits,
   type IdentityTraitsInput,
 } from "../ins/traits.ts";
-import { AssertionPsCache } from "./assertion-ps.ts";
-import { insiEndpoint, lpsFor, type InsiConfig } from "./config.ts";
+import { AssertionPsCache, isDoctor, type AssertionAttribute, type SignerIdentity } from "./assertion-ps.ts";
+import {
+  attributesFor,
+  insiEndpoint,
+  lpsFor,
+  REQUIRED_ASSERTION_ATTRIBUTES,
+  type InsiConfig,
+} from "./config.ts";
 import { loadOrganisationCredentials, type OrganisationCredentials } from "./credentials.ts";
 import {
   buildEnvelope,
@@ -92,6 +98,34 @@ interface Setup {
   readonly transport?: InsiTransport;
   readonly endpoint?: string;
   readonly problem?: PasserelleError;
+  /** Organisation mode: the certificate's OU, sent as Emetteur (padoa does the same). */
+  readonly emetteur?: string;
+}
+
+/**
+ * The AttributeStatement of the assertion PS for this origin and signer, in the guide's order; a
+ * missing required field is INSI_NOT_CONFIGURED naming it (the call is never sent without it).
+ */
+export function assertionAttributes(
+  config: InsiConfig,
+  origin: string,
+  identity: SignerIdentity,
+): AssertionAttribute[] {
+  const values = attributesFor(config, origin);
+  const missing = (field: string) =>
+    new PasserelleError(
+      "INSI_NOT_CONFIGURED",
+      `card mode: insi.attributes.${field} is not configured for this origin (the assertion PS needs it)`,
+      { problem: "assertion-attribute", field },
+    );
+  for (const field of REQUIRED_ASSERTION_ATTRIBUTES) if (values[field] === undefined) throw missing(field);
+  if (values.codeSpecialite === undefined && isDoctor(identity)) throw missing("codeSpecialite");
+  const out: AssertionAttribute[] = [
+    { name: "identifiantFacturation", value: values.identifiantFacturation ?? "" },
+    { name: "secteurActivite", value: values.secteurActivite ?? "" },
+  ];
+  if (values.codeSpecialite !== undefined) out.push({ name: "codeSpecialite", value: values.codeSpecialite });
+  return out;
 }
 
 function setUp(config: InsiConfig, deps: InsiClientDeps): Setup {
@@ -103,7 +137,14 @@ function setUp(config: InsiConfig, deps: InsiClientDeps): Setup {
       }),
     };
   }
-  if (deps.transport !== undefined) return { transport: deps.transport, endpoint };
+  if (deps.transport !== undefined)
+    return {
+      transport: deps.transport,
+      endpoint,
+      ...(deps.organisationCredentials?.organisationalUnit === undefined
+        ? {}
+        : { emetteur: deps.organisationCredentials.organisationalUnit }),
+    };
   try {
     let credentials = deps.organisationCredentials;
     if (config.mode === "organisation" && credentials === undefined) {
@@ -148,11 +189,23 @@ function setUp(config: InsiConfig, deps: InsiClientDeps): Setup {
       responseTimeoutMs: config.timeouts.responseMs,
       keepAliveMs: config.keepAliveMs,
     });
-    return { transport, endpoint };
+    const emetteur = config.mode === "organisation" ? credentials?.organisationalUnit : undefined;
+    return { transport, endpoint, ...(emetteur === undefined ? {} : { emetteur }) };
   } catch (error) {
     if (isPasserelleError(error)) return { problem: error };
     throw error;
   }
+}
+
+/**
+ * The `Prenom` of each call of a traits search: the first given name; when INSi finds nobody and
+ * there are several, each other given name on its own, then the whole list in one `Prenom`
+ * (padoa's strategy, `INSiPerson.getSoapBodyAsJson`: TCHITCHI "OLA CATARINA BELLA" → OLA gives
+ * CR 01, CATARINA gives CR 00). The sequence stops at the first CR 00 or error.
+ */
+export function prenomSequence(firstNames: readonly string[]): string[] {
+  if (firstNames.length <= 1) return [...firstNames];
+  return [...firstNames, firstNames.join(" ")];
 }
 
 export function createInsiClient(config: InsiConfig, deps: InsiClientDeps = {}): InsiClient {
@@ -202,13 +255,15 @@ export function createInsiClient(config: InsiConfig, deps: InsiClientDeps = {}):
         );
       }
       const assertionsXml: string[] = [];
-      let emetteur = config.emetteur;
+      let emetteur = config.emetteur ?? setup.emetteur;
       if (config.mode === "card") {
         if (ctx.signer === undefined)
           throw new PasserelleError("NO_CARD", "card mode needs a CPS card to sign the assertion", {
             card: "cps",
           });
-        const assertion = await assertions.assertionFor(ctx.signer, ctx.origin);
+        const assertion = await assertions.assertionFor(ctx.signer, ctx.origin, (identity) =>
+          assertionAttributes(config, ctx.origin, identity),
+        );
         assertionsXml.push(assertion.xml);
         emetteur ??= assertion.identity.nameId;
         idNat ??= assertion.identity.nameId;
@@ -261,10 +316,20 @@ export function createInsiClient(config: InsiConfig, deps: InsiClientDeps = {}):
   ): Promise<InsiResult> {
     const normalised = normaliseTraits(traits);
     if (!normalised.ok) throw new InvalidTraitsError(normalised.issues);
-    // The audit names the method the web app called: a verification is a search on the wire.
-    return call("rechercherInsAvecTraitsIdentite", method, ctx, async () => ({
-      body: recSansVitaleBody(normalised.value),
-    }));
+    let fallback: InsiResult | undefined;
+    for (const prenom of prenomSequence(normalised.value.firstNames)) {
+      // The audit names the method the web app called (a verification is a search on the wire);
+      // each call of the sequence is its own audit record with its own MessageID.
+      const result = await call("rechercherInsAvecTraitsIdentite", method, ctx, async () => ({
+        body: recSansVitaleBody({ ...normalised.value, firstName: prenom }),
+      }));
+      if (result.outcome === "found") return result;
+      // A CR 02 is kept over a later 01: "several identities" says more than "none".
+      if (fallback?.outcome !== "multiple") fallback = result;
+    }
+    // normaliseTraits guarantees at least one given name, hence one call.
+    if (fallback === undefined) throw new Error("no INSi call was made");
+    return fallback;
   }
 
   return {

@@ -35,9 +35,37 @@ export type LpsIdentityConfig = z.infer<typeof LpsIdentityConfig>;
 
 const origin = z.string().regex(/^https?:\/\/[^/\s]+$/, "an origin: scheme://host[:port]");
 
+const attributeValue = z
+  .string()
+  .min(1)
+  .max(32)
+  .regex(/^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' or '-'");
+
+/**
+ * The AttributeStatement of the assertion PS (SEL-MP-043 v05.00.01 §3.2 as quoted publicly):
+ * `identifiantFacturation` (an establishment: its geographic FINESS, else its SIRET; a liberal
+ * practitioner: the AM billing identifier — the guide asks for it to be configurable),
+ * `secteurActivite`, and `codeSpecialite` (the AMO specialty) for doctors and doctors in training.
+ * None of them is on the card in a form we can read publicly: configuration, per workstation with a
+ * per-origin override (field by field).
+ */
+export const AssertionAttributesConfig = z.strictObject({
+  identifiantFacturation: attributeValue.optional(),
+  secteurActivite: attributeValue.optional(),
+  codeSpecialite: attributeValue.optional(),
+});
+export type AssertionAttributesConfig = z.infer<typeof AssertionAttributesConfig>;
+
 export const InsiConfig = z.strictObject({
   /** card: the CPS signs an assertion PS, server-auth TLS. organisation: mutual TLS, no assertion. */
   mode: z.enum(["card", "organisation"]),
+  /** The assertion PS's AttributeStatement (card mode): machine default, then per origin. */
+  attributes: z
+    .strictObject({
+      default: AssertionAttributesConfig.default({}),
+      origins: z.record(origin, AssertionAttributesConfig).default({}),
+    })
+    .default({ default: {}, origins: {} }),
   endpoints: z
     .strictObject({
       /** Endpoint for card mode (qualification: https://qualiflps.services-ps.ameli.fr/lps). */
@@ -99,6 +127,43 @@ export function lpsFor(config: InsiConfig, requestOrigin: string): LpsIdentityCo
   return config.lps.origins[requestOrigin] ?? config.lps.default;
 }
 
+/** The assertion attributes for a requesting origin: the machine default, overridden field by field. */
+export function attributesFor(config: InsiConfig, requestOrigin: string): AssertionAttributesConfig {
+  return { ...config.attributes.default, ...config.attributes.origins[requestOrigin] };
+}
+
+/** Attributes every assertion PS must carry (codeSpecialite only for doctors: checked per call). */
+export const REQUIRED_ASSERTION_ATTRIBUTES = ["identifiantFacturation", "secteurActivite"] as const;
+
+/**
+ * The attribute sets calls can use: each origin named in the configuration, and the default for
+ * every other origin when there is a default LPS identity (else no other origin can call).
+ */
+function attributeScopes(config: InsiConfig): Array<readonly [string, AssertionAttributesConfig]> {
+  const named = new Set([...Object.keys(config.lps.origins), ...Object.keys(config.attributes.origins)]);
+  const scopes: Array<readonly [string, AssertionAttributesConfig]> = [...named].map(
+    (o) =>
+      [
+        config.attributes.origins[o] ? `insi.attributes.origins["${o}"]` : "insi.attributes.default",
+        attributesFor(config, o),
+      ] as const,
+  );
+  if (config.lps.default !== undefined || named.size === 0)
+    scopes.push(["insi.attributes.default", config.attributes.default]);
+  const seen = new Set<string>();
+  return scopes.filter(([where]) => !seen.has(where) && (seen.add(where), true));
+}
+
+/** Not blocking, but worth a line in `passerelle doctor`. */
+export function insiConfigWarnings(config: InsiConfig | undefined): string[] {
+  if (config?.mode !== "card") return [];
+  return attributeScopes(config).some(([, attributes]) => attributes.codeSpecialite === undefined)
+    ? [
+        "insi.attributes.codeSpecialite: not set everywhere; calls signed by a doctor's CPS need it and are refused (INSI_NOT_CONFIGURED)",
+      ]
+    : [];
+}
+
 /**
  * What is missing for INSi calls, as short sentences for `passerelle doctor` (no secrets, no paths
  * content). An empty list means the configuration is complete (files are checked at client start).
@@ -123,6 +188,14 @@ export function insiConfigProblems(config: InsiConfig | undefined): string[] {
   }
   if (config.caBundlePath === undefined)
     problems.push("insi.caBundlePath: no CA bundle; the system roots do not hold IGC-Santé");
+  if (config.mode === "card") {
+    for (const [where, attributes] of attributeScopes(config)) {
+      for (const field of REQUIRED_ASSERTION_ATTRIBUTES) {
+        if (attributes[field] === undefined)
+          problems.push(`${where}.${field}: card mode needs it in the assertion PS (SEL-MP-043 §3.2)`);
+      }
+    }
+  }
   if (config.lps.default === undefined && Object.keys(config.lps.origins).length === 0) {
     problems.push("insi.lps: no LPS identity (IDAM, software name, version), neither default nor per origin");
   }

@@ -19,6 +19,12 @@ export interface OrganisationCredentials {
   readonly certChainPem: string;
   readonly commonName: (typeof ORGANISATION_CNS)[number];
   readonly notAfter: Date;
+  /**
+   * The subject's OU, if any: padoa sends it as the contexts' Emetteur in this mode
+   * (src/ins/class/emitter.helper.ts). IGC-Santé organisation certificates carry the structure's
+   * identifier there; the normative Emetteur is not public.
+   */
+  readonly organisationalUnit?: string;
 }
 
 // PKCS#12 bag types (RFC 7292 §4.2).
@@ -81,7 +87,10 @@ export function loadOrganisationCredentials(
   });
   if (issuer === undefined)
     throw refuse("the file does not hold its issuing CA certificate (chain)", "no-chain");
+  const ou = leaf.subject.getField("OU") as { value?: unknown } | null;
+  const organisationalUnit = typeof ou?.value === "string" && ou.value !== "" ? ou.value : undefined;
   return {
+    ...(organisationalUnit === undefined ? {} : { organisationalUnit }),
     keyPem: forge.pki.privateKeyToPem(key),
     certChainPem: [leaf, ...chain].map((c) => forge.pki.certificateToPem(c)).join(""),
     commonName: allowed,

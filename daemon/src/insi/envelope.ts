@@ -140,12 +140,15 @@ export function vitaleCouverture(beneficiary: VitaleBeneficiary): string {
   const nir = (num: string, key: string | undefined) =>
     `<ctxbam:Num>${escapeXml(num)}</ctxbam:Num>` +
     (key === undefined ? "" : `<ctxbam:Cle>${escapeXml(key)}</ctxbam:Cle>`);
-  const beneficiaryNir = beneficiary.individualNir ?? beneficiary.insuredNir;
-  const beneficiaryKey =
-    beneficiary.individualNir === undefined ? beneficiary.insuredNirKey : beneficiary.individualNirKey;
+  // The beneficiary's own NIR only when the card holds one: a child on a parent's card has none,
+  // and the public templates then leave BENEFICIAIRE/Nir out rather than repeat the insured's.
+  const ownNir =
+    beneficiary.individualNir === undefined
+      ? ""
+      : `<ctxbam:Nir>${nir(beneficiary.individualNir, beneficiary.individualNirKey)}</ctxbam:Nir>`;
   return (
     `<ctxbam:ASSURE><ctxbam:Id>${nir(beneficiary.insuredNir, beneficiary.insuredNirKey)}</ctxbam:Id></ctxbam:ASSURE>` +
-    `<ctxbam:BENEFICIAIRE><ctxbam:Nir>${nir(beneficiaryNir, beneficiaryKey)}</ctxbam:Nir>` +
+    `<ctxbam:BENEFICIAIRE>${ownNir}` +
     `<ctxbam:DateNai>${escapeXml(beneficiary.birthDate)}</ctxbam:DateNai>` +
     (beneficiary.birthRank === undefined ? "" : `<ctxbam:Rang>${beneficiary.birthRank}</ctxbam:Rang>`) +
     `</ctxbam:BENEFICIAIRE>`

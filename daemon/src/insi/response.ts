@@ -102,6 +102,14 @@ function identity(individu: Element): InsiIdentity {
   if (firstName === undefined)
     throw invalid("TIQ holds neither ListePrenom nor Prenom", { element: "ListePrenom" });
   const sex = requiredText(tiq, "Sexe");
+  if (sex === "I") {
+    // The guide (EF_INS25_04, as quoted publicly) says INSi delivers only F or M: an identity
+    // with the "indéterminé" sex is not an INSi identity, and is not passed on.
+    throw invalid("TIQ/Sexe is I (indéterminé): INSi returns only M or F (EF_INS25_04)", {
+      element: "Sexe",
+      problem: "sex-indeterminate",
+    });
+  }
   if (sex !== "M" && sex !== "F") throw invalid("TIQ/Sexe is neither M nor F", { element: "Sexe" });
   const birthDate = requiredText(tiq, "DateNaissance");
   if (!DATE_PATTERN.test(birthDate))
@@ -118,6 +126,12 @@ function identity(individu: Element): InsiIdentity {
     ...(birthPlace === undefined ? {} : { birthPlace: birthPlace.toUpperCase() }),
   };
 }
+
+/**
+ * Fault codes that mean "try again later": siram_40, "service temporairement inaccessible" (the
+ * code named in issue #11 from the integration guide; the full catalogue is not public).
+ */
+export const TEMPORARY_FAULTS: ReadonlySet<string> = new Set(["siram_40"]);
 
 /** Longest SOAP fault message passed on to the web app. */
 export const MAX_FAULT_MESSAGE = 500;
@@ -164,6 +178,15 @@ function fault(element: Element): PasserelleError {
   const severity = erreur?.getAttribute("severite");
   if (severity) details["severity"] = severity;
   if (reason !== undefined && reason !== faultMessage) details["reason"] = reason;
+  const codes = [faultCode, stripPrefix(subcode)].map((c) => c?.toLowerCase());
+  if (codes.some((c) => c !== undefined && TEMPORARY_FAULTS.has(c))) {
+    // "Service temporairement inaccessible": the service said so itself; the same call may be
+    // tried again later, so it is INSI_UNAVAILABLE (retriable), with the fault's code kept.
+    return new PasserelleError("INSI_UNAVAILABLE", `INSi temporarily unavailable (${faultCode})`, {
+      ...details,
+      cause: "fault",
+    });
+  }
   return new PasserelleError("INSI_FAULT", `INSi fault ${faultCode}: ${faultMessage}`, details);
 }
 

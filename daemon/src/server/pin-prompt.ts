@@ -8,10 +8,21 @@
  * exist only for the daemon's own origin. The PIN string is handed to the card driver and dropped.
  */
 import { randomUUID } from "node:crypto";
-import { PasserelleError } from "../errors.ts";
+import type { PinPrompt } from "../cards/cps/index.ts";
+import { PasserelleError, isPasserelleError } from "../errors.ts";
 
 /** How long the user has to type the PIN. */
 export const PIN_PAGE_TIMEOUT_MS = 60_000;
+/** How long `pin.submit` waits for the card's answer to the PIN before saying only "accepted". */
+export const PIN_OUTCOME_WAIT_MS = 15_000;
+
+/** What `pin.submit` answers: the card's verdict when it came in time (a wrong PIN is an error). */
+export interface PinSubmitted {
+  readonly accepted: true;
+  readonly verified?: true;
+  readonly triesRemaining?: number;
+}
+type Outcome = Parameters<NonNullable<PinPrompt["answered"]>>[0];
 
 export interface PendingPin {
   readonly requestId: string;
@@ -31,6 +42,8 @@ interface Pending extends PendingPin {
 export interface PinPageOptions {
   /** Opens the PIN page for the user (a browser window); absent: the user opens /pin.html. */
   open?: (url: string) => void;
+  /** True for the daemon's own origins: their requests show on the page that made them, nothing opens. */
+  isSelfOrigin?: (origin: string) => boolean;
   /** The page's URL, known once the server listens. */
   url: () => string | null;
   timeoutMs?: number;
@@ -40,6 +53,8 @@ export interface PinPageOptions {
 
 export class PinPage {
   readonly #pending = new Map<string, Pending>();
+  /** Per origin: the submitted PIN whose card answer the page is waiting for. */
+  readonly #awaiting = new Map<string, (outcome: Outcome) => void>();
   readonly #options: PinPageOptions;
 
   constructor(options: PinPageOptions) {
@@ -71,8 +86,20 @@ export class PinPage {
       signal?.addEventListener("abort", onAbort, { once: true });
       this.#options.onChange?.();
       const url = this.#options.url();
-      if (url && this.#options.open) this.#options.open(url);
+      if (url && this.#options.open && !this.#options.isSelfOrigin?.(request.origin)) this.#options.open(url);
     });
+  }
+
+  /** The PinPrompt for one call of `origin`: asks here, and hears the card's answer for `pin.submit`. */
+  promptFor(origin: string, signal?: AbortSignal): PinPrompt {
+    return {
+      ask: (request) => this.ask(request, signal),
+      answered: (outcome) => {
+        const waiting = this.#awaiting.get(origin);
+        this.#awaiting.delete(origin);
+        waiting?.(outcome);
+      },
+    };
   }
 
   /** True while this origin has a PIN request waiting for the user. */
@@ -90,9 +117,32 @@ export class PinPage {
     }));
   }
 
-  submit(requestId: string, pin: string): void {
-    const pending = this.#take(requestId);
+  /**
+   * Hands the PIN to the waiting operation and answers with what the card said: verified (and the
+   * tries counter), or the card's error (PIN_INCORRECT with the tries left, PIN_BLOCKED…) thrown as is.
+   * Without an answer within PIN_OUTCOME_WAIT_MS, only `accepted`.
+   */
+  submit(requestId: string, pin: string): Promise<PinSubmitted> {
+    const pending = this.#take(requestId); // throws at once for a request no longer pending
+    const outcome = new Promise<Outcome | null>((resolve) => {
+      const done = (answer: Outcome) => {
+        clearTimeout(timer);
+        resolve(answer);
+      };
+      const timer = setTimeout(() => {
+        if (this.#awaiting.get(pending.origin) === done) this.#awaiting.delete(pending.origin);
+        resolve(null);
+      }, PIN_OUTCOME_WAIT_MS);
+      timer.unref();
+      this.#awaiting.set(pending.origin, done);
+    });
     pending.resolve(pin);
+    return outcome.then((answer) => {
+      if (answer === null || ("error" in answer && !isPasserelleError(answer.error)))
+        return { accepted: true };
+      if ("error" in answer) throw answer.error;
+      return { accepted: true, verified: true, triesRemaining: answer.triesRemaining };
+    });
   }
 
   cancel(requestId: string): void {

@@ -2,7 +2,6 @@
  * The HTTPS (or, with --plaintext, HTTP) server on 127.0.0.1 and ::1, the WebSocket endpoint /v1
  * behind the upgrade gate, GET /health and the daemon's own page.
  */
-import { readFile } from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
 import type { Duplex } from "node:stream";
@@ -10,6 +9,7 @@ import path from "node:path";
 import { SUBPROTOCOL, WS_PATH, type NotificationName, type NotificationParams } from "@passerelle/protocol";
 import { WebSocketServer } from "ws";
 import type { ReaderEvent } from "../pcsc/readers.ts";
+import type { WebFiles } from "../runtime/index.ts";
 import { Connection } from "./connection.ts";
 import { checkHttpRequest, checkUpgrade } from "./gate.ts";
 import type { Handlers, Services } from "./methods/index.ts";
@@ -29,10 +29,8 @@ export interface ServerOptions {
     maxInFlightPerConnection: number;
     maxConnectionsPerOrigin: number;
   };
-  /** Folder of the daemon's own page (index.html and its assets). */
-  webRoot?: string;
-  /** The browser bundle of the client SDK, served as /sdk/passerelle-client.js. */
-  sdkFile?: string;
+  /** The daemon's own page (index.html and its assets) and the browser SDK bundle (/sdk/passerelle-client.js). */
+  webFiles?: WebFiles;
   /** Addresses to listen on. Default 127.0.0.1 and ::1 (::1 skipped when the host has no IPv6). */
   hosts?: string[];
 }
@@ -146,7 +144,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   async function serveSdk(origin: string | null, response: http.ServerResponse): Promise<void> {
-    if (!options.sdkFile) {
+    const sdk = await options.webFiles?.sdk();
+    if (!sdk) {
       response.writeHead(404, { "Content-Type": "text/plain" }).end("SDK bundle not built (npm run build)\n");
       return;
     }
@@ -161,20 +160,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       headers["Access-Control-Allow-Origin"] = origin;
       headers["Vary"] = "Origin";
     }
-    try {
-      response.writeHead(200, headers).end(await readFile(options.sdkFile));
-    } catch {
-      response.writeHead(404, { "Content-Type": "text/plain" }).end("SDK bundle not built (npm run build)\n");
-    }
+    response.writeHead(200, headers).end(sdk);
   }
 
   async function serveStatic(pathname: string, response: http.ServerResponse): Promise<void> {
     const headers = securityHeaders(port);
-    const root = options.webRoot;
+    const files = options.webFiles;
     const relative = pathname === "/" ? "index.html" : pathname.slice(1);
     const extension = path.extname(relative);
     if (
-      !root ||
+      !files ||
       !/^[a-z0-9][a-z0-9._/-]*$/i.test(relative) ||
       relative.includes("..") ||
       !STATIC_TYPES[extension]
@@ -182,12 +177,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       response.writeHead(404, { ...headers, "Content-Type": "text/plain" }).end("not found\n");
       return;
     }
-    try {
-      const content = await readFile(path.join(root, relative));
-      response.writeHead(200, { ...headers, "Content-Type": STATIC_TYPES[extension] }).end(content);
-    } catch {
+    const content = await files.page(relative);
+    if (!content) {
       response.writeHead(404, { ...headers, "Content-Type": "text/plain" }).end("not found\n");
+      return;
     }
+    response.writeHead(200, { ...headers, "Content-Type": STATIC_TYPES[extension] }).end(content);
   }
 
   const refuse = (socket: Duplex, status: number, text: string) => {

@@ -3,7 +3,7 @@ import { sign } from "node:crypto";
 import type { AuditEvent, AuditSink } from "../../src/audit/audit-trail.ts";
 import { InsiConfig } from "../../src/insi/config.ts";
 import type { AssertionSigner } from "../../src/insi/signer.ts";
-import { SIMULATOR_IDAM } from "../../src/simulator/insi/server.ts";
+import { SIMULATED_ASSERTION_ATTRIBUTES, SIMULATOR_IDAM } from "../../src/simulator/insi/server.ts";
 import type { TestCertificate } from "../../src/simulator/insi/test-pki.ts";
 
 export const ORIGIN = "https://ehr.example";
@@ -17,6 +17,7 @@ export function simulatorConfig(
   return InsiConfig.parse({
     mode,
     endpoints: { [mode]: url },
+    ...(mode === "card" ? { attributes: { default: SIMULATED_ASSERTION_ATTRIBUTES } } : {}),
     lps: {
       default: { idam: SIMULATOR_IDAM, softwareName: "PasserelleTest", softwareVersion: "1.0" },
       origins: {

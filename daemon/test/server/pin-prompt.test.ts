@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { isPasserelleError } from "../../src/errors.ts";
+import { PasserelleError, isPasserelleError } from "../../src/errors.ts";
 import { PinPage } from "../../src/server/pin-prompt.ts";
 
 const request = { origin: "https://ehr.example.fr", readerId: "Reader 0", triesRemaining: 3 };
@@ -36,4 +36,42 @@ test("one pending request per origin; timeout; unknown request ids", async () =>
     () => page.submit("00000000-0000-4000-8000-000000000000", "1234"),
     (e) => isPasserelleError(e, "TIMEOUT"),
   );
+});
+
+test("submit answers with what the card said to the PIN: verified, or the card's error", async () => {
+  const page = new PinPage({ url: () => null });
+  const prompt = page.promptFor(request.origin);
+  const asked = prompt.ask(request);
+  const [first] = page.list();
+  assert.ok(first);
+  const wrong = page.submit(first.requestId, "9999");
+  assert.equal(await asked, "9999");
+  const error = new PasserelleError("PIN_INCORRECT", undefined, {
+    triesRemaining: 2,
+  });
+  prompt.answered?.({ error });
+  await assert.rejects(wrong, (e) => isPasserelleError(e, "PIN_INCORRECT"));
+
+  const again = prompt.ask(request);
+  const [second] = page.list();
+  assert.ok(second);
+  const right = page.submit(second.requestId, "1234");
+  await again;
+  prompt.answered?.({ verified: true, triesRemaining: 3 });
+  assert.deepEqual(await right, { accepted: true, verified: true, triesRemaining: 3 });
+});
+
+test("a request from the daemon's own page opens nothing; a web app's opens the PIN page", () => {
+  const opened: string[] = [];
+  const self = "http://localhost:9712";
+  const page = new PinPage({
+    url: () => `${self}/pin.html`,
+    open: (url) => opened.push(url),
+    isSelfOrigin: (origin) => origin === self,
+  });
+  void page.ask({ ...request, origin: self }).catch(() => undefined);
+  assert.deepEqual(opened, []);
+  void page.ask(request).catch(() => undefined);
+  assert.deepEqual(opened, [`${self}/pin.html`]);
+  for (const pending of page.list()) page.cancel(pending.requestId);
 });

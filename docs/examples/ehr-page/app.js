@@ -12,7 +12,7 @@
  *
  * Personal data stays on the screen: nothing here is written to the console.
  */
-import { messageFor } from "./messages.js";
+import { formatDate, messageFor } from "./messages.js";
 
 const APP = { name: "MonDossierPatient (exemple)", version: "1.0.0" };
 
@@ -54,6 +54,7 @@ async function loadSdk() {
 
 let passerelle = null;
 let vitaleReaderId = null;
+let cpsReaderId = null;
 
 async function start() {
   let sdk;
@@ -85,9 +86,11 @@ async function start() {
   // 3. Events first, so nothing is missed between the readers.list below and the first event.
   passerelle.on("card.inserted", ({ readerId, card }) => {
     if (card.type === "vitale") void readVitale(readerId);
+    if (card.type === "cps") void readProfessional(readerId);
   });
   passerelle.on("card.removed", ({ readerId }) => {
     if (readerId === vitaleReaderId) clearPatient("Carte Vitale retirée.");
+    if (readerId === cpsReaderId) showProfessional(null);
   });
   passerelle.on("access.changed", ({ access }) => {
     if (access === "granted") void onConnected();
@@ -136,6 +139,9 @@ async function onConnected() {
     notify("");
     await passerelle.call("events.subscribe", { topics: ["cards", "readers"] });
     const { readers } = await passerelle.call("readers.list", {});
+    const cps = readers.find((reader) => reader.card?.type === "cps");
+    if (cps) await readProfessional(cps.id);
+    else showProfessional(null);
     const vitale = readers.find((reader) => reader.card?.type === "vitale");
     if (vitale) await readVitale(vitale.id);
   } catch (error) {
@@ -144,20 +150,53 @@ async function onConnected() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 4. The Vitale card: one button per beneficiary.
+// The professional: whose CPS signs the INSi calls (cps.read gives the holder, no PIN needed).
+// ---------------------------------------------------------------------------------------------
+async function readProfessional(readerId) {
+  try {
+    const { holder, pin } = await passerelle.call("cps.read", { readerId });
+    cpsReaderId = readerId;
+    showProfessional(holder, pin);
+  } catch (error) {
+    $("professional").textContent = messageFor(error);
+  }
+}
+
+function showProfessional(holder, pin) {
+  if (!holder) {
+    cpsReaderId = null;
+    $("professional").textContent = "Insérez votre carte CPS dans le lecteur.";
+    return;
+  }
+  const blocked = pin?.triesRemaining === 0 ? " — code porteur bloqué" : "";
+  $("professional").textContent =
+    `${holder.firstName} ${holder.lastName}${holder.profession ? `, ${holder.profession}` : ""} (carte CPS)${blocked}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. The Vitale card: one button per beneficiary; the one chosen is said in words.
 // ---------------------------------------------------------------------------------------------
 async function readVitale(readerId) {
   try {
     const { beneficiaries } = await passerelle.call("vitale.read", { readerId });
     vitaleReaderId = readerId;
     $("vitale-hint").textContent = "Qui est le patient ?";
+    $("patient").hidden = true;
     const list = $("beneficiaries");
     list.replaceChildren();
     for (const beneficiary of beneficiaries) {
       const button = document.createElement("button");
       button.type = "button";
-      button.textContent = `${beneficiary.lastName} ${beneficiary.firstName} — né(e) le ${beneficiary.birthDate}`;
-      button.addEventListener("click", () => void findIns(beneficiary));
+      button.setAttribute("aria-pressed", "false");
+      button.textContent = `${beneficiary.lastName} ${beneficiary.firstName} — né(e) le ${formatDate(beneficiary.birthDate)}`;
+      button.addEventListener("click", () => {
+        for (const other of list.querySelectorAll("button")) other.setAttribute("aria-pressed", "false");
+        button.setAttribute("aria-pressed", "true");
+        const patient = $("patient");
+        patient.textContent = `Patient : ${beneficiary.lastName} ${beneficiary.firstName}, né(e) le ${formatDate(beneficiary.birthDate)}`;
+        patient.hidden = false;
+        void findIns(beneficiary);
+      });
       const item = document.createElement("li");
       item.append(button);
       list.append(item);
@@ -169,6 +208,7 @@ async function readVitale(readerId) {
 
 function clearPatient(hint) {
   vitaleReaderId = null;
+  $("patient").hidden = true;
   $("beneficiaries").replaceChildren();
   $("vitale-hint").textContent = `${hint} Insérez la carte Vitale du patient dans le lecteur.`;
   $("ins-result").hidden = true;
@@ -191,6 +231,8 @@ async function findIns(beneficiary) {
   } catch (error) {
     $("ins-status").textContent = messageFor(error);
   }
+  // The PIN may have been asked on the way (right, wrong, blocked): show the CPS as it is now.
+  if (cpsReaderId) await readProfessional(cpsReaderId);
 }
 
 async function searchIns(beneficiary) {
@@ -295,7 +337,8 @@ function showIns(result) {
   status.textContent = "Identité trouvée.";
   $("ins-birthname").textContent = identity.birthName;
   $("ins-firstnames").textContent = identity.firstNames.join(" ");
-  $("ins-birth").textContent = `${identity.sex === "F" ? "féminin" : "masculin"}, ${identity.birthDate}`;
+  $("ins-birth").textContent =
+    `${identity.sex === "F" ? "féminin" : "masculin"}, ${formatDate(identity.birthDate)}`;
   $("ins-value").textContent = `${identity.ins.value} ${identity.ins.key} (${identity.ins.type})`;
   $("ins-cr").textContent = `${result.cr.code} — ${result.cr.label}`;
   $("ins-result").hidden = false;

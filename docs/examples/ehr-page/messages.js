@@ -47,3 +47,9 @@ export function messageFor(error) {
   }
   return text;
 }
+
+/** A card or INSi date (YYYY-MM-DD; a lunar date has 00 for an unknown day or month) as 15/01/1980. */
+export function formatDate(value) {
+  const match = /^(\d{4})-(\d{2})-(\d{2})/.exec(String(value ?? ""));
+  return match ? `${match[3]}/${match[2]}/${match[1]}` : String(value ?? "");
+}

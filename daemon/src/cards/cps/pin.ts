@@ -18,6 +18,12 @@ export const PIN_PATTERN = /^[0-9]{4,8}$/;
 export interface PinPrompt {
   /** Resolves with the digits the user typed; rejects USER_CANCELLED / TIMEOUT / BUSY. */
   ask(request: { origin: string; readerId: string; triesRemaining: number }): Promise<string>;
+  /**
+   * Told what the card answered to the PIN `ask` gave (the verification's result, or the error:
+   * PIN_INCORRECT with the tries left, PIN_BLOCKED, CARD_REMOVED…), so the page where the user typed
+   * it says the truth rather than "sent".
+   */
+  answered?(outcome: { verified: true; triesRemaining: number } | { error: unknown }): void;
 }
 
 export interface VerifyPinRequest {

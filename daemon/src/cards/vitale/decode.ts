@@ -88,32 +88,46 @@ export function decodePointerFile(bytes: Uint8Array): Decoded<PointerDirectory> 
   return { ok: true, value: { applications, files } };
 }
 
+/**
+ * The fields of one `65` record as the card holds them, before any check: a record of the split
+ * layout carries only some of them (the NIR under VITALE, the names and birth date in the MF), and
+ * two such records are merged (`mergeRecords`) before they become a beneficiary.
+ */
+export interface BeneficiaryRecord {
+  readonly nir?: string;
+  readonly lastName?: string;
+  readonly firstName?: string;
+  readonly birthDate?: string;
+  /** The birth-rank object's value bytes, when the layout names a tag for it. */
+  readonly birthRank?: Uint8Array;
+  /** Unknown and repeated tags: `tag hex` → `value hex`. */
+  readonly raw?: Readonly<Record<string, string>>;
+}
+
 /** What one data file holds: beneficiary records, the card's validity start, or nothing we know. */
 export interface DataFileContent {
-  readonly beneficiaries: readonly Omit<VitaleBeneficiary, "index">[];
+  readonly records: readonly BeneficiaryRecord[];
   readonly validFrom?: string;
-  /** Per-field problems (no personal data), to become warnings. */
+  /** File-level problems (no personal data), to become warnings. */
   readonly problems: readonly string[];
 }
 
 /**
- * A data file of the VITALE application. Content that is not TLV at all (first byte `00`, or
- * `04 00`, which cardpeek also shows raw) holds nothing for us; malformed TLV is a problem.
+ * A data file of the VITALE application or of the MF. Content that is not TLV at all (first byte
+ * `00`, or `04 00`, which cardpeek also shows raw) holds nothing for us; malformed TLV is a problem.
  */
 export function decodeDataFile(bytes: Uint8Array, layout: VitaleBeneficiaryLayout): Decoded<DataFileContent> {
   if (bytes.length === 0 || bytes[0] === 0x00 || (bytes[0] === 0x04 && bytes[1] === 0x00)) {
-    return { ok: true, value: { beneficiaries: [], problems: [] } };
+    return { ok: true, value: { records: [], problems: [] } };
   }
   const tlv = decodeTlv(bytes, { trailingPadding: true });
   if (!tlv.ok) return { ok: false, problem: tlvProblem(tlv.error) };
-  const beneficiaries: Omit<VitaleBeneficiary, "index">[] = [];
+  const records: BeneficiaryRecord[] = [];
   const problems: string[] = [];
   let validFrom: string | undefined;
   for (const node of tlv.nodes) {
     if (node.tag === TAG_BENEFICIARY && node.constructed) {
-      const decoded = decodeBeneficiary(node, layout);
-      beneficiaries.push(decoded.beneficiary);
-      problems.push(...decoded.problems);
+      records.push(decodeRecord(node, layout));
     } else if (node.tag === TAG_CARD && node.constructed) {
       const start = findTlv(node.children, TAG_CARD_VALIDITY_START);
       if (start !== undefined) {
@@ -125,8 +139,66 @@ export function decodeDataFile(bytes: Uint8Array, layout: VitaleBeneficiaryLayou
   }
   return {
     ok: true,
-    value: validFrom === undefined ? { beneficiaries, problems } : { beneficiaries, validFrom, problems },
+    value: validFrom === undefined ? { records, problems } : { records, validFrom, problems },
   };
+}
+
+/**
+ * One `65` record's fields. The first object of each known tag is the field; anything else
+ * (unknown tags, repeated known tags) is kept raw.
+ */
+export function decodeRecord(record: TlvNode, layout: VitaleBeneficiaryLayout): BeneficiaryRecord {
+  const fields: { -readonly [K in keyof BeneficiaryRecord]: BeneficiaryRecord[K] } = {};
+  let raw: Record<string, string> | undefined;
+  for (const child of record.children) {
+    const tag = child.tag;
+    if (tag === layout.nir && fields.nir === undefined) fields.nir = latin1(child.value);
+    else if (tag === layout.lastName && fields.lastName === undefined) fields.lastName = latin1(child.value);
+    else if (tag === layout.firstName && fields.firstName === undefined)
+      fields.firstName = latin1(child.value);
+    else if (tag === layout.birthDate && fields.birthDate === undefined)
+      fields.birthDate = latin1(child.value);
+    else if (tag === layout.birthRank && fields.birthRank === undefined) fields.birthRank = child.value;
+    else {
+      raw ??= {};
+      addRaw(raw, tagHex(tag), bytesHex(child.value));
+    }
+  }
+  if (raw !== undefined) fields.raw = raw;
+  return fields;
+}
+
+function addRaw(raw: Record<string, string>, base: string, value: string): void {
+  let key = base;
+  for (let n = 2; Object.hasOwn(raw, key); n += 1) key = `${base}#${n}`;
+  raw[key] = value;
+}
+
+/** Does this record carry none of the identity fields (a NIR-only record of the split layout)? */
+export function lacksIdentity(record: BeneficiaryRecord): boolean {
+  return record.lastName === undefined && record.firstName === undefined && record.birthDate === undefined;
+}
+
+/**
+ * Two records of the same beneficiary, matched by position (Rufus `lecteurvitale.cpp`): a field
+ * of `primary` (the VITALE application's record) wins, `secondary` (the MF's) fills the gaps;
+ * raw objects of both are kept.
+ */
+export function mergeRecords(primary: BeneficiaryRecord, secondary: BeneficiaryRecord): BeneficiaryRecord {
+  const merged: { -readonly [K in keyof BeneficiaryRecord]: BeneficiaryRecord[K] } = {
+    ...secondary,
+    ...definedOnly(primary),
+  };
+  if (primary.raw !== undefined && secondary.raw !== undefined) {
+    const raw: Record<string, string> = { ...primary.raw };
+    for (const [key, value] of Object.entries(secondary.raw)) addRaw(raw, key.replace(/#[0-9]+$/, ""), value);
+    merged.raw = raw;
+  }
+  return merged;
+}
+
+function definedOnly(record: BeneficiaryRecord): BeneficiaryRecord {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined));
 }
 
 interface DecodedBeneficiary {
@@ -134,38 +206,23 @@ interface DecodedBeneficiary {
   readonly problems: readonly string[];
 }
 
-/**
- * One `65` record. Never drops the record: a missing or malformed field becomes an empty or raw
- * string plus a problem, a NIR that fails its checks is marked `nirValid: false`.
- */
+/** One `65` record as a beneficiary (see `toBeneficiary`). */
 export function decodeBeneficiary(record: TlvNode, layout: VitaleBeneficiaryLayout): DecodedBeneficiary {
-  const problems: string[] = [];
-  // One pass over the children: the first object of each known tag is the field, anything else
-  // (unknown tags, repeated known tags) is kept raw.
-  let nirNode: TlvNode | undefined;
-  let lastNameNode: TlvNode | undefined;
-  let firstNameNode: TlvNode | undefined;
-  let birthDateNode: TlvNode | undefined;
-  let rankNode: TlvNode | undefined;
-  let raw: Record<string, string> | undefined;
-  for (const child of record.children) {
-    const tag = child.tag;
-    if (tag === layout.nir && nirNode === undefined) nirNode = child;
-    else if (tag === layout.lastName && lastNameNode === undefined) lastNameNode = child;
-    else if (tag === layout.firstName && firstNameNode === undefined) firstNameNode = child;
-    else if (tag === layout.birthDate && birthDateNode === undefined) birthDateNode = child;
-    else if (tag === layout.birthRank && rankNode === undefined) rankNode = child;
-    else {
-      raw ??= {};
-      const base = tagHex(tag);
-      let key = base;
-      for (let n = 2; Object.hasOwn(raw, key); n += 1) key = `${base}#${n}`;
-      raw[key] = bytesHex(child.value);
-    }
-  }
+  return toBeneficiary(decodeRecord(record, layout), layout);
+}
 
-  const nir = splitNir(fieldText(nirNode, layout.nir, "NIR", problems).replaceAll(" ", ""));
-  const birthText = fieldText(birthDateNode, layout.birthDate, "birth date", problems);
+/**
+ * A record (or a merged pair) as a beneficiary. Never drops it: a missing or malformed field
+ * becomes an empty or raw string plus a problem, a NIR that fails its checks is marked
+ * `nirValid: false`.
+ */
+export function toBeneficiary(
+  record: BeneficiaryRecord,
+  layout: VitaleBeneficiaryLayout,
+): DecodedBeneficiary {
+  const problems: string[] = [];
+  const nir = splitNir(fieldText(record.nir, layout.nir, "NIR", problems).replaceAll(" ", ""));
+  const birthText = fieldText(record.birthDate, layout.birthDate, "birth date", problems);
   const birthDate = formatBirthDate(birthText);
   if (birthDate === undefined && birthText !== "") problems.push("birth date is not YYYYMMDD");
 
@@ -174,22 +231,22 @@ export function decodeBeneficiary(record: TlvNode, layout: VitaleBeneficiaryLayo
   } = {
     nir: nir.nir,
     nirValid: nir.valid,
-    lastName: fieldText(lastNameNode, layout.lastName, "last name", problems),
-    firstName: fieldText(firstNameNode, layout.firstName, "first name", problems),
+    lastName: fieldText(record.lastName, layout.lastName, "last name", problems),
+    firstName: fieldText(record.firstName, layout.firstName, "first name", problems),
     birthDate: birthDate ?? birthText,
   };
   if (nir.key !== undefined) beneficiary.nirKey = nir.key;
-  if (rankNode !== undefined) {
-    const rank = rankNode.value.length === 1 ? (rankNode.value[0] ?? 0) : 0;
+  if (record.birthRank !== undefined) {
+    const rank = record.birthRank.length === 1 ? (record.birthRank[0] ?? 0) : 0;
     if (rank > 0) beneficiary.birthRank = rank;
-    else problems.push(`birth rank (tag ${tagHex(rankNode.tag)}) is not one byte from 1 to 255`);
+    else problems.push(`birth rank (tag ${tagHex(layout.birthRank ?? 0)}) is not one byte from 1 to 255`);
   }
-  if (raw !== undefined) beneficiary.raw = raw;
+  if (record.raw !== undefined) beneficiary.raw = record.raw;
   return { beneficiary, problems };
 }
 
-function fieldText(node: TlvNode | undefined, tag: number, label: string, problems: string[]): string {
-  if (node !== undefined) return latin1(node.value);
+function fieldText(value: string | undefined, tag: number, label: string, problems: string[]): string {
+  if (value !== undefined) return value;
   problems.push(`no ${label} (tag ${tagHex(tag)})`);
   return "";
 }

@@ -30,6 +30,16 @@ export const VITALE_MF_AID = Uint8Array.of(
   0x45,
 );
 
+/** ISO/IEC 7816-4: the MF, selected by Rufus with `00 A4 00 00 02 3F 00`. */
+export const MF_FID = Uint8Array.of(0x3f, 0x00);
+/**
+ * Rufus `lecteurvitale.cpp`: short file 2 of the MF holds the names and birth dates of the split
+ * layout (`00 B0 82 00 00`). Its FID is not in any public source seen (issue #10 names D001).
+ */
+export const MF_IDENTITY_SFI = 2;
+/** DIR and PAN, which cardpeek adds to the MF_VITALE application: no beneficiary in them. */
+export const MF_FILES_WITHOUT_BENEFICIARY: ReadonlySet<number> = new Set([0x2f00, 0x2f02]);
+
 /** EF "POINTERS" of the VITALE application: the directory of applications and data files. */
 export const POINTER_FILE_ID = 0x2001;
 

@@ -16,10 +16,7 @@ export const cpsHandlers: Handlers = {
     }
     const readerId = chooseReader(services.readers.list(), "cps", params.readerId);
     const started = performance.now();
-    const prompt = {
-      ask: (request: Parameters<typeof services.pinPage.ask>[0]) =>
-        services.pinPage.ask(request, connection.closed),
-    };
+    const prompt = services.pinPage.promptFor(origin, connection.closed);
     try {
       const result = await services.readers.withCard(readerId, (card) =>
         verifyCpsPin(card, {

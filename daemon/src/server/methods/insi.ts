@@ -39,7 +39,7 @@ async function callContext(context: CallContext, cpsReaderId: string | undefined
     pin: {
       origin,
       pinFromPage: false,
-      prompt: { ask: (request) => services.pinPage.ask(request, connection.closed) },
+      prompt: services.pinPage.promptFor(origin, connection.closed),
     },
   });
   return { origin, signer, idNat: holder.idNat };

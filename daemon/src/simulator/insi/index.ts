@@ -2,6 +2,7 @@
 export {
   startInsiSimulator,
   SIMULATOR_IDAM,
+  SIMULATED_ASSERTION_ATTRIBUTES,
   type InsiSimulator,
   type InsiSimulatorOptions,
   type InsiSimulatorFault,

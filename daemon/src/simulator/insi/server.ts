@@ -31,6 +31,15 @@ import { SIMULATED_VITALE_ISSUER } from "./vitale-assertion.ts";
 
 /** IDAM the simulator knows unless told otherwise (a test authorisation number, obviously fake). */
 export const SIMULATOR_IDAM = "SIMUPASSERELLE01";
+/**
+ * AttributeStatement values for simulated calls (demo, lab): fictitious. SA05 is the sector in
+ * padoa's fixture; 01 is the AMO specialty of general practice.
+ */
+export const SIMULATED_ASSERTION_ATTRIBUTES = {
+  identifiantFacturation: "991234567",
+  secteurActivite: "SA05",
+  codeSpecialite: "01",
+} as const;
 /** Largest request accepted. */
 export const MAX_REQUEST_BYTES = 1024 * 1024;
 /** Requests kept in `requests` (oldest dropped). */

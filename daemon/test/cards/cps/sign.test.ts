@@ -75,9 +75,12 @@ test("a card that forgot the PIN (reset by another application) answers 6982: PI
 test("a signature that does not verify is CARD_ERROR", async () => {
   const { driver, card, channel } = await unlocked();
   const original = card.transmit.bind(card);
+  let afterCds = false;
   card.transmit = (apdu: Uint8Array) => {
     const out = original(apdu);
-    if (apdu[1] === 0x2a && apdu[2] === 0x9e) out[10] = out[10]! ^ 0xff;
+    // T=0: PSO CDS answers 61 00, the signature comes with the GET RESPONSE that follows.
+    if (afterCds && apdu[1] === 0xc0 && out.length > 12) out[10] = out[10]! ^ 0xff;
+    afterCds = (apdu[1] === 0x2a && apdu[2] === 0x9e) || (afterCds && apdu[1] === 0xc0);
     return out;
   };
   await assert.rejects(driver.sign(channel, randomBytes(10), "signature", ORIGIN), (e) => {

@@ -50,21 +50,21 @@ test("data file: non-TLV content is skipped, malformed TLV is a problem, other o
   for (const empty of ["", "00 00 00", "04 00 12 34"]) {
     const decoded = decodeDataFile(hex(empty), PUBLIC_BENEFICIARY_LAYOUT);
     assert.ok(decoded.ok);
-    assert.equal(decoded.value.beneficiaries.length, 0);
+    assert.equal(decoded.value.records.length, 0);
   }
   const bad = decodeDataFile(hex("65 80 00 00"), PUBLIC_BENEFICIARY_LAYOUT);
   assert.deepEqual(bad, { ok: false, problem: "malformed TLV (INDEFINITE_LENGTH at offset 0)" });
   // a certificate (7F21) is not a beneficiary
   const certificate = decodeDataFile(hex("7F21 03 5F37 00"), PUBLIC_BENEFICIARY_LAYOUT);
   assert.ok(certificate.ok);
-  assert.equal(certificate.value.beneficiaries.length, 0);
+  assert.equal(certificate.value.records.length, 0);
 });
 
 test("data file: repeated known tags stay raw, the first one wins", () => {
   const file = hex("65 10 80 02 4C 45 80 02 4D 41 93 00 81 00 82 00 90 00");
   const decoded = decodeDataFile(file, PUBLIC_BENEFICIARY_LAYOUT);
   assert.ok(decoded.ok);
-  const [beneficiary] = decoded.value.beneficiaries;
+  const [beneficiary] = decoded.value.records;
   assert.equal(beneficiary?.lastName, "LE");
   assert.deepEqual(beneficiary?.raw, { "80": "4D41", "90": "" });
 });

@@ -112,7 +112,7 @@ test("offsets, errors and edge cases", () => {
   assert.equal(send(card, "00 A4 02 0C 02 3F 99"), "6A82");
   send(card, SELECT_POINTERS);
   assert.equal(send(card, "00 B0 7F 00 10"), "6B00");
-  assert.equal(send(card, "00 B0 81 00 10"), "6A86"); // short EF identifier: not supported
+  assert.equal(send(card, "00 B0 85 00 10"), "6A82"); // no file with short EF identifier 5
   assert.equal(send(card, "00 B0 00 00"), "6700"); // no Le
   assert.equal(send(card, "BC B0 00 00 10"), "6E00");
   assert.equal(send(card, "00 84 00 00 08"), "6D00");
@@ -145,4 +145,40 @@ test("Vitale 1 stand-in refuses the ISO class", () => {
   const card = createVitale1Emulator();
   assert.equal(send(card, SELECT_VITALE_FCI), "6E00");
   assert.equal(send(card, "BC B0 00 00 10"), "6D00");
+});
+
+test("split layout: Rufus's own commands find the names in the MF and the NIRs under VITALE", () => {
+  const card = createVitale2Emulator({ layout: "split", getResponse: false });
+  const readShortFile2 = (): Uint8Array => {
+    const wrongLength = send(card, "00 B0 82 00 00");
+    assert.match(wrongLength, /^6C[0-9A-F]{2}$/);
+    const response = send(card, `00 B0 82 00 ${wrongLength.slice(2)}`);
+    assert.ok(response.endsWith("9000"));
+    return hex(response.slice(0, -4));
+  };
+  assert.equal(send(card, "00 A4 00 00 02 3F 00"), "6F10840E" + "D2500000024D465F564954414C45" + "9000");
+  const identities = decodeTlv(readShortFile2(), { trailingPadding: true });
+  assert.ok(identities.ok);
+  assert.equal(identities.nodes.length, FAMILY_OF_4.length);
+  const first = identities.nodes[0]!;
+  assert.equal(
+    Buffer.from(findTlv(first.children, 0x80)!.value).toString("latin1"),
+    FAMILY_OF_4[0]!.lastName,
+  );
+  assert.equal(findTlv(first.children, 0x93), undefined, "no NIR in the MF");
+
+  assert.equal(send(card, "00 A4 04 00 0B D2 50 00 00 02 56 49 54 41 4C 45").slice(-4), "9000");
+  const nirs = decodeTlv(readShortFile2(), { trailingPadding: true });
+  assert.ok(nirs.ok);
+  assert.deepEqual(
+    nirs.nodes.map((node) =>
+      Buffer.from(findTlv(node.children, 0x93)!.value).toString("latin1").slice(0, 13),
+    ),
+    FAMILY_OF_4.map((f) => f.nir),
+  );
+  assert.equal(findTlv(nirs.nodes[0]!.children, 0x80), undefined, "no name under VITALE");
+  // the single layout has no file behind the MF's short file 2
+  const single = createVitale2Emulator();
+  send(single, "00 A4 00 0C 02 3F 00");
+  assert.equal(send(single, "00 B0 82 00 00"), "6A82");
 });

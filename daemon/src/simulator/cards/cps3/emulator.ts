@@ -113,6 +113,8 @@ interface Command {
   readonly data: Uint8Array;
   /** undefined: no Le; otherwise the maximum response length. */
   readonly le: number | undefined;
+  /** Extended Lc/Le (a T=0 card never receives one). */
+  readonly extended?: boolean;
 }
 
 class ApduFormatError extends Error {}
@@ -147,14 +149,15 @@ function decode(apdu: Uint8Array): Command {
   // Extended: 00 then 2 bytes.
   if (n === 3) {
     const le = (body[1]! << 8) | body[2]!;
-    return { cla, ins, p1, p2, data: new Uint8Array(), le: le === 0 ? 65536 : le };
+    return { cla, ins, p1, p2, data: new Uint8Array(), le: le === 0 ? 65536 : le, extended: true };
   }
   const lc = (body[1]! << 8) | body[2]!;
   if (lc === 0) throw new ApduFormatError("extended Lc 0");
-  if (n === 3 + lc) return { cla, ins, p1, p2, data: body.subarray(3, 3 + lc), le: undefined };
+  if (n === 3 + lc)
+    return { cla, ins, p1, p2, data: body.subarray(3, 3 + lc), le: undefined, extended: true };
   if (n === 5 + lc) {
     const le = (body[3 + lc]! << 8) | body[4 + lc]!;
-    return { cla, ins, p1, p2, data: body.subarray(3, 3 + lc), le: le === 0 ? 65536 : le };
+    return { cla, ins, p1, p2, data: body.subarray(3, 3 + lc), le: le === 0 ? 65536 : le, extended: true };
   }
   throw new ApduFormatError("extended length");
 }
@@ -235,6 +238,21 @@ export class Cps3Emulator implements CardEmulator {
     this.#pending = undefined;
   }
 
+  /**
+   * One C-APDU in, one R-APDU out, as a T=0 CPS3 answers (the CPS3 ATR has no TD1: T=0 only).
+   *
+   * - Every answer with data goes through GET RESPONSE: `61xx` first, whatever the command's Le
+   *   (on T=0 the reader drops a case-4 Le before the card sees it, ISO/IEC 7816-3 §12.2.4). A real
+   *   CPx answers `61 27` to a SELECT with FCP, `61 18` to GET DATA and `61 00` to PSO CDS (OpenSC
+   *   issues #2223 and #2275, the second one traced under the ANS middleware).
+   * - READ BINARY and GET CHALLENGE (case 2) answer at once, as in the same traces
+   *   (`00 B0 00 00 0C` → 12 bytes ‖ 9000); an Le past what is there is `6Cxx` (ISO/IEC 7816-3
+   *   §12.2.3, T=0 case 2 with Ne ≠ Na; the real card's answer is not published).
+   * - GET RESPONSE with any Le up to what is waiting returns Le bytes, then `61xx` for the rest
+   *   (#2275: `00 C0 00 00 E7` → 0xE7 bytes ‖ `61 19`, then `00 C0 00 00 19` → 0x19 bytes ‖ 9000);
+   *   an Le over what is waiting is `6Cxx`.
+   * - No extended length on T=0 (`6700`).
+   */
   transmit(apdu: Uint8Array): Uint8Array {
     let command: Command;
     try {
@@ -244,19 +262,46 @@ export class Cps3Emulator implements CardEmulator {
     }
     this.log.push({ ins: command.ins, p1: command.p1, p2: command.p2 });
     if (this.log.length > COMMAND_LOG_LIMIT) this.log.splice(0, this.log.length - COMMAND_LOG_LIMIT);
-    if (command.ins !== 0xc0) this.#pending = undefined;
+    if (command.extended) {
+      this.#pending = undefined;
+      return reply(SW.wrongLength);
+    }
+    if (command.ins === 0xc0) return this.#getResponse(command);
+    this.#pending = undefined;
     if ((command.cla & 0x10) !== 0) return reply(SW.chainingNotSupported);
     if (command.cla !== 0x00) return reply(SW.claNotSupported);
     const { sw, data } = this.#dispatch(command);
-    // T=0 case 4 without Le: the data waits for GET RESPONSE (ISO/IEC 7816-3 §12.2.2).
-    if (sw === SW.ok && data.length > 0 && command.le === undefined && command.ins !== 0xc0) {
-      this.#pending = data;
-      return reply(0x6100 | (data.length >= MAX_RESPONSE ? 0 : data.length));
+    if (sw !== SW.ok || data.length === 0) return reply(sw);
+    if (command.ins === 0xb0 || command.ins === 0x84) {
+      const ne = command.le ?? MAX_RESPONSE;
+      if (data.length < ne) return reply(0x6c00 | data.length);
+      return reply(sw, data.subarray(0, ne));
     }
-    if (command.le !== undefined && data.length > command.le) {
-      return reply(0x6c00 | (data.length >= MAX_RESPONSE ? 0 : data.length));
+    return this.#awaitGetResponse(data);
+  }
+
+  /** Keeps `data` for GET RESPONSE and says how much waits: `61xx` (`61 00`: 256 or more). */
+  #awaitGetResponse(data: Uint8Array): Uint8Array {
+    this.#pending = data;
+    return reply(0x6100 | (data.length >= MAX_RESPONSE ? 0 : data.length));
+  }
+
+  #getResponse(c: Command): Uint8Array {
+    const pending = this.#pending;
+    this.#pending = undefined;
+    if (c.cla !== 0x00) return reply(SW.claNotSupported);
+    if (c.p1 !== 0x00 || c.p2 !== 0x00) return reply(SW.incorrectP1P2);
+    if (!pending) return reply(SW.conditionsNotSatisfied);
+    const ne = c.le ?? MAX_RESPONSE;
+    if (ne > pending.length) {
+      // Asked for more than there is: say how much (the data stays for the right Le).
+      this.#pending = pending;
+      return reply(0x6c00 | pending.length);
     }
-    return reply(sw, data);
+    const rest = pending.subarray(ne);
+    if (rest.length === 0) return reply(SW.ok, pending.subarray(0, ne));
+    this.#pending = rest;
+    return reply(0x6100 | (rest.length >= MAX_RESPONSE ? 0 : rest.length), pending.subarray(0, ne));
   }
 
   #dispatch(c: Command): { sw: number; data: Uint8Array } {
@@ -278,12 +323,6 @@ export class Cps3Emulator implements CardEmulator {
           return this.#performSecurityOperation(c);
         case 0x88:
           return this.#internalAuthenticate(c);
-        case 0xc0: {
-          const pending = this.#pending;
-          this.#pending = undefined;
-          if (!pending) return sw(SW.conditionsNotSatisfied);
-          return sw(SW.ok, pending);
-        }
         case 0x84:
           return sw(SW.ok, new Uint8Array(randomBytes(c.le === undefined || c.le > 8 ? 8 : c.le)));
         default:
@@ -319,6 +358,8 @@ export class Cps3Emulator implements CardEmulator {
   }
 
   #select(c: Command): { sw: number; data: Uint8Array } {
+    if (c.p2 !== 0x00 && c.p2 !== 0x04 && c.p2 !== 0x0c)
+      return { sw: SW.incorrectP1P2, data: new Uint8Array() };
     let target: FileNode | undefined;
     switch (c.p1) {
       case 0x00:
@@ -363,6 +404,11 @@ export class Cps3Emulator implements CardEmulator {
       default:
         return { sw: SW.incorrectP1P2, data: new Uint8Array() };
     }
+    // P2: 04 FCP or 0C nothing. A real CPx refuses 00 (FCI) with 6A86, for an AID and for a FID
+    // (OpenSC commits 1a3666364 and 20f359ea0, traces of a real card), except for its root
+    // application, the MF: 9000 without data (OpenSC issue #2223, `00 A4 04 00 08 80 25 … 01 00`).
+    if (c.p2 === 0x00 ? target !== this.#mf : !target)
+      return { sw: target || c.p2 === 0x00 ? SW.incorrectP1P2 : SW.fileNotFound, data: new Uint8Array() };
     if (!target) return { sw: SW.fileNotFound, data: new Uint8Array() };
     if (target.kind === "df") {
       this.#currentDf = target;
@@ -372,10 +418,8 @@ export class Cps3Emulator implements CardEmulator {
       const parent = this.#parentOf(target);
       if (parent) this.#currentDf = parent;
     }
-    const answer = c.p2 & 0x0c;
-    if (answer === 0x0c) return { sw: SW.ok, data: new Uint8Array() };
-    const info = fcp(target);
-    return { sw: SW.ok, data: answer === 0x00 ? tlv(0x6f, info) : info };
+    if (c.p2 !== 0x04) return { sw: SW.ok, data: new Uint8Array() };
+    return { sw: SW.ok, data: fcp(target) };
   }
 
   #parentOf(node: FileNode): DfNode | undefined {

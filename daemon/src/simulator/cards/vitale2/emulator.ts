@@ -10,8 +10,13 @@
  */
 import type { CardEmulator } from "../../card-emulator.ts";
 import { encodeTlv } from "../../../cards/tlv.ts";
-import { VITALE_AID, VITALE_MF_AID } from "../../../cards/vitale/layout.ts";
-import { buildVitale2Image, type Vitale2Beneficiary } from "./image.ts";
+import {
+  buildVitale2Image,
+  type ElementaryFile,
+  type Vitale2Beneficiary,
+  type Vitale2Layout,
+} from "./image.ts";
+import { AID_MF_VITALE, AID_VITALE, FID_MF } from "./public-facts.ts";
 import { FAMILY_OF_4 } from "./fixtures.ts";
 
 /** A Vitale 2 ATR from smartcard_list.txt ("Carte Vitale 2 (Nouvelle version avec photo)"). */
@@ -38,20 +43,29 @@ const SW = {
 export interface Vitale2EmulatorOptions {
   /** 1 to 6 beneficiaries; the default family of 4 otherwise. */
   readonly beneficiaries?: readonly Vitale2Beneficiary[];
+  /** Which of the two public layouts (image.ts); `single` by default. */
+  readonly layout?: Vitale2Layout;
+  /** `split` only: list the MF's identity file in the pointer file (default true). */
+  readonly listIdentityFile?: boolean;
+  /** Answer these status words to READ BINARY of these files (FID, in whichever DF). */
+  readonly failingFiles?: readonly { readonly fid: number; readonly sw: number }[];
   readonly validFrom?: string;
   /** Answer this status word to READ BINARY of one beneficiary's file (0-based index). */
   readonly failingBeneficiary?: { readonly index: number; readonly sw: number };
   /** List a file in the pointer file that is not on the card. */
   readonly listMissingFile?: boolean;
-  /** Replace the content of files (FID → bytes), for malformed-content tests. */
+  /** Replace the content of files (FID → bytes; a FID on neither DF goes to VITALE), for malformed-content tests. */
   readonly fileContents?: ReadonlyMap<number, Uint8Array>;
   /** Answer 61xx and wait for GET RESPONSE before giving data (default true). */
   readonly getResponse?: boolean;
   readonly atr?: Uint8Array;
 }
 
+type DedicatedFile = "mf" | "vitale";
+
 export interface Vitale2Emulator extends CardEmulator {
-  /** FID of each beneficiary's data file, in card order (fault injection in tests). */
+  readonly layout: Vitale2Layout;
+  /** FID of the file holding each beneficiary's NIR, in card order (fault injection in tests). */
   readonly beneficiaryFiles: readonly number[];
 }
 
@@ -102,19 +116,31 @@ function parseApdu(apdu: Uint8Array): ParsedApdu | undefined {
 export function createVitale2Emulator(options: Vitale2EmulatorOptions = {}): Vitale2Emulator {
   const image = buildVitale2Image({
     beneficiaries: options.beneficiaries ?? FAMILY_OF_4,
+    ...(options.layout === undefined ? {} : { layout: options.layout }),
     ...(options.validFrom === undefined ? {} : { validFrom: options.validFrom }),
     ...(options.listMissingFile === undefined ? {} : { listMissingFile: options.listMissingFile }),
+    ...(options.listIdentityFile === undefined ? {} : { listIdentityFile: options.listIdentityFile }),
   });
-  const files = new Map(image.files);
-  for (const [fid, content] of options.fileContents ?? []) files.set(fid, content);
+  const dfs: Record<DedicatedFile, Map<number, ElementaryFile>> = {
+    mf: new Map(image.mf),
+    vitale: new Map(image.vitale),
+  };
+  for (const [fid, content] of options.fileContents ?? []) {
+    const df: DedicatedFile = dfs.mf.has(fid) ? "mf" : "vitale";
+    dfs[df].set(fid, { ...(dfs[df].get(fid) ?? { fid }), content });
+  }
   const failing = options.failingBeneficiary;
   const failingFile = failing === undefined ? undefined : image.beneficiaryFiles[failing.index];
   if (failing !== undefined && failingFile === undefined)
     throw new RangeError("failingBeneficiary.index out of range");
+  const failures = new Map<number, number>();
+  if (failing !== undefined && failingFile !== undefined) failures.set(failingFile, failing.sw);
+  for (const { fid, sw } of options.failingFiles ?? []) failures.set(fid, sw);
   const useGetResponse = options.getResponse ?? true;
 
-  let application: "vitale" | "mf" | undefined;
-  let currentFile: number | undefined;
+  // After the ATR the MF is the current DF (ISO/IEC 7816-4 §7.1.1).
+  let currentDf: DedicatedFile = "mf";
+  let currentEf: ElementaryFile | undefined;
   let pending: Uint8Array | undefined;
 
   /** Data out: straight with 9000, or parked behind 61xx for GET RESPONSE. */
@@ -135,36 +161,51 @@ export function createVitale2Emulator(options: Vitale2EmulatorOptions = {}): Vit
     return withStatus(out, rest.length > 0 ? 0x6100 | (Math.min(rest.length, MAX_SHORT_LE) & 0xff) : SW.OK);
   }
 
+  function selectDf(df: DedicatedFile, wantsFci: boolean): Uint8Array {
+    currentDf = df;
+    currentEf = undefined;
+    const aid = df === "vitale" ? AID_VITALE : AID_MF_VITALE;
+    return wantsFci ? answer(encodeTlv(0x6f, [encodeTlv(0x84, aid)])) : status(SW.OK);
+  }
+
   function select(apdu: ParsedApdu): Uint8Array {
     const wantsFci = (apdu.p2 & 0x0c) !== 0x0c;
     if (apdu.p1 === 0x04) {
-      if (sameBytes(apdu.data, VITALE_AID)) application = "vitale";
-      else if (sameBytes(apdu.data, VITALE_MF_AID)) application = "mf";
-      else return status(SW.FILE_NOT_FOUND);
-      currentFile = undefined;
-      const aid = application === "vitale" ? VITALE_AID : VITALE_MF_AID;
-      return wantsFci ? answer(encodeTlv(0x6f, [encodeTlv(0x84, aid)])) : status(SW.OK);
+      if (sameBytes(apdu.data, AID_VITALE)) return selectDf("vitale", wantsFci);
+      if (sameBytes(apdu.data, AID_MF_VITALE)) return selectDf("mf", wantsFci);
+      return status(SW.FILE_NOT_FOUND);
     }
+    if (apdu.p1 === 0x00 && apdu.data.length === 0) return selectDf("mf", wantsFci);
     if (apdu.p1 === 0x00 || apdu.p1 === 0x02) {
       if (apdu.data.length !== 2) return status(SW.WRONG_LENGTH);
       const fid = ((apdu.data[0] ?? 0) << 8) | (apdu.data[1] ?? 0);
-      const content = application === "vitale" ? files.get(fid) : undefined;
-      if (content === undefined) return status(SW.FILE_NOT_FOUND);
-      currentFile = fid;
+      if (apdu.p1 === 0x00 && fid === FID_MF) return selectDf("mf", wantsFci);
+      const file = dfs[currentDf].get(fid);
+      if (file === undefined) return status(SW.FILE_NOT_FOUND);
+      currentEf = file;
       if (!wantsFci) return status(SW.OK);
-      const size = Uint8Array.of(content.length >> 8, content.length & 0xff);
+      const size = Uint8Array.of(file.content.length >> 8, file.content.length & 0xff);
       return answer(encodeTlv(0x62, [encodeTlv(0x80, size), encodeTlv(0x83, apdu.data)]));
     }
     return status(SW.WRONG_P1P2);
   }
 
   function readBinary(apdu: ParsedApdu): Uint8Array {
-    if (apdu.p1 & 0x80) return status(SW.WRONG_P1P2); // short EF identifier: not supported here
-    if (currentFile === undefined) return status(SW.NO_CURRENT_EF);
-    if (currentFile === failingFile && failing !== undefined) return status(failing.sw);
+    let offset = (apdu.p1 << 8) | apdu.p2;
+    if (apdu.p1 & 0x80) {
+      // Short EF identifier in P1 bits 1-5, offset in P2; the file becomes the current EF.
+      if (apdu.p1 & 0x60) return status(SW.WRONG_P1P2);
+      const sfi = apdu.p1 & 0x1f;
+      const file = [...dfs[currentDf].values()].find((candidate) => candidate.sfi === sfi);
+      if (sfi === 0 || file === undefined) return status(SW.FILE_NOT_FOUND);
+      currentEf = file;
+      offset = apdu.p2;
+    }
+    if (currentEf === undefined) return status(SW.NO_CURRENT_EF);
+    const failure = failures.get(currentEf.fid);
+    if (failure !== undefined) return status(failure);
     if (apdu.le === undefined) return status(SW.WRONG_LENGTH);
-    const content = files.get(currentFile) ?? new Uint8Array();
-    const offset = (apdu.p1 << 8) | apdu.p2;
+    const content = currentEf.content;
     if (offset > content.length) return status(SW.WRONG_OFFSET);
     const available = Math.min(content.length - offset, MAX_SHORT_LE);
     if (available === 0) return status(SW.END_OF_FILE);
@@ -174,6 +215,7 @@ export function createVitale2Emulator(options: Vitale2EmulatorOptions = {}): Vit
 
   return {
     atr: options.atr ?? VITALE2_ATR,
+    layout: image.layout,
     beneficiaryFiles: image.beneficiaryFiles,
     transmit(raw) {
       const apdu = parseApdu(raw);
@@ -194,8 +236,8 @@ export function createVitale2Emulator(options: Vitale2EmulatorOptions = {}): Vit
       }
     },
     reset() {
-      application = undefined;
-      currentFile = undefined;
+      currentDf = "mf";
+      currentEf = undefined;
       pending = undefined;
     },
   };

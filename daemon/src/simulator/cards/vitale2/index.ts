@@ -13,5 +13,6 @@ export {
   VITALE2_MIN_BENEFICIARIES,
   VITALE2_MAX_BENEFICIARIES,
   type Vitale2Beneficiary,
+  type Vitale2Layout,
 } from "./image.ts";
 export { FAMILY_OF_4, FAMILY_OF_6, SINGLE } from "./fixtures.ts";

@@ -20,6 +20,10 @@ export const VITALE_PROFILES = {
   vitaleBadFile: "vitale-badfile",
   /** The family of 4 whose pointer file lists a file that is not on the card. */
   vitaleMissingFile: "vitale-missingfile",
+  /** The family of 4 in the split layout: names in the MF's short file 2, NIRs under VITALE (Rufus). */
+  vitaleSplit: "vitale-split",
+  /** The split layout whose pointer file does not list the MF's identity file (short file 2 only). */
+  vitaleSplitUnlisted: "vitale-split-unlisted",
   /** A Vitale 1 ATR: the daemon answers WRONG_CARD (generation not supported). */
   vitale1: "vitale1",
 } as const;
@@ -32,4 +36,10 @@ registerProfile(VITALE_PROFILES.vitaleBadFile, () =>
   createVitale2Emulator({ failingBeneficiary: { index: 1, sw: 0x6982 } }),
 );
 registerProfile(VITALE_PROFILES.vitaleMissingFile, () => createVitale2Emulator({ listMissingFile: true }));
+registerProfile(VITALE_PROFILES.vitaleSplit, () =>
+  createVitale2Emulator({ beneficiaries: FAMILY_OF_4, layout: "split" }),
+);
+registerProfile(VITALE_PROFILES.vitaleSplitUnlisted, () =>
+  createVitale2Emulator({ beneficiaries: FAMILY_OF_4, layout: "split", listIdentityFile: false }),
+);
 registerProfile(VITALE_PROFILES.vitale1, createVitale1Emulator);
