@@ -78,7 +78,10 @@ export function choosePinRoute(options: {
 
 /**
  * The VERIFY data block the AODF describes: ASCII digits (or BCD), left-justified, padded with the
- * pad character to the stored length.
+ * pad character to the stored length **only when the AODF's pinFlags say needs-padding** (PKCS#15
+ * v1.1 §6.8, bit 5), as Cryptolib and OpenSC build it (`sc_build_pin(…, pin->flags &
+ * SC_PKCS15_PIN_FLAG_NEEDS_PADDING)`, pkcs15-pin.c). A card that stores the PIN unpadded compares
+ * a padded block as a wrong PIN: a try lost.
  */
 export function buildPinBlock(pin: string, entry: PinEntry): Uint8Array {
   checkPinFormat(pin);
@@ -86,7 +89,8 @@ export function buildPinBlock(pin: string, entry: PinEntry): Uint8Array {
     throw new PinFormatError(`this card takes a PIN of ${entry.minLength} to ${entry.maxLength} digits`);
   const bcd = entry.type === 0;
   const digitsBytes = bcd ? Math.ceil(pin.length / 2) : pin.length;
-  const block = new Uint8Array(Math.max(entry.storedLength, digitsBytes)).fill(entry.padChar);
+  const length = entry.needsPadding ? Math.max(entry.storedLength, digitsBytes) : digitsBytes;
+  const block = new Uint8Array(length).fill(entry.padChar);
   if (bcd) {
     // BCD: two digits per byte, an odd last nibble padded with F (ISO 9564 style).
     for (let i = 0; i < pin.length; i++) {
