@@ -195,7 +195,7 @@ async function start(
   opened.push(() => audit.close());
   const pinPage = new PinPage({
     url: () => (server ? `${server.selfOrigins[0]}/pin.html` : null),
-    onChange: () => server?.notifySelf("pin.requested", {}),
+    onChange: () => server?.notifySelf("pin.requested", {}) ?? 0,
     isSelfOrigin: (origin) => server?.selfOrigins.includes(origin) ?? false,
     ...(config.openPinPage ? { open: (url: string) => openInBrowser(url, logger) } : {}),
   });

@@ -14,6 +14,18 @@ export const DEFAULT_PORT = 9712;
 /** Largest accepted WebSocket frame; a bigger one closes the connection with 1009. */
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
 
+/** WebSocket close codes the daemon sends, and why (docs/protocol.md, "Transport"). */
+export const CLOSE_CODES = {
+  /** The daemon is stopping. */
+  daemonStopping: 1001,
+  /** Too many refused frames in a row (not JSON-RPC, unknown methods, RATE_LIMITED). */
+  tooManyRefusals: 1008,
+  /** A frame over the frame limit. */
+  frameTooBig: 1009,
+  /** The client does not read its answers: what is queued for it passed the limit. */
+  answersNotRead: 1013,
+} as const;
+
 // ---------------------------------------------------------------------------------------------
 // JSON-RPC envelope
 // ---------------------------------------------------------------------------------------------
