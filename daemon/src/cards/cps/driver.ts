@@ -40,6 +40,7 @@ import {
   buildPinBlock,
   buildPinVerifyStructure,
   checkPinFormat,
+  checkTriesBeforeVerify,
   choosePinRoute,
   CM_IOCTL_GET_FEATURE_REQUEST_FUNCTION,
   FEATURE_VERIFY_PIN_DIRECT,
@@ -155,7 +156,7 @@ export class CpsDriver {
 
   /**
    * cps.verifyPin. Checks, in this order and before any VERIFY: the page PIN's format and the
-   * policy for it (no APDU at all), the card type, the tries counter (PIN_BLOCKED, PIN_LAST_TRY unless confirmLastTry), the
+   * policy for it (no APDU at all), the card type, the tries counter (PIN_BLOCKED; PIN_LAST_TRY for a page's PIN always, otherwise unless confirmLastTry), the
    * route; then asks for the PIN and verifies it.
    */
   async verifyPin(channel: CardChannel, request: VerifyPinRequest): Promise<CpsVerifyPinResult> {
@@ -167,10 +168,7 @@ export class CpsDriver {
     }
     const entry = await this.#entry(channel);
     const tries = await this.#readTries(channel, entry);
-    if (tries === 0) throw new PasserelleError("PIN_BLOCKED", undefined, { triesRemaining: 0 });
-    if (tries === 1 && request.confirmLastTry !== true) {
-      throw new PasserelleError("PIN_LAST_TRY", undefined, { triesRemaining: 1 });
-    }
+    checkTriesBeforeVerify(tries, request);
     const pinPad =
       request.pin === undefined && request.usePinPad !== false ? await this.#pinPadCode(channel) : null;
     const route = choosePinRoute({
