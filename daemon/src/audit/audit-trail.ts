@@ -14,6 +14,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
+import { PasserelleError } from "../errors.ts";
 
 /** The trail lives in <data dir>/audit. */
 export const AUDIT_DIR_NAME = "audit";
@@ -56,6 +57,8 @@ export interface AuditRecord {
   readonly reason?: string;
   readonly faultCode?: string;
   readonly durationMs: number;
+  /** Written by `passerelle start --simulate`: virtual cards and the INSi simulator, no real patient. */
+  readonly simulation?: true;
 }
 
 export interface AuditSink {
@@ -68,6 +71,8 @@ export interface AuditTrailOptions {
   readonly dir: string;
   readonly maxFileBytes?: number;
   readonly keepFiles?: number;
+  /** Mark every record `simulation: true` (the daemon runs with --simulate). */
+  readonly simulation?: boolean;
 }
 
 export function hashIdNat(idNat: string, salt: Uint8Array): string {
@@ -102,7 +107,7 @@ function bounded(value: string | undefined): string | undefined {
 }
 
 /** The line for an event: fields in a fixed order, absent ones left out. */
-export function auditRecord(event: AuditEvent, salt: Uint8Array): AuditRecord {
+export function auditRecord(event: AuditEvent, salt: Uint8Array, simulation = false): AuditRecord {
   const record: Record<string, unknown> = {
     time: (event.time ?? new Date()).toISOString(),
     kind: event.kind,
@@ -114,9 +119,21 @@ export function auditRecord(event: AuditEvent, salt: Uint8Array): AuditRecord {
     reason: bounded(event.reason),
     faultCode: bounded(event.faultCode),
     durationMs: Math.max(0, Math.round(event.durationMs)),
+    simulation: simulation ? true : undefined,
   };
   for (const key of Object.keys(record)) if (record[key] === undefined) delete record[key];
   return record as unknown as AuditRecord;
+}
+
+/** A write failure of the trail as the protocol's AUDIT_UNAVAILABLE, with the system code only. */
+function auditUnavailable(error: unknown): PasserelleError {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return new PasserelleError(
+    "AUDIT_UNAVAILABLE",
+    `the audit trail cannot be written${typeof code === "string" ? ` (${code})` : ""}`,
+    typeof code === "string" ? { code } : {},
+    error,
+  );
 }
 
 interface Pending {
@@ -143,17 +160,21 @@ export class AuditTrail implements AuditSink {
   readonly #salt: Buffer;
   readonly #maxFileBytes: number;
   readonly #keepFiles: number;
+  readonly #simulation: boolean;
   #handle: FileHandle;
   #size: number;
   #queue: Pending[] = [];
   #flushing: Promise<void> | undefined;
   #closed = false;
+  /** A failed write may have left part of a line: the next batch starts on a line of its own. */
+  #torn = false;
 
   private constructor(options: Required<AuditTrailOptions>, salt: Buffer, handle: FileHandle, size: number) {
     this.#dir = options.dir;
     this.#salt = salt;
     this.#maxFileBytes = options.maxFileBytes;
     this.#keepFiles = options.keepFiles;
+    this.#simulation = options.simulation;
     this.#handle = handle;
     this.#size = size;
   }
@@ -163,6 +184,7 @@ export class AuditTrail implements AuditSink {
       dir: options.dir,
       maxFileBytes: options.maxFileBytes ?? DEFAULT_AUDIT_MAX_FILE_BYTES,
       keepFiles: options.keepFiles ?? DEFAULT_AUDIT_KEEP_FILES,
+      simulation: options.simulation ?? false,
     };
     const salt = await loadOrCreateSalt(full.dir);
     const path = join(full.dir, AUDIT_FILE_NAME);
@@ -176,8 +198,9 @@ export class AuditTrail implements AuditSink {
   }
 
   record(event: AuditEvent): Promise<void> {
-    if (this.#closed) return Promise.reject(new Error("the audit trail is closed"));
-    const line = JSON.stringify(auditRecord(event, this.#salt)) + "\n";
+    if (this.#closed)
+      return Promise.reject(new PasserelleError("AUDIT_UNAVAILABLE", "the audit trail is closed"));
+    const line = JSON.stringify(auditRecord(event, this.#salt, this.#simulation)) + "\n";
     return new Promise((resolve, reject) => {
       this.#queue.push({ line, resolve, reject });
       // #flushing is cleared by #flush itself, synchronously with its last look at the queue, so a
@@ -197,14 +220,19 @@ export class AuditTrail implements AuditSink {
       const batch = this.#queue;
       this.#queue = [];
       try {
-        const data = Buffer.from(batch.map((p) => p.line).join(""), "utf8");
+        const data = Buffer.from((this.#torn ? "\n" : "") + batch.map((p) => p.line).join(""), "utf8");
         if (this.#size > 0 && this.#size + data.length > this.#maxFileBytes) await this.#rotate();
         await this.#handle.write(data);
         await this.#handle.datasync();
         this.#size += data.length;
+        this.#torn = false;
         for (const pending of batch) pending.resolve();
       } catch (error) {
-        for (const pending of batch) pending.reject(error);
+        // Disk full, I/O error, a file gone read-only: the callers fail, typed, and answer nothing
+        // unaudited. The next batch tries again (space may have been freed meanwhile).
+        this.#torn = true;
+        const failure = auditUnavailable(error);
+        for (const pending of batch) pending.reject(failure);
       }
     }
   }

@@ -9,7 +9,7 @@
  * The PIN is never logged, nor its length; the bytes we build are wiped after use. A JavaScript
  * string cannot be wiped: the PIN is turned into bytes at once and the string dropped.
  */
-import { PasserelleError } from "../../errors.ts";
+import { InvalidParamsError, PasserelleError } from "../../errors.ts";
 import type { PinEntry } from "./pkcs15.ts";
 
 export const PIN_PATTERN = /^[0-9]{4,8}$/;
@@ -46,16 +46,41 @@ export interface VerifyPinRequest {
 
 export type PinRoute = "page" | "pinpad" | "prompt";
 
-/** Raised before any APDU when a PIN does not have the 4–8 digit format: the server answers -32602. */
-export class PinFormatError extends RangeError {
-  override readonly name = "PinFormatError";
-  constructor() {
-    super("the PIN must be 4 to 8 digits");
+/**
+ * Raised before any APDU when a PIN does not have the 4–8 digit format, or not the length the card's
+ * AODF allows: invalid params, answered -32602 with the issue on `pin` (never the PIN or its length).
+ */
+export class PinFormatError extends InvalidParamsError {
+  constructor(message = "the PIN must be 4 to 8 digits") {
+    super([{ path: "pin", message }]);
   }
 }
 
 export function checkPinFormat(pin: string): void {
   if (typeof pin !== "string" || !PIN_PATTERN.test(pin)) throw new PinFormatError();
+}
+
+/**
+ * The counter rule before any VERIFY, for every CPS generation: 0 tries → PIN_BLOCKED; 1 try → the
+ * last try is the user's, never a page's word: a PIN sent by the page is refused however the call
+ * is flagged (a page allowed to send PINs could otherwise block the card in three calls); only the
+ * PIN pad or the daemon's own PIN page, which both warn, may spend it, with `confirmLastTry`.
+ */
+export function checkTriesBeforeVerify(
+  tries: number,
+  request: Pick<VerifyPinRequest, "pin" | "confirmLastTry">,
+): void {
+  if (tries === 0) throw new PasserelleError("PIN_BLOCKED", undefined, { triesRemaining: 0 });
+  if (tries !== 1) return;
+  if (request.pin !== undefined) {
+    throw new PasserelleError(
+      "PIN_LAST_TRY",
+      "one try left: it must be typed on the PIN pad or in Passerelle's PIN window (call again without pin)",
+      { triesRemaining: 1, route: "page" },
+    );
+  }
+  if (request.confirmLastTry !== true)
+    throw new PasserelleError("PIN_LAST_TRY", undefined, { triesRemaining: 1 });
 }
 
 /** Which route to use, or the error that no route is allowed. */
@@ -87,7 +112,8 @@ export function choosePinRoute(options: {
  */
 export function buildPinBlock(pin: string, entry: PinEntry): Uint8Array {
   checkPinFormat(pin);
-  if (pin.length < entry.minLength || pin.length > entry.maxLength) throw new PinFormatError();
+  if (pin.length < entry.minLength || pin.length > entry.maxLength)
+    throw new PinFormatError(`this card takes a PIN of ${entry.minLength} to ${entry.maxLength} digits`);
   const bcd = entry.type === 0;
   const digitsBytes = bcd ? Math.ceil(pin.length / 2) : pin.length;
   const length = entry.needsPadding ? Math.max(entry.storedLength, digitsBytes) : digitsBytes;
