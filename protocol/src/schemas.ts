@@ -14,6 +14,18 @@ export const DEFAULT_PORT = 9712;
 /** Largest accepted WebSocket frame; a bigger one closes the connection with 1009. */
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
 
+/** WebSocket close codes the daemon sends, and why (docs/protocol.md, "Transport"). */
+export const CLOSE_CODES = {
+  /** The daemon is stopping. */
+  daemonStopping: 1001,
+  /** Too many refused frames in a row (not JSON-RPC, unknown methods, RATE_LIMITED). */
+  tooManyRefusals: 1008,
+  /** A frame over the frame limit. */
+  frameTooBig: 1009,
+  /** The client does not read its answers: what is queued for it passed the limit. */
+  answersNotRead: 1013,
+} as const;
+
 // ---------------------------------------------------------------------------------------------
 // JSON-RPC envelope
 // ---------------------------------------------------------------------------------------------
@@ -39,7 +51,11 @@ export type CardType = z.infer<typeof CardType>;
 
 const hex = z.string().regex(/^[0-9A-F]*$/, "upper-case hexadecimal");
 
-export const CardInfo = z.strictObject({ type: CardType, atr: hex });
+/** Which CPS generation a CPS card is (its ATR; cps.read says which driver read it). */
+export const CpsGeneration = z.enum(["cps3", "cps4"]);
+export type CpsGeneration = z.infer<typeof CpsGeneration>;
+
+export const CardInfo = z.strictObject({ type: CardType, atr: hex, generation: CpsGeneration.optional() });
 export type CardInfo = z.infer<typeof CardInfo>;
 
 export const ReaderId = z.string().min(1).max(200);
@@ -93,6 +109,7 @@ export const CpsReadParams = z.strictObject({ readerId: ReaderId.optional() });
 const certificate = z.strictObject({ pem: z.string(), notAfter: z.string() });
 export const CpsReadResult = z.strictObject({
   readerId: ReaderId,
+  generation: CpsGeneration.optional(),
   holder: z.strictObject({
     idNat: z.string(),
     idType: z.string(),

@@ -141,31 +141,31 @@ test("INSi: the PIN is typed in the daemon's PIN page, the EHR gets the answer",
     `Patient : ${chosen.lastName} ${chosen.firstName}, né(e) le ${day}/${month}/${year}`,
   );
   assert.equal(await page.locator("#beneficiaries button").first().getAttribute("aria-pressed"), "true");
-  const pinPage = await browser.newPage();
+  // No PIN page is open and the test daemon opens no window: the EHR is told at once (PIN_REQUIRED
+  // with the page's address), not after a silent 60 s wait, and offers the link.
+  const offered = Date.now();
+  const link = page.locator("#pin-page:not([hidden]) #pin-page-link");
+  await link.waitFor({ timeout: 5_000 });
+  assert.ok(Date.now() - offered < 5_000);
+  assert.equal(await link.getAttribute("href"), `http://localhost:${daemon.port}/pin.html`);
+  await screenshot(page, "ehr-page-pin-needed");
+  const [pinPage] = await Promise.all([page.context().waitForEvent("page"), link.click()]);
   watchConsole(pinPage, consoleLog);
   try {
-    await pinPage.goto(`http://localhost:${daemon.port}/pin.html`);
     const request = pinPage.locator(".pin-request");
-    // The CPS may already be verified (an earlier test): then no PIN is asked and the EHR has its answer.
-    await Promise.race([
-      request.waitFor().catch(() => undefined),
-      page
-        .waitForFunction(
-          () => !document.getElementById("ins-status")?.textContent?.startsWith("Interrogation"),
-        )
-        .catch(() => undefined),
-    ]);
-    if (await request.count()) {
-      assert.match((await request.textContent()) ?? "", new RegExp(escape(example.origin)), "shows who asks");
-      await request.locator("input[type=password]").fill(SIMULATION_PIN);
-      await request.locator("button[type=submit]").click();
-    }
+    await request.waitFor();
+    assert.match((await request.textContent()) ?? "", new RegExp(escape(example.origin)), "shows who asks");
+    await request.locator("input[type=password]").fill(SIMULATION_PIN);
+    await request.locator("button[type=submit]").click();
+    await pinPage.locator(".pin-note[data-kind=ok]").waitFor();
   } finally {
     await pinPage.close();
   }
   const status = page.locator("#ins-status");
   await page.waitForFunction(
-    () => !document.getElementById("ins-status")?.textContent?.startsWith("Interrogation"),
+    () =>
+      document.getElementById("pin-page")?.hidden === true &&
+      !document.getElementById("ins-status")?.textContent?.startsWith("Interrogation"),
   );
   const text = (await status.textContent()) ?? "";
   // The demo card's insured person is one of the simulator's identities: it must be found.

@@ -205,6 +205,33 @@ test("the PIN page tells the card's answer to a PIN typed for a web app", async 
   }
 });
 
+test("per-origin PIN: a PIN verified on the daemon's page does not serve a web app, whose request shows at once", async () => {
+  const opened = await openSocket(daemon, { origin: WEB_APP });
+  assert.ok("socket" in opened);
+  const app = new RpcPeer(opened.socket);
+  try {
+    // (With no daemon page open and no window to open, the call fails at once with PIN_REQUIRED:
+    // test/server/pin-page.test.ts. Here this test's own client on the daemon's origin is connected.)
+    const page = await openPage();
+    try {
+      await verifyOnPage(page, SIMULATION_PIN);
+      await page.locator("#cps-status[data-kind=ok]").waitFor();
+      assert.match((await page.locator("#pin-per-origin").textContent()) ?? "", /vaut pour le logiciel/);
+      const traits = { birthName: "ADRUN", firstNames: ["ZOE"], sex: "F", birthDate: "1975-12-31" };
+      const search = app.call("insi.searchByTraits", traits);
+      const request = page.locator(".pin-request");
+      await request.waitFor({ timeout: 5_000 });
+      assert.equal(await request.locator(".origin").textContent(), WEB_APP);
+      await request.getByRole("button", { name: "Refuser" }).click();
+      assert.equal(((await search)["error"] as { data: { reason: string } }).data.reason, "USER_CANCELLED");
+    } finally {
+      await page.close();
+    }
+  } finally {
+    app.close();
+  }
+});
+
 test("a Vitale 1 says its generation is not supported; the message goes with the card", async () => {
   const page = await openPage();
   try {

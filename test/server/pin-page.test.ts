@@ -132,3 +132,23 @@ test("a PIN entered for one origin does not sign INSi calls for another origin",
   other.close();
   page.close();
 });
+
+test("no PIN page open and no window to open: PIN_REQUIRED at once with the page's address", async () => {
+  const ehr = await connect(ORIGIN);
+  const started = Date.now();
+  const answer = (await ehr.call("cps.verifyPin", {}))["error"] as {
+    data: { reason: string; pinPage?: string };
+  };
+  assert.equal(answer.data.reason, "PIN_REQUIRED");
+  assert.equal(answer.data.pinPage, `http://localhost:${daemon.port}/pin.html`);
+  assert.ok(Date.now() - started < 5_000, "told at once, not after the PIN page's 60 s");
+  // Once the page is open, the same call waits there for the user.
+  const page = await connect(`http://localhost:${daemon.port}`);
+  const waiting = ehr.call("cps.verifyPin", {});
+  const [request] = await pendingRequests(page);
+  assert.equal(request?.origin, ORIGIN);
+  await page.call("pin.cancel", { requestId: request?.requestId });
+  assert.equal(((await waiting)["error"] as { data: { reason: string } }).data.reason, "USER_CANCELLED");
+  ehr.close();
+  page.close();
+});

@@ -66,13 +66,11 @@ describe("upgrade gate", () => {
     });
   }
 
-  test("a client that does not offer passerelle.v1 gets no subprotocol", async () => {
-    const opened = await openSocket(daemon, { origin: ORIGIN, protocol: null });
-    // ws accepts the upgrade without a subprotocol; the SDK refuses such a connection itself.
-    if ("socket" in opened) {
-      assert.equal(opened.socket.protocol, "");
-      opened.socket.close();
-    }
+  test("a client that does not offer passerelle.v1, or offers another, is refused (400)", async () => {
+    assert.deepEqual(await openSocket(daemon, { origin: ORIGIN, protocol: null }), { refused: 400 });
+    assert.deepEqual(await openSocket(daemon, { origin: ORIGIN, protocol: "passerelle.v2" }), {
+      refused: 400,
+    });
   });
 });
 
@@ -190,11 +188,12 @@ describe("JSON-RPC", () => {
     assert.equal(await closed, 1009);
   });
 
-  test("1,000 garbage frames: still answering, memory back within 10 MB", async () => {
+  test("garbage frames: answered one by one, then the connection is closed (1008), memory back", async () => {
     const rpc = await peer();
     await rpc.call("system.ping", {});
     const pid = daemon.child.pid as number;
     const before = rssOf(pid);
+    const closed = new Promise<number>((resolve) => rpc.socket.once("close", (code) => resolve(code)));
     for (let i = 0; i < 1000; i++) {
       const kind = i % 4;
       rpc.socket.send(
@@ -207,11 +206,12 @@ describe("JSON-RPC", () => {
               : Buffer.alloc(100, i),
       );
     }
-    const ping = await rpc.call("system.ping", {});
-    assert.ok(ping["result"], "ping answered after the garbage");
+    assert.equal(await closed, 1008, "too many refused frames in a row");
     await new Promise((r) => setTimeout(r, 500));
     const grown = rssOf(pid) - before;
     assert.ok(grown < 10 * 1024 * 1024, `RSS grew by ${grown} bytes`);
-    rpc.close();
+    const next = await peer();
+    assert.ok((await next.call("system.ping", {}))["result"], "the daemon still serves the origin");
+    next.close();
   });
 });

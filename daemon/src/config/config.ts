@@ -46,6 +46,8 @@ export const LIMIT_DEFAULTS = {
   maxInFlightPerConnection: 32,
   /** WebSocket connections allowed per origin at once. */
   maxConnectionsPerOrigin: 16,
+  /** Bytes of answers that may wait for one client; past it the client is closed (1013). */
+  maxQueuedBytes: 1024 * 1024,
 } as const;
 
 export const ConfigFile = z.strictObject({
@@ -72,6 +74,12 @@ export const ConfigFile = z.strictObject({
       requestBurst: z.number().int().positive().max(100_000).optional(),
       maxInFlightPerConnection: z.number().int().positive().max(1024).optional(),
       maxConnectionsPerOrigin: z.number().int().positive().max(1024).optional(),
+      maxQueuedBytes: z
+        .number()
+        .int()
+        .min(64 * 1024)
+        .max(64 * 1024 * 1024)
+        .optional(),
     })
     .optional(),
   /** INSi endpoints, mode, credentials and LPS identities (the insi/ concern's own schema). */

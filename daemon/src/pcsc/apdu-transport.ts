@@ -7,6 +7,9 @@
  *    the driver has its Ne bytes (T=0 cards, vicc);
  *  - `9Fxx` for GSM-class commands (CLA A0, CPS2ter volet): same as 61xx;
  *  - `6Cxx`: resend the same command with Le = xx, the answer cut to Ne bytes.
+ *  - on T=0, a case-4 command (data and Le) goes without its Le: the TPDU is case 3 and the card
+ *    says 61xx (ISO/IEC 7816-3 §12.2.4; what the ANS Cryptolib's apdu.c does for SC_PROTO_T0, and
+ *    the form real CPx traces show: `00 CB 3F FF 0A …` → `61 18`, OpenSC issue #2275).
  * Ne is the driver's Le; Le 256 (short `00`) and no Le put no bound (see the end of `exchange`).
  * Each raw answer is decoded (length-checked) before use. The raw link is injected so this stays
  * testable with hex fixtures.
@@ -38,6 +41,8 @@ export const CLA_GSM = 0xa0;
 export interface ApduCapabilities {
   /** The card accepts extended Lc/Le (ATR card capabilities, or the card table says so). */
   readonly extendedLength: boolean;
+  /** The negotiated protocol is T=0: case-4 commands are sent without Le (default false). */
+  readonly t0?: boolean;
 }
 
 /** Sends one encoded C-APDU and returns the raw R-APDU bytes. */
@@ -53,8 +58,13 @@ export async function exchange(
   capabilities: ApduCapabilities,
 ): Promise<ResponseApdu> {
   validateCommand(command);
-  const encode = (c: CommandApdu): Uint8Array =>
-    encodeCommand(c, fitsShort(c) || !capabilities.extendedLength ? "short" : "extended");
+  const encode = (c: CommandApdu): Uint8Array => {
+    const tpdu =
+      capabilities.t0 === true && c.le !== undefined && c.data !== undefined && c.data.length > 0
+        ? withoutLe(c)
+        : c;
+    return encodeCommand(tpdu, fitsShort(tpdu) || !capabilities.extendedLength ? "short" : "extended");
+  };
 
   let parts: CommandApdu[] = [command];
   if (!fitsShort(command) && !capabilities.extendedLength) {
@@ -128,6 +138,11 @@ export async function exchange(
     }
     return { data, sw: answer.sw };
   }
+}
+
+function withoutLe(command: CommandApdu): CommandApdu {
+  const { le: _dropped, ...rest } = command;
+  return rest;
 }
 
 function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {

@@ -14,6 +14,7 @@ import { CardSession, CONTROL_TIMEOUT_MS, DEFAULT_APDU_TIMEOUT_MS } from "./card
 import {
   SCARD_LEAVE_CARD,
   SCARD_PROTOCOL_ANY,
+  SCARD_PROTOCOL_T0,
   SCARD_PROTOCOL_T1,
   SCARD_RESET_CARD,
   SCARD_SHARE_SHARED,
@@ -374,7 +375,7 @@ export class PcscReaders implements Readers {
         insertion: reader.insertion,
         atr,
         eventCounter: eventCounterOf(state?.eventState ?? 0),
-        capabilities: { extendedLength },
+        capabilities: { extendedLength, t0: handle.protocol === SCARD_PROTOCOL_T0 },
       };
       slot.connection = connection;
       return connection;

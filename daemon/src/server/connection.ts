@@ -1,8 +1,19 @@
 /**
  * One WebSocket connection: its origin, its subscriptions, its in-flight requests, and the loop
  * that turns frames into handler calls and exactly one response per request with an id.
+ *
+ * Bounded whatever the client does:
+ * - every frame takes a token from its origin's bucket, garbage included, so error answers are
+ *   rate-limited like any other; an empty bucket answers RATE_LIMITED;
+ * - MAX_REFUSED_IN_A_ROW refused frames in a row (not JSON-RPC, binary, unknown method, RATE_LIMITED)
+ *   close the connection with CLOSE_CODES.tooManyRefusals: a correct client never gets there;
+ * - what is queued for the client (ws `bufferedAmount`) is capped (`maxQueuedBytes`): a client that stops reading
+ *   is closed with CLOSE_CODES.answersNotRead instead of growing the daemon's memory.
+ * A closing connection reads no more frames, and is cut CLOSE_GRACE_MS after its close frame if the
+ * peer does not answer it (a client that does not read never will).
  */
 import {
+  CLOSE_CODES,
   METHODS,
   NOTIFICATION_TOPIC,
   RPC_INVALID_REQUEST,
@@ -29,7 +40,14 @@ export interface ConnectionOptions {
   readonly handlers: Handlers;
   readonly rateLimiter: RateLimiter;
   readonly maxInFlight: number;
+  /** Bytes of answers that may wait to be sent to this client (`limits.maxQueuedBytes`). */
+  readonly maxQueuedBytes: number;
 }
+
+/** Refused frames in a row after which the connection is closed (CLOSE_CODES.tooManyRefusals). */
+export const MAX_REFUSED_IN_A_ROW = 50;
+/** How long a closing connection may take to answer the close frame before it is cut. */
+export const CLOSE_GRACE_MS = 1000;
 
 export class Connection implements ConnectionHandle {
   readonly origin: string;
@@ -38,6 +56,8 @@ export class Connection implements ConnectionHandle {
   private readonly options: ConnectionOptions;
   private readonly abort = new AbortController();
   private inFlight = 0;
+  private refusedInARow = 0;
+  private closing = false;
 
   constructor(socket: WebSocket, options: ConnectionOptions) {
     this.socket = socket;
@@ -67,31 +87,70 @@ export class Connection implements ConnectionHandle {
   }
 
   close(code: number, reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
     this.socket.close(code, reason);
+    // A peer that does not read will never answer the close frame: cut it soon, not in ws's 30 s.
+    const cut = setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS);
+    cut.unref();
+    this.socket.once("close", () => clearTimeout(cut));
+  }
+
+  /** Closes for a limit; debug level: one line per connection, and connections are capped. */
+  private limitClose(code: number, reason: string): void {
+    if (this.closing) return;
+    this.options.services.logger.debug("connection closed", { origin: this.origin, code, reason });
+    this.close(code, reason);
+    // Read nothing more from it: a flood already in the socket would cost memory to parse and drop.
+    this.socket.pause();
   }
 
   private send(message: unknown): void {
-    if (this.socket.readyState !== this.socket.OPEN) return;
-    this.socket.send(JSON.stringify(message));
+    if (this.closing || this.socket.readyState !== this.socket.OPEN) return;
+    const text = JSON.stringify(message);
+    if (this.socket.bufferedAmount + text.length > this.options.maxQueuedBytes) {
+      this.limitClose(CLOSE_CODES.answersNotRead, "answers not read");
+      return;
+    }
+    this.socket.send(text);
+  }
+
+  /** A frame refused before any handler ran; too many in a row close the connection. */
+  private refused(response: unknown): void {
+    if (response !== null) this.send(response);
+    this.refusedInARow += 1;
+    if (this.refusedInARow >= MAX_REFUSED_IN_A_ROW)
+      this.limitClose(CLOSE_CODES.tooManyRefusals, "too many refused frames");
   }
 
   private onFrame(data: unknown, isBinary: boolean): void {
+    if (this.closing) return;
+    const { services, handlers, rateLimiter } = this.options;
+    // Every frame costs a token, whatever it holds: answering garbage is work too.
+    const allowed = rateLimiter.take(this.origin);
     if (isBinary) {
-      this.send({
-        jsonrpc: "2.0",
-        id: null,
-        error: { code: RPC_INVALID_REQUEST, message: "invalid request: binary frames are not supported" },
-      });
-      return;
+      return this.refused(
+        allowed
+          ? {
+              jsonrpc: "2.0",
+              id: null,
+              error: {
+                code: RPC_INVALID_REQUEST,
+                message: "invalid request: binary frames are not supported",
+              },
+            }
+          : { ...reasonError(0, "RATE_LIMITED"), id: null },
+      );
     }
     const text = Array.isArray(data) ? Buffer.concat(data).toString("utf8") : String(data);
     const frame = parseFrame(text);
-    if (frame.kind === "error") {
-      if (frame.response) this.send(frame.response);
-      return;
+    if (!allowed) {
+      const id = frame.kind === "request" ? frame.id : (frame.response?.id ?? null);
+      if (id === undefined) return this.refused(null); // a notification: never answered
+      return this.refused({ ...reasonError(0, "RATE_LIMITED"), id });
     }
+    if (frame.kind === "error") return this.refused(frame.response);
     const { id, method, params } = frame;
-    const { services, handlers, rateLimiter } = this.options;
     const respond = (response: unknown) => {
       if (id !== undefined) this.send(response);
     };
@@ -100,19 +159,22 @@ export class Connection implements ConnectionHandle {
     if (selfOnlyDenied || (isSimulationOnly(method) && !services.lab)) {
       // The PIN page and lab methods exist only for the daemon's own page (the lab only in
       // simulation): to anyone else they do not exist at all.
-      return respond({
-        jsonrpc: "2.0",
-        id: id ?? null,
-        error: { code: -32601, message: `method not found: ${method}` },
-      });
+      return this.refused(
+        id === undefined
+          ? null
+          : { jsonrpc: "2.0", id, error: { code: -32601, message: `method not found: ${method}` } },
+      );
     }
     if (!METHODS[method].preAccess && services.access.state(this.origin) !== "granted") {
       // Before access, nothing about readers, cards or people leaves the daemon.
       return respond(reasonError(id ?? 0, "ACCESS_DENIED"));
     }
-    if (!rateLimiter.take(this.origin)) return respond(reasonError(id ?? 0, "RATE_LIMITED"));
     if (this.inFlight >= this.options.maxInFlight) {
-      return respond(reasonError(id ?? 0, "RATE_LIMITED", "too many requests in flight on this connection"));
+      return this.refused(
+        id === undefined
+          ? null
+          : reasonError(id, "RATE_LIMITED", "too many requests in flight on this connection"),
+      );
     }
     const validated = validateParams(method, params);
     if (!validated.ok) return respond(errorResponseFor(id ?? 0, validated.error));
@@ -125,6 +187,7 @@ export class Connection implements ConnectionHandle {
       });
     }
     const context: CallContext = { origin: this.origin, connection: this, services };
+    this.refusedInARow = 0;
     this.inFlight += 1;
     handler(validated.value as never, context)
       .then((result) => respond(resultResponse(id ?? 0, result)))

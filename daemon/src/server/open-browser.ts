@@ -19,15 +19,17 @@ function opener(url: string): { command: string; args: string[] } | null {
   }
 }
 
-export function openInBrowser(url: string, logger: Logger): void {
+/** True when a browser was asked to open the page (it may still fail later: logged). */
+export function openInBrowser(url: string, logger: Logger): boolean {
   // Only ever our own loopback pages: never a URL that came from outside.
-  if (!/^https?:\/\/(localhost|127\.0\.0\.1|\[::1\]):\d+\//.test(url)) return;
+  if (!/^https?:\/\/(localhost|127\.0\.0\.1|\[::1\]):\d+\//.test(url)) return false;
   const command = opener(url);
   if (!command) {
     logger.info("no desktop session to open the PIN page in", { url });
-    return;
+    return false;
   }
   const child = spawn(command.command, command.args, { stdio: "ignore", detached: true });
   child.on("error", () => logger.warn("could not open the PIN page in a browser", { url }));
   child.unref();
+  return true;
 }

@@ -40,15 +40,21 @@ interface Pending extends PendingPin {
 }
 
 export interface PinPageOptions {
-  /** Opens the PIN page for the user (a browser window); absent: the user opens /pin.html. */
-  open?: (url: string) => void;
+  /**
+   * Opens the PIN page for the user (a browser window); false when it could not (no desktop
+   * session). Absent: the user opens /pin.html.
+   */
+  open?: (url: string) => boolean;
   /** True for the daemon's own origins: their requests show on the page that made them, nothing opens. */
   isSelfOrigin?: (origin: string) => boolean;
   /** The page's URL, known once the server listens. */
   url: () => string | null;
   timeoutMs?: number;
-  /** Told when the pending list changes (the page listens for `pin.requested`). */
-  onChange?: () => void;
+  /**
+   * Told when the pending list changes (the page listens for `pin.requested`); returns how many of
+   * the daemon's pages heard it (undefined: unknown).
+   */
+  onChange?: () => number | void;
 }
 
 export class PinPage {
@@ -84,9 +90,22 @@ export class PinPage {
       const detach = () => signal?.removeEventListener("abort", onAbort);
       this.#pending.set(requestId, { ...request, requestId, resolve, reject, timer, detach });
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.#options.onChange?.();
+      const pagesTold = this.#options.onChange?.();
+      if (this.#options.isSelfOrigin?.(request.origin)) return; // shown on the page that asked
       const url = this.#options.url();
-      if (url && this.#options.open && !this.#options.isSelfOrigin?.(request.origin)) this.#options.open(url);
+      const opened = url !== null && this.#options.open !== undefined && this.#options.open(url);
+      // Shown nowhere (no window could open, no daemon page is connected): say so at once rather than
+      // let the web app wait for a PIN nobody is asked for. It tells its user to open `pinPage`.
+      if (!opened && pagesTold === 0) {
+        this.#settle(
+          requestId,
+          new PasserelleError(
+            "PIN_REQUIRED",
+            "this origin has not given the CPS PIN and no PIN page is open: open pinPage, then try again",
+            url ? { pinPage: url } : {},
+          ),
+        );
+      }
     });
   }
 

@@ -11,9 +11,10 @@ import { WebSocketServer } from "ws";
 import type { ReaderEvent } from "../pcsc/readers.ts";
 import type { WebFiles } from "../runtime/index.ts";
 import { Connection } from "./connection.ts";
-import { checkHttpRequest, checkUpgrade } from "./gate.ts";
+import { checkHttpRequest, checkUpgrade, countHeader, offersSubprotocol } from "./gate.ts";
 import type { Handlers, Services } from "./methods/index.ts";
 import { RateLimiter } from "./rate-limiter.ts";
+import { RefusalLog } from "./refusal-log.ts";
 import { cardInfo, readerView } from "./views.ts";
 
 export interface ServerOptions {
@@ -28,6 +29,8 @@ export interface ServerOptions {
     requestBurst: number;
     maxInFlightPerConnection: number;
     maxConnectionsPerOrigin: number;
+    /** Bytes of answers that may wait to be sent to one client. */
+    maxQueuedBytes: number;
   };
   /** The daemon's own page (index.html and its assets) and the browser SDK bundle (/sdk/passerelle-client.js). */
   webFiles?: WebFiles;
@@ -41,8 +44,8 @@ export interface RunningServer {
   readonly url: string;
   /** The daemon's own origins (its page), e.g. https://localhost:9712. */
   readonly selfOrigins: string[];
-  /** Sends a notification to the connections of the daemon's own page (the PIN page). */
-  notifySelf<N extends NotificationName>(name: N, params: NotificationParams<N>): void;
+  /** Sends a notification to the connections of the daemon's own page (the PIN page); returns how many. */
+  notifySelf<N extends NotificationName>(name: N, params: NotificationParams<N>): number;
   /** Closes every connection with 1001 (going away) and stops listening. */
   close(): Promise<void>;
 }
@@ -92,6 +95,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const rateLimiter = new RateLimiter(limits.requestsPerSecond, limits.requestBurst);
   const connections = new Set<Connection>();
   const perOrigin = new Map<string, number>();
+  const refusals = new RefusalLog(services.logger);
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -110,6 +114,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const decision = checkHttpRequest({
       remoteAddress: request.socket.remoteAddress,
       host: request.headers.host,
+      hostHeaders: countHeader(request.rawHeaders, "host"),
       origin: request.headers.origin,
       port,
     });
@@ -197,20 +202,29 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       {
         remoteAddress: request.socket.remoteAddress,
         host: request.headers.host,
+        hostHeaders: countHeader(request.rawHeaders, "host"),
         origin: request.headers.origin,
         port,
       },
       (origin) => services.access.eligible(origin),
     );
     if (!decision.ok || decision.origin === null) {
-      services.logger.info("upgrade refused", { why: decision.ok ? "no origin" : decision.why });
+      // Aggregated: one line per origin per minute, however often a page retries.
+      refusals.note(request.headers.origin, decision.ok ? "no origin" : decision.why);
       return refuse(socket, 403, "Forbidden");
     }
     const origin = decision.origin;
     if (new URL(request.url ?? "/", "http://localhost").pathname !== WS_PATH)
       return refuse(socket, 404, "Not Found");
-    if ((perOrigin.get(origin) ?? 0) >= limits.maxConnectionsPerOrigin)
+    // Not a v1 client (no subprotocol, or another one): refused rather than served unversioned.
+    if (!offersSubprotocol(request.headers["sec-websocket-protocol"], SUBPROTOCOL)) {
+      refusals.note(origin, `subprotocol ${SUBPROTOCOL} not offered`);
+      return refuse(socket, 400, "Bad Request");
+    }
+    if ((perOrigin.get(origin) ?? 0) >= limits.maxConnectionsPerOrigin) {
+      refusals.note(origin, "too many connections for this origin");
       return refuse(socket, 429, "Too Many Requests");
+    }
     wss.handleUpgrade(request, socket, head, (ws) => {
       const connection = new Connection(ws, {
         origin,
@@ -218,6 +232,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         handlers,
         rateLimiter,
         maxInFlight: limits.maxInFlightPerConnection,
+        maxQueuedBytes: limits.maxQueuedBytes,
       });
       connections.add(connection);
       perOrigin.set(origin, (perOrigin.get(origin) ?? 0) + 1);
@@ -291,13 +306,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     selfOrigins: selfOriginsFor(port, secure),
     url: `${secure ? "wss" : "ws"}://localhost:${port}${WS_PATH}`,
     notifySelf: (name, params) => {
+      let told = 0;
       for (const connection of connections) {
-        if (services.isSelfOrigin(connection.origin)) connection.notify(name, params);
+        if (!services.isSelfOrigin(connection.origin)) continue;
+        connection.notify(name, params);
+        told += 1;
       }
+      return told;
     },
     close: async () => {
       unsubscribeReaders();
       unsubscribeAccess();
+      refusals.stop();
       for (const connection of connections) connection.close(1001, "daemon stopping");
       await Promise.all(
         servers.map(

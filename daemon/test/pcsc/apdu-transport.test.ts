@@ -52,6 +52,30 @@ test("61xx on a T=0 case 4: GET RESPONSE with Le=00 means 256", async () => {
   assert.equal(response.sw, 0x9000);
 });
 
+test("T=0: a case-4 command goes without its Le, the answer comes through GET RESPONSE (Cryptolib, real CPx: issue #2275)", async () => {
+  // The bytes a real CPS3 exchanged with the ANS middleware for the PIN counter.
+  const card = scripted([
+    ["00CB3FFF0A4D087006BF810102A080", "6118"],
+    ["00C0000018", "7016BF810112A0109A01039B0103A1088C06F3000013FF00 9000"],
+  ]);
+  const response = await exchange(
+    { cla: 0, ins: 0xcb, p1: 0x3f, p2: 0xff, data: hex("4D087006BF810102A080"), le: 256 },
+    card,
+    { extendedLength: false, t0: true },
+  );
+  assert.equal(toHex(response.data), "7016BF810112A0109A01039B0103A1088C06F3000013FF00");
+  assert.equal(card.remaining(), 0);
+  // Case 2 keeps its Le on T=0 (P3 is the Le); T=1 keeps a case-4 Le.
+  const read = scripted([["00B000000C", "5A0A8025000001992138450F9000"]]);
+  await exchange({ cla: 0, ins: 0xb0, p1: 0, p2: 0, le: 12 }, read, { extendedLength: false, t0: true });
+  const t1 = scripted([["00CB3FFF0A4D087006BF810102A08000", "9000"]]);
+  await exchange(
+    { cla: 0, ins: 0xcb, p1: 0x3f, p2: 0xff, data: hex("4D087006BF810102A080"), le: 256 },
+    t1,
+    SHORT,
+  );
+});
+
 test("6Cxx: the same command again with the Le the card asked for", async () => {
   const card = scripted([
     ["00B0000000", "6C10"],

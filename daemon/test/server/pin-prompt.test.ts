@@ -66,7 +66,7 @@ test("a request from the daemon's own page opens nothing; a web app's opens the 
   const self = "http://localhost:9712";
   const page = new PinPage({
     url: () => `${self}/pin.html`,
-    open: (url) => opened.push(url),
+    open: (url) => opened.push(url) > 0,
     isSelfOrigin: (origin) => origin === self,
   });
   void page.ask({ ...request, origin: self }).catch(() => undefined);
@@ -74,4 +74,20 @@ test("a request from the daemon's own page opens nothing; a web app's opens the 
   void page.ask(request).catch(() => undefined);
   assert.deepEqual(opened, [`${self}/pin.html`]);
   for (const pending of page.list()) page.cancel(pending.requestId);
+});
+
+test("a PIN entry shown nowhere (no window opened, no daemon page connected) is PIN_REQUIRED at once", async () => {
+  const url = "http://localhost:9712/pin.html";
+  const nowhere = new PinPage({ url: () => url, open: () => false, onChange: () => 0 });
+  await assert.rejects(
+    nowhere.ask(request),
+    (e) => isPasserelleError(e, "PIN_REQUIRED") && e.details["pinPage"] === url,
+  );
+  assert.deepEqual(nowhere.list(), [], "nothing left pending");
+  // A daemon page connected to show it: the request waits there.
+  const onPage = new PinPage({ url: () => url, open: () => false, onChange: () => 1 });
+  const asked = onPage.ask(request);
+  assert.equal(onPage.list().length, 1);
+  for (const pending of onPage.list()) onPage.cancel(pending.requestId);
+  await assert.rejects(asked, (e) => isPasserelleError(e, "USER_CANCELLED"));
 });

@@ -23,6 +23,9 @@ const DAEMON_URL = new URLSearchParams(location.search).get("passerelle") ?? "ws
 const RETRY_FIND_MS = 3000;
 /** An INSi call may wait for the user to type the CPS PIN in the daemon's window. */
 const INSI_TIMEOUT_MS = 120_000;
+/** After the user opened the PIN page: how often, and how many times, to ask again while it connects. */
+const PIN_PAGE_RETRY_MS = 500;
+const PIN_PAGE_RETRIES = 10;
 
 const $ = (id) => {
   const element = document.getElementById(id);
@@ -265,20 +268,41 @@ async function withPin(operation) {
     if (error.reason !== "PIN_REQUIRED") throw error;
   }
   await verifyPin();
+  $("ins-status").textContent = "Interrogation de l'INSi…";
   return operation();
 }
 
 /**
  * The PIN goes to the reader's PIN pad or the daemon's own PIN page when the daemon has one (no `pin`
- * parameter). Only if that is not available, and only for origins the administrator named, may the
- * page send the PIN it asked for itself.
+ * parameter). The PIN counts for this origin only: a PIN typed for another program (or on the
+ * daemon's own page) does not unlock the card for us. When the daemon could show its PIN page
+ * nowhere (no window could open, none is open), it answers PIN_REQUIRED at once with `pinPage`:
+ * offer the link, then ask again. Only if no PIN entry exists at all, and only for origins the
+ * administrator named, may the page send the PIN it asked for itself.
  */
 async function verifyPin() {
-  try {
-    await passerelle.call("cps.verifyPin", {}, { timeoutMs: 120_000 });
-    return;
-  } catch (error) {
-    if (error.reason !== "PIN_ENTRY_UNAVAILABLE") throw error;
+  let retriesAfterOpening = 0;
+  for (;;) {
+    try {
+      await passerelle.call("cps.verifyPin", {}, { timeoutMs: 120_000 });
+      hidePinPageLink();
+      return;
+    } catch (error) {
+      if (error.reason === "PIN_REQUIRED" && typeof error.data?.pinPage === "string") {
+        // The page just opened may take a moment to connect: ask again a few times before offering it again.
+        if (retriesAfterOpening > 0) {
+          retriesAfterOpening -= 1;
+          await new Promise((resolve) => setTimeout(resolve, PIN_PAGE_RETRY_MS));
+          continue;
+        }
+        await offerPinPage(error.data.pinPage);
+        retriesAfterOpening = PIN_PAGE_RETRIES;
+        continue;
+      }
+      hidePinPageLink();
+      if (error.reason !== "PIN_ENTRY_UNAVAILABLE") throw error;
+      break;
+    }
   }
   for (;;) {
     const pin = await askPin();
@@ -294,6 +318,21 @@ async function verifyPin() {
       $("ins-status").textContent = messageFor(error);
     }
   }
+}
+
+/** Shows the link to the daemon's PIN page; resolves when the user opens it. */
+function offerPinPage(url) {
+  const link = $("pin-page-link");
+  if (link instanceof HTMLAnchorElement) link.href = url;
+  $("pin-page").hidden = false;
+  $("ins-status").textContent =
+    "Le code porteur de votre CPS est nécessaire : ouvrez la saisie du code porteur de Passerelle.";
+  link.focus();
+  return new Promise((resolve) => link.addEventListener("click", () => resolve(), { once: true }));
+}
+
+function hidePinPageLink() {
+  $("pin-page").hidden = true;
 }
 
 /** Shows the PIN form; resolves with the PIN, rejects with USER_CANCELLED. Never keeps the PIN. */

@@ -20,14 +20,22 @@ export const CPX_IAS_AID = Uint8Array.of(
   0x00,
   0x10,
 );
+/** "CPx IAS CL", the contactless application (Cryptolib `cps3_aid_cps3_cl`; OpenSC dir.c). */
+export const CPX_IAS_CL_AID = Uint8Array.of(...CPX_IAS_AID.subarray(0, 11), 0x00, 0x20);
+/** EF.DIR under the MF (ISO/IEC 7816-4 §8.2.1.1): where the card says its applications live. */
+export const EF_DIR = 0x2f00;
 /** EF.SN.ICC under the MF. */
 export const EF_SN_ICC = 0xd003;
 /** PKCS#15 v1.1 §5.5: the ODF's FID inside the application DF. */
 export const EF_ODF = 0x5031;
 /** Bytes 2..6 of EF.SN.ICC on every CPx: the ANS issuer number (Cryptolib `cps3_fsn`). */
 export const ANS_ISSUER_NUMBER = Uint8Array.of(0x80, 0x25, 0x00, 0x00, 0x01);
-/** Short READ BINARY: 256 bytes at most per command (EF.ATR of a real CPx announces 0x100). */
-export const READ_BINARY_MAX = 256;
+/**
+ * READ BINARY asks at most this many bytes: the ANS middleware's `card->max_recv_size = 0xE7`
+ * (Cryptolib `card-cps3.c` `cps3_init`), so that each READ is one the middleware sends to every
+ * CPS3 in the field (reads at offsets 0, 0xE7, 0x1CE…).
+ */
+export const READ_BINARY_MAX = 0xe7;
 /** Largest EF offset a short READ BINARY can address (P1 bit 8 is the SFI flag). */
 export const READ_BINARY_MAX_OFFSET = 0x7fff;
 
@@ -55,30 +63,31 @@ export const SW = {
 
 const P2_FCP = 0x04;
 const P2_NO_DATA = 0x0c;
+/** SELECT P1=09 with the whole path from the MF, 3F00 included, as Cryptolib `cps3_select_file` does. */
+const P1_PATH = 0x09;
+const MF = Uint8Array.of(0x3f, 0x00);
 
-const fid = (value: number): Uint8Array => Uint8Array.of(value >> 8, value & 0xff);
-
-export function selectAid(aid: Uint8Array): CommandApdu {
-  return { cla: 0x00, ins: 0xa4, p1: 0x04, p2: P2_NO_DATA, data: aid };
+function absolute(path: Uint8Array): Uint8Array {
+  if (path.length % 2 !== 0 || path.length > 16) throw new RangeError("SELECT path");
+  return path[0] === 0x3f && path[1] === 0x00 ? path : Uint8Array.of(...MF, ...path);
 }
 
-/** SELECT by AID returning the FCP (its tag 83 gives the application DF's FID). */
-export function selectAidWithFcp(aid: Uint8Array): CommandApdu {
-  return { cla: 0x00, ins: 0xa4, p1: 0x04, p2: P2_FCP, data: aid, le: 256 };
+/**
+ * SELECT by path from the MF with the FCP (for the size): `00 A4 09 04 Lc 3F00 … [Le]`. Logically
+ * case 4 with Le 256, as Cryptolib builds it; on T=0 the transport sends it without Le.
+ */
+export function selectPathWithFcp(path: Uint8Array): CommandApdu {
+  return { cla: 0x00, ins: 0xa4, p1: P1_PATH, p2: P2_FCP, data: absolute(path), le: 256 };
 }
 
-/** SELECT EF/DF by FID under the current DF, returning its FCP (for the file size). */
-export function selectFileId(id: number): CommandApdu {
-  return { cla: 0x00, ins: 0xa4, p1: 0x00, p2: P2_FCP, data: fid(id), le: 256 };
+/** SELECT by path from the MF without answer data: `00 A4 09 0C Lc 3F00 …` (case 3). */
+export function selectPath(path: Uint8Array): CommandApdu {
+  return { cla: 0x00, ins: 0xa4, p1: P1_PATH, p2: P2_NO_DATA, data: absolute(path) };
 }
 
-/** SELECT by path from the MF (P1=08, the path without 3F00), returning the FCP. */
-export function selectPathFromMf(path: Uint8Array): CommandApdu {
-  return { cla: 0x00, ins: 0xa4, p1: 0x08, p2: P2_FCP, data: path, le: 256 };
-}
-
+/** SELECT MF: `00 A4 09 0C 02 3F 00` (Cryptolib before GET DATA; OpenSC issue #2275). */
 export function selectMf(): CommandApdu {
-  return { cla: 0x00, ins: 0xa4, p1: 0x00, p2: P2_NO_DATA, data: fid(0x3f00) };
+  return selectPath(MF);
 }
 
 export function readBinary(offset: number, length: number): CommandApdu {
@@ -97,6 +106,7 @@ export function getPinCounter(pinReference: number): CommandApdu {
     p1: 0x3f,
     p2: 0xff,
     data: Uint8Array.of(0x4d, 0x08, 0x70, 0x06, 0xbf, 0x81, pinReference & 0x7f, 0x02, 0xa0, 0x80),
+    // Case 4 with Le 256, as Cryptolib builds it; sent without Le on T=0.
     le: 256,
   };
 }

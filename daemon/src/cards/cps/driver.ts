@@ -12,6 +12,7 @@ import { createHash, verify as verifySignature } from "node:crypto";
 import type { CardChannel, CommandApdu, ResponseApdu } from "../../pcsc/apdu.ts";
 import { isPasserelleError, PasserelleError } from "../../errors.ts";
 import { cardTypeOf } from "../card-type.ts";
+import { recognizeCard } from "../recognize.ts";
 import { decodeTlv, findTlv } from "../tlv.ts";
 import { sha256BitCounter, sha256Midstate } from "../sha256-midstate.ts";
 import * as apdu from "./commands.ts";
@@ -24,11 +25,11 @@ import {
   type ParsedCertificate,
 } from "./holder.ts";
 import {
-  fileIdFromFcp,
   fileSizeFromFcp,
   parseAodf,
   parseCdf,
   parseOdf,
+  parseDir,
   parsePrkdf,
   Pkcs15Error,
   type CertificateEntry,
@@ -52,8 +53,8 @@ import {
 export const MAX_FILE_BYTES = 8 * 1024;
 /** The CPx IAS application DF under the MF (OpenSC card-iasecc.c: private keys in 3F00:0001). */
 const DEFAULT_APPLICATION_FID = Uint8Array.of(0x00, 0x01);
-/** The MF path prefix. */
-const MF = Uint8Array.of(0x3f, 0x00);
+/** The card-table entry of the contactless CPS3 ATR: its application is "CPx IAS CL". */
+const CONTACTLESS_ID = "cps3-contactless";
 /** DER DigestInfo header for SHA-256 (PKCS#1 v2.2 §9.2 note 1). */
 const SHA256_DIGEST_INFO_PREFIX = Uint8Array.from(
   Buffer.from("3031300d060960864801650304020105000420", "hex"),
@@ -258,7 +259,7 @@ export class CpsDriver {
     const entry = await this.#entry(channel);
     if (!entry.verified || !entry.verifiedFor.has(origin)) throw new PasserelleError("PIN_REQUIRED");
     const keyEntry = entry.data.keys[key];
-    await this.#expect(channel, apdu.selectAid(apdu.CPX_IAS_AID), "SELECT application");
+    await this.#expect(channel, apdu.selectPath(entry.data.applicationPath), "SELECT application");
     let response: ResponseApdu;
     if (key === "signature") {
       const mid = sha256Midstate(data);
@@ -347,8 +348,9 @@ export class CpsDriver {
 
   /** Selects by absolute path and reads the whole transparent EF. */
   async #readFile(channel: CardChannel, path: Uint8Array, step: string): Promise<Uint8Array> {
-    const fromMf = sameBytes(path.subarray(0, 2), MF) ? path.subarray(2) : path;
-    const selected = await this.#transmit(channel, apdu.selectPathFromMf(fromMf));
+    const selected = await this.#transmit(channel, apdu.selectPathWithFcp(path));
+    if (selected.sw === SW.fileNotFound && step === "EF.DIR")
+      throw new PasserelleError("WRONG_CARD", "no EF.DIR: not a CPx card", { expected: "cps" });
     if (selected.sw !== SW.ok) throw cardError(`SELECT ${step}`, selected.sw);
     const size = fileSizeFromFcp(selected.data);
     if (size !== undefined && size > MAX_FILE_BYTES)
@@ -381,20 +383,26 @@ export class CpsDriver {
   }
 
   async #readCard(channel: CardChannel): Promise<{ data: CardData; triesRemaining: number | undefined }> {
-    const selected = await this.#transmit(channel, apdu.selectAidWithFcp(apdu.CPX_IAS_AID));
-    if (selected.sw === SW.fileNotFound) {
-      throw new PasserelleError("WRONG_CARD", "no CPx IAS application on this card", { expected: "cps" });
-    }
-    if (selected.sw !== SW.ok) throw cardError("SELECT application", selected.sw);
     try {
-      // The application DF's path: 3F00 + the FID its FCP gives (tag 83), so that EF.DIR costs no
-      // APDU; the CPx layout's 3F00/0001 when the card sends no FCP (OpenSC: keys live in 3F00:0001).
-      // ODF: PKCS#15 §5.5, FID 5031 in the application DF.
-      const applicationPath = Uint8Array.of(
-        0x3f,
-        0x00,
-        ...(fileIdFromFcp(selected.data) ?? DEFAULT_APPLICATION_FID),
+      // EF.DIR says where the CPx IAS application lives (`61 { 4F AID, 51 path }`), as Cryptolib
+      // reads it: no SELECT by AID (the ANS middleware never sends one to a CPS3). The contactless
+      // interface has its own application ("CPx IAS CL"). No CPx application listed: WRONG_CARD.
+      const applications = parseDir(
+        await this.#readFile(
+          channel,
+          Uint8Array.of(0x3f, 0x00, apdu.EF_DIR >> 8, apdu.EF_DIR & 0xff),
+          "EF.DIR",
+        ),
       );
+      const wanted =
+        recognizeCard(channel.atr).id === CONTACTLESS_ID ? apdu.CPX_IAS_CL_AID : apdu.CPX_IAS_AID;
+      const application =
+        applications.find((a) => sameBytes(a.aid, wanted)) ??
+        applications.find((a) => sameBytes(a.aid, apdu.CPX_IAS_AID) || sameBytes(a.aid, apdu.CPX_IAS_CL_AID));
+      if (!application) {
+        throw new PasserelleError("WRONG_CARD", "no CPx IAS application on this card", { expected: "cps" });
+      }
+      const applicationPath = application.path ?? Uint8Array.of(0x3f, 0x00, ...DEFAULT_APPLICATION_FID);
       const odfPath = Uint8Array.of(...applicationPath, apdu.EF_ODF >> 8, apdu.EF_ODF & 0xff);
       const odf = parseOdf(await this.#readFile(channel, odfPath, "ODF"), applicationPath);
       const certificates: CertificateEntry[] = [];

@@ -51,8 +51,35 @@ export interface ParsedCertificate {
   readonly publicKey: KeyObject;
 }
 
+/**
+ * The certificate without what follows its DER: a card's certificate file is often larger than the
+ * certificate (allocated once, padded), and OpenSC cuts it to the DER length too (pkcs15-cert.c
+ * `parse_x509_cert` reads the outer SEQUENCE's length). A length past the file's end is an error.
+ */
+export function cutToDer(file: Uint8Array, which: string): Uint8Array {
+  const bad = (): CpsCertificateError => new CpsCertificateError(`the ${which} certificate does not parse`);
+  if (file.length < 2 || file[0] !== 0x30) throw bad();
+  const first = file[1]!;
+  let length: number;
+  let header: number;
+  if (first < 0x80) {
+    length = first;
+    header = 2;
+  } else {
+    const octets = first & 0x7f;
+    // 1–3 length octets: a certificate on a card is well under 16 MiB; 80 (indefinite) is not DER.
+    if (octets === 0 || octets > 3 || file.length < 2 + octets) throw bad();
+    length = 0;
+    for (let i = 0; i < octets; i++) length = length * 256 + file[2 + i]!;
+    header = 2 + octets;
+  }
+  if (header + length > file.length) throw bad();
+  return file.subarray(0, header + length);
+}
+
 /** Parses a certificate with node:crypto (PEM, validity, public key); garbage → CpsCertificateError. */
-export function parseCertificate(der: Uint8Array, which: string): ParsedCertificate {
+export function parseCertificate(file: Uint8Array, which: string): ParsedCertificate {
+  const der = cutToDer(file, which).slice();
   try {
     const x509 = new X509Certificate(der);
     const notAfter = new Date(x509.validTo);

@@ -76,14 +76,18 @@ export function choosePinRoute(options: {
 
 /**
  * The VERIFY data block the AODF describes: ASCII digits (or BCD), left-justified, padded with the
- * pad character to the stored length.
+ * pad character to the stored length **only when the AODF's pinFlags say needs-padding** (PKCS#15
+ * v1.1 §6.8, bit 5), as Cryptolib and OpenSC build it (`sc_build_pin(…, pin->flags &
+ * SC_PKCS15_PIN_FLAG_NEEDS_PADDING)`, pkcs15-pin.c). A card that stores the PIN unpadded compares
+ * a padded block as a wrong PIN: a try lost.
  */
 export function buildPinBlock(pin: string, entry: PinEntry): Uint8Array {
   checkPinFormat(pin);
   if (pin.length < entry.minLength || pin.length > entry.maxLength) throw new PinFormatError();
   const bcd = entry.type === 0;
   const digitsBytes = bcd ? Math.ceil(pin.length / 2) : pin.length;
-  const block = new Uint8Array(Math.max(entry.storedLength, digitsBytes)).fill(entry.padChar);
+  const length = entry.needsPadding ? Math.max(entry.storedLength, digitsBytes) : digitsBytes;
+  const block = new Uint8Array(length).fill(entry.padChar);
   if (bcd) {
     // BCD: two digits per byte, an odd last nibble padded with F (ISO 9564 style).
     for (let i = 0; i < pin.length; i++) {
@@ -127,14 +131,15 @@ export function parseFeatures(answer: Uint8Array): Map<number, number> {
 
 /**
  * PIN_VERIFY_STRUCTURE (PC/SC v2 part 10 §2.5.2), little-endian, packed, followed by the VERIFY
- * APDU whose data the reader fills with the digits the user types.
+ * APDU whose data the reader fills with the digits the user types; `cla` is the card's class byte
+ * (00, or 01 for the CPS4's logical channel 1).
  */
-export function buildPinVerifyStructure(entry: PinEntry): Uint8Array {
+export function buildPinVerifyStructure(entry: PinEntry, cla = 0x00): Uint8Array {
   if (entry.type === 2)
     throw new PasserelleError("PIN_ENTRY_UNAVAILABLE", "a UTF-8 PIN cannot be typed on a PIN pad");
   const blockLength = Math.max(entry.storedLength, entry.maxLength);
   const apdu = new Uint8Array(5 + blockLength);
-  apdu.set([0x00, 0x20, 0x00, entry.reference, blockLength]);
+  apdu.set([cla, 0x20, 0x00, entry.reference, blockLength]);
   apdu.fill(entry.padChar, 5);
   const out = new Uint8Array(19 + apdu.length);
   const view = new DataView(out.buffer);

@@ -193,6 +193,31 @@ export function parseAodf(bytes: Uint8Array): PinEntry[] {
   return out;
 }
 
+export interface DirApplication {
+  readonly aid: Uint8Array;
+  readonly label: string;
+  /** Absolute path (3F00 first) of the application DF, when the record has one (tag 51). */
+  readonly path?: Uint8Array;
+}
+
+/** EF.DIR (ISO/IEC 7816-4 §8.2.1.1): application templates `61 { 4F AID, 50 label, 51 path }`. */
+export function parseDir(bytes: Uint8Array): DirApplication[] {
+  const out: DirApplication[] = [];
+  for (const record of decode(bytes, "EF.DIR")) {
+    if (record.tag !== 0x61) continue;
+    const aid = need(findTlv(record.children, 0x4f), "EF.DIR AID").value;
+    const path = findTlv(record.children, 0x51)?.value;
+    if (path !== undefined && (path.length === 0 || path.length % 2 !== 0 || path.length > 16))
+      throw new Pkcs15Error("EF.DIR: bad application path");
+    out.push({
+      aid,
+      label: utf8(findTlv(record.children, 0x50)),
+      ...(path === undefined ? {} : { path: absolutePath(path, Uint8Array.of(0x3f, 0x00)) }),
+    });
+  }
+  return out;
+}
+
 function fcpObjects(fcp: Uint8Array): readonly TlvNode[] | undefined {
   if (fcp.length === 0) return undefined;
   const result = decodeTlv(fcp);

@@ -249,3 +249,24 @@ test("route choice: page only when allowed, then PIN pad, then the PIN page", ()
     (e) => isPasserelleError(e, "PIN_ENTRY_UNAVAILABLE"),
   );
 });
+
+test("the PIN block follows the AODF's needs-padding flag: padded to the stored length, or the digits alone", () => {
+  assert.equal(Buffer.from(buildPinBlock("1234", AODF_PIN)).toString("hex"), "31323334ffffffff");
+  assert.equal(
+    Buffer.from(buildPinBlock("1234", { ...AODF_PIN, needsPadding: false })).toString("hex"),
+    "31323334",
+  );
+});
+
+test("a card whose AODF says no padding gets the 4 digits alone and verifies; no try is lost", async () => {
+  const driver = new CpsDriver();
+  const card = emulator({ pin: "2468", pinPadding: false });
+  const channel = channelFor(card);
+  assert.deepEqual(await driver.verifyPin(channel, page("2468")), { verified: true, triesRemaining: 3 });
+  const verify = channel.sent.find((c) => c.ins === 0x20)!;
+  assert.equal(verify.data?.length, 4, "no FF padding sent");
+  assert.equal(card.triesRemaining, 3);
+  // What the old always-padded block would have cost on such a card: a real try.
+  card.transmit(Uint8Array.from(Buffer.from("002000010832343638FFFFFFFF", "hex")));
+  assert.equal(card.triesRemaining, 2);
+});

@@ -1,13 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import { CpsDriver } from "../../../src/cards/cps/index.ts";
+import { CpsDriver, parsePinCounter } from "../../../src/cards/cps/index.ts";
 import { isPasserelleError } from "../../../src/errors.ts";
-import { aodf, cdf, efSnIcc, odf, prkdf } from "../../../src/simulator/cards/cps3/layout.ts";
+import { aodf, cdf, efDir, efSnIcc, odf, prkdf } from "../../../src/simulator/cards/cps3/layout.ts";
 import { channelFor, emulator } from "./fixtures.ts";
 import type { CardChannel } from "../../../src/pcsc/apdu.ts";
 
-const chunks = (n: number): number => Math.ceil(n / 256);
+/** Cryptolib's READ BINARY size (card-cps3.c `max_recv_size = 0xE7`), which the driver follows. */
+const chunks = (n: number): number => Math.ceil(n / 0xe7);
 
 test("a cold read returns the holder, both certificates and the PIN counter", async () => {
   const card = emulator();
@@ -38,9 +39,11 @@ test("a cold read returns the holder, both certificates and the PIN counter", as
     new Date(new X509Certificate(card.certificates.signature.der).validTo).toISOString(),
   );
   assert.deepEqual(result.pin, { verified: false, triesRemaining: 3 });
-  // Minimum for this layout with short APDUs: SELECT AID; SELECT + READs for ODF, CDF, PrKDF, AODF,
-  // both certificates and EF.SN.ICC; GET DATA for the counter. No command is wasted.
+  // Minimum for this layout in the middleware's dialect: SELECT + READs (0xE7 bytes each) for
+  // EF.DIR, ODF, CDF, PrKDF, AODF, both certificates and EF.SN.ICC; GET DATA for the counter. No
+  // command is wasted.
   const files = [
+    efDir(),
     odf(),
     cdf(),
     prkdf(),
@@ -49,9 +52,14 @@ test("a cold read returns the holder, both certificates and the PIN counter", as
     card.certificates.signature.der,
     efSnIcc(card.serial),
   ];
-  const minimum = 1 + files.reduce((n, f) => n + 1 + chunks(f.length), 0) + 1;
+  const minimum = files.reduce((n, f) => n + 1 + chunks(f.length), 0) + 1;
   assert.equal(channel.sent.length, minimum);
-  assert.equal(channel.sent.filter((c) => c.ins === 0xa4).length, 1 + files.length);
+  assert.equal(channel.sent.filter((c) => c.ins === 0xa4).length, files.length);
+  // Every SELECT is P1=09 with the path from 3F00 (Cryptolib cps3_select_file; real CPx traces).
+  for (const select of channel.sent.filter((c) => c.ins === 0xa4)) {
+    assert.equal(select.p1, 0x09);
+    assert.deepEqual([...select.data!.subarray(0, 2)], [0x3f, 0x00]);
+  }
   assert.equal(channel.sent.at(-1)?.ins, 0xcb);
 });
 
@@ -170,4 +178,25 @@ test("a CPS whose ATR the card table does not know is read; its application deci
   channel.atr = Uint8Array.from([0x3b, 0x8f, 0x80, 0x01, 0x80, 0x4f, 0x0c, 0xa0, 0x00]);
   const result = await new CpsDriver().read(channel);
   assert.equal(result.holder.idNat, "899700001234");
+});
+
+test("certificate files padded after the DER (as a card allocates them) are cut to the DER length", async () => {
+  const card = emulator({ certificatePadding: 300 });
+  const result = await new CpsDriver().read(channelFor(card));
+  assert.ok(
+    new X509Certificate(result.certificates.authentication.pem).raw.equals(
+      Buffer.from(card.certificates.authentication.der),
+    ),
+  );
+  assert.ok(
+    new X509Certificate(result.certificates.signature.pem).raw.equals(
+      Buffer.from(card.certificates.signature.der),
+    ),
+  );
+  assert.equal(result.holder.idNat, "899700001234");
+});
+
+test("the real CPS3 PIN counter answer (OpenSC issue #2275, under the ANS middleware) parses: 3 of 3", () => {
+  const answer = Uint8Array.from(Buffer.from("7016BF810112A0109A01039B0103A1088C06F3000013FF00", "hex"));
+  assert.deepEqual(parsePinCounter(answer), { maximum: 3, remaining: 3 });
 });

@@ -103,6 +103,13 @@ export interface Cps3Options {
   readonly keys?: { authentication: KeyPair; signature: KeyPair };
   /** Reuse already-issued certificates (with their keys) instead of issuing new ones. */
   readonly certificates?: CpsCertificates;
+  /**
+   * false: the AODF does not say needs-padding and the card stores the PIN as its digits; a padded
+   * block is then a wrong PIN and costs a try, as on such a card. Default true (padded to 8 with FF).
+   */
+  readonly pinPadding?: boolean;
+  /** Bytes after each certificate's DER in its file (a card's file is allocated larger). */
+  readonly certificatePadding?: number;
 }
 
 interface Command {
@@ -182,6 +189,7 @@ export class Cps3Emulator implements CardEmulator {
   readonly holder: CpsHolderSpec;
   readonly #mf: DfNode;
   readonly #pin: Uint8Array;
+  readonly #pinPadding: boolean;
   readonly #keys: Record<number, { key: KeyObject; usage: "authentication" | "signature" }>;
   #tries: number;
   // Volatile state, lost on reset.
@@ -199,7 +207,8 @@ export class Cps3Emulator implements CardEmulator {
     if (!new RegExp(`^[0-9]{${PIN_MIN_LENGTH},${PIN_MAX_LENGTH}}$`).test(pin)) {
       throw new RangeError(`the emulated PIN must be ${PIN_MIN_LENGTH} to ${PIN_MAX_LENGTH} digits`);
     }
-    this.#pin = padPin(pin);
+    this.#pinPadding = options.pinPadding ?? true;
+    this.#pin = this.#pinPadding ? padPin(pin) : Uint8Array.from(pin, (c) => c.charCodeAt(0));
     this.#tries = Math.max(0, Math.min(PIN_MAX_TRIES, options.triesRemaining ?? PIN_MAX_TRIES));
     this.holder = options.holder ?? DEFAULT_HOLDER;
     this.serial = options.serial ?? new Uint8Array(randomBytes(SERIAL_BYTES));
@@ -213,10 +222,13 @@ export class Cps3Emulator implements CardEmulator {
     const authCert = options.corruptAuthenticationCertificate
       ? Uint8Array.of(0x30, 0x82, 0x01, 0x00, 0x02, 0x01, 0x00)
       : this.certificates.authentication.der;
+    const padded = (der: Uint8Array): Uint8Array =>
+      concat(der, new Uint8Array(options.certificatePadding ?? 0).fill(0xff));
     this.#mf = buildFileSystem({
       serial: this.serial,
-      authenticationCertificate: authCert,
-      signatureCertificate: this.certificates.signature.der,
+      authenticationCertificate: padded(authCert),
+      signatureCertificate: padded(this.certificates.signature.der),
+      pinNeedsPadding: this.#pinPadding,
     });
     this.#keys = {
       [KEY_REF.authentication]: { key: this.certificates.authentication.privateKey, usage: "authentication" },
@@ -513,7 +525,8 @@ export class Cps3Emulator implements CardEmulator {
     if (c.p2 !== PIN_REF) return SW.referenceNotFound;
     if (this.#tries === 0) return SW.authBlocked;
     if (c.data.length === 0) return this.#pinVerified ? SW.ok : 0x63c0 | this.#tries;
-    if (c.data.length !== PIN_STORED_LENGTH) return SW.wrongLength;
+    // A padded PIN has one length; an unpadded one is compared as it comes (a wrong block = a try).
+    if (this.#pinPadding && c.data.length !== PIN_STORED_LENGTH) return SW.wrongLength;
     if (equal(c.data, this.#pin)) {
       this.#tries = PIN_MAX_TRIES;
       this.#pinVerified = true;

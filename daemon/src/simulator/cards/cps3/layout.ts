@@ -236,7 +236,8 @@ export function prkdf(): Uint8Array {
   );
 }
 
-export function aodf(): Uint8Array {
+/** The AODF; `needsPadding` false describes a card that stores the PIN as its digits only. */
+export function aodf(needsPadding = true): Uint8Array {
   return tlv(
     0x30,
     tlv(0x30, tlv(0x0c, utf8("Code porteur")), tlv(0x03, [0x07, 0x80])),
@@ -245,7 +246,8 @@ export function aodf(): Uint8Array {
       0xa1,
       tlv(
         0x30,
-        tlv(0x03, [0x02, 0x0c]), // pinFlags: initialized(4), needs-padding(5)
+        // pinFlags: initialized(4), needs-padding(5) — or initialized alone.
+        needsPadding ? tlv(0x03, [0x02, 0x0c]) : tlv(0x03, [0x03, 0x08]),
         tlv(0x0a, [0x01]), // pinType: ascii-numeric
         tlv(0x02, [PIN_MIN_LENGTH]),
         tlv(0x02, [PIN_STORED_LENGTH]),
@@ -288,6 +290,8 @@ export interface LayoutContent {
   readonly serial: Uint8Array;
   readonly authenticationCertificate: Uint8Array;
   readonly signatureCertificate: Uint8Array;
+  /** The AODF's needs-padding flag (default true). */
+  readonly pinNeedsPadding?: boolean;
 }
 
 export function buildFileSystem(content: LayoutContent): DfNode {
@@ -300,7 +304,7 @@ export function buildFileSystem(content: LayoutContent): DfNode {
     children: [
       ef(FID.odf, odf()),
       ef(FID.tokenInfo, tokenInfo(content.serial)),
-      ef(FID.aodf, aodf()),
+      ef(FID.aodf, aodf(content.pinNeedsPadding ?? true)),
       ef(FID.prkdf, prkdf()),
       ef(FID.cdf, cdf()),
       ef(FID.certAuthentication, content.authenticationCertificate),
