@@ -33,6 +33,10 @@ export interface VerifyPinRequest {
   readonly pin?: string;
   /** Policy: may this origin send the PIN itself? */
   readonly pinFromPage: boolean;
+  /**
+   * At one try left: lets the PIN pad or the daemon's PIN page spend it (both warn the user). A
+   * PIN sent by the page is never used for the last try, with or without this flag.
+   */
   readonly confirmLastTry?: boolean;
   /** The daemon's PIN page; absent = not available (headless). */
   readonly prompt?: PinPrompt;

@@ -40,6 +40,15 @@ test("a correct PIN from an allowed page verifies; the next read says verified w
   assert.equal(channel.sent.length, before);
 });
 
+const promptTyping = (pin: string): PinPrompt => ({ ask: async () => pin });
+const viaPrompt = (pin: string, extra: object = {}) => ({
+  origin: ORIGIN,
+  pinFromPage: false,
+  prompt: promptTyping(pin),
+  usePinPad: false,
+  ...extra,
+});
+
 test("wrong PINs: PIN_INCORRECT with the counter going down, PIN_LAST_TRY, then PIN_BLOCKED", async () => {
   const driver = new CpsDriver();
   const card = emulator();
@@ -52,9 +61,11 @@ test("wrong PINs: PIN_INCORRECT with the counter going down, PIN_LAST_TRY, then 
     });
   }
   const sent = verifies(card);
-  await assert.rejects(driver.verifyPin(channel, page("1234")), (e) => isPasserelleError(e, "PIN_LAST_TRY"));
+  await assert.rejects(driver.verifyPin(channel, viaPrompt("1234")), (e) =>
+    isPasserelleError(e, "PIN_LAST_TRY"),
+  );
   assert.equal(verifies(card), sent, "no VERIFY on the last try without confirmLastTry");
-  await assert.rejects(driver.verifyPin(channel, page("9999", { confirmLastTry: true })), (e) =>
+  await assert.rejects(driver.verifyPin(channel, viaPrompt("9999", { confirmLastTry: true })), (e) =>
     isPasserelleError(e, "PIN_BLOCKED"),
   );
   assert.equal(card.triesRemaining, 0);
@@ -65,9 +76,32 @@ test("wrong PINs: PIN_INCORRECT with the counter going down, PIN_LAST_TRY, then 
   assert.equal(verifies(card), blockedAt, "no VERIFY on a blocked card");
 });
 
-test("confirmLastTry with the right PIN succeeds and the counter is back to 3", async () => {
+test("a page allowed to send PINs cannot spend the last try, even with confirmLastTry", async () => {
+  const driver = new CpsDriver();
+  const card = emulator();
+  const channel = channelFor(card);
+  // Three wrong PINs from the page, as a hostile script in an allowed origin would send them.
+  const reasons: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    await driver.verifyPin(channel, page("0000", { confirmLastTry: true })).catch((e: unknown) => {
+      reasons.push(isPasserelleError(e) ? e.reason : String(e));
+      if (isPasserelleError(e, "PIN_LAST_TRY")) assert.equal(e.details["route"], "page");
+    });
+  }
+  assert.deepEqual(reasons, ["PIN_INCORRECT", "PIN_INCORRECT", "PIN_LAST_TRY"]);
+  assert.equal(card.triesRemaining, 1, "the card is not blocked");
+  assert.equal(verifies(card), 2, "no VERIFY was sent for the third call");
+  // The user can still spend it where the daemon warns them.
+  const result = await driver.verifyPin(channel, viaPrompt("1234", { confirmLastTry: true }));
+  assert.deepEqual(result, { verified: true, triesRemaining: 3 });
+});
+
+test("confirmLastTry with the right PIN on the PIN page succeeds and the counter is back to 3", async () => {
   const card = emulator({ triesRemaining: 1 });
-  const result = await new CpsDriver().verifyPin(channelFor(card), page("1234", { confirmLastTry: true }));
+  const result = await new CpsDriver().verifyPin(
+    channelFor(card),
+    viaPrompt("1234", { confirmLastTry: true }),
+  );
   assert.deepEqual(result, { verified: true, triesRemaining: 3 });
 });
 
