@@ -74,6 +74,11 @@ export const ERROR_REASONS = {
     retriable: false,
     message: "no provider for the Vitale card assertion is configured",
   },
+  AUDIT_UNAVAILABLE: {
+    code: -32040,
+    retriable: true,
+    message: "the audit trail cannot be written (disk full?): the call was not answered",
+  },
 } as const satisfies Record<string, ReasonEntry>;
 
 export type ErrorReason = keyof typeof ERROR_REASONS;

@@ -11,6 +11,7 @@ import {
   type PinPrompt,
 } from "../../../src/cards/cps/index.ts";
 import { isPasserelleError } from "../../../src/errors.ts";
+import { errorFromThrown } from "../../../src/server/rpc.ts";
 import { channelFor, emulator } from "./fixtures.ts";
 import type { EmulatorChannel } from "./emulator-channel.ts";
 import type { Cps3Emulator } from "../../../src/simulator/cards/cps3/emulator.ts";
@@ -282,6 +283,45 @@ test("route choice: page only when allowed, then PIN pad, then the PIN page", ()
     () => choosePinRoute({ pagePin: false, pinFromPage: true, pinPad: false, prompt: false }),
     (e) => isPasserelleError(e, "PIN_ENTRY_UNAVAILABLE"),
   );
+});
+
+test("a page PIN the card's AODF does not allow (6 to 8 digits here) is invalid params, not an internal error, and no VERIFY is sent", async () => {
+  const card = emulator();
+  const channel = channelFor(card);
+  // The emulated AODF says min 4, stored 8, max 8 (INTEGERs 02 01 xx): make it a 6-digit-minimum card.
+  const original = channel.transmit.bind(channel);
+  channel.transmit = async (command) => {
+    const response = await original(command);
+    const text = Buffer.from(response.data).toString("hex");
+    const patched = text.replace("020104020108020108", "020106020108020108");
+    return patched === text ? response : { ...response, data: Uint8Array.from(Buffer.from(patched, "hex")) };
+  };
+  await assert.rejects(new CpsDriver().verifyPin(channel, page("1234")), (error) => {
+    assert.ok(error instanceof PinFormatError);
+    const { error: sent, internal } = errorFromThrown(error);
+    assert.equal(internal, false);
+    assert.equal(sent.code, -32602);
+    assert.deepEqual(sent.data, {
+      issues: [{ path: "pin", message: "this card takes a PIN of 6 to 8 digits" }],
+    });
+    return true;
+  });
+  assert.equal(verifies(card), 0);
+});
+
+test("the PIN block sent in VERIFY is wiped once the card has answered, right or wrong", async () => {
+  for (const pin of ["1234", "9999"]) {
+    const card = emulator();
+    const channel = channelFor(card);
+    await new CpsDriver().verifyPin(channel, page(pin)).catch(() => undefined);
+    const verify = channel.sent.find((command) => command.ins === 0x20 && command.data !== undefined);
+    assert.ok(verify?.data && verify.data.length === 8, "a VERIFY with an 8-byte block was sent");
+    assert.deepEqual(
+      [...verify.data],
+      new Array(8).fill(0),
+      `the block of ${pin === "1234" ? "the right" : "a wrong"} PIN is zeroed`,
+    );
+  }
 });
 
 test("the PIN block follows the AODF's needs-padding flag: padded to the stored length, or the digits alone", () => {
