@@ -10,7 +10,7 @@ import { createLogger, type Logger } from "./audit/logger.ts";
 import type { DaemonConfig } from "./config/config.ts";
 import { createReaders, NoReaders, type Readers } from "./pcsc/index.ts";
 import { recognizeCard } from "./cards/recognize.ts";
-import { forgetCps } from "./cards/cps/index.ts";
+import { forgetCps } from "./cards/cpx/index.ts";
 import { createPublicLayoutVitaleReader, createVitaleService } from "./cards/vitale/index.ts";
 import { createSystemBackend } from "./pcsc/binding/koffi-backend.ts";
 import { handlers } from "./server/methods/index.ts";

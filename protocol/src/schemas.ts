@@ -51,7 +51,11 @@ export type CardType = z.infer<typeof CardType>;
 
 const hex = z.string().regex(/^[0-9A-F]*$/, "upper-case hexadecimal");
 
-export const CardInfo = z.strictObject({ type: CardType, atr: hex });
+/** Which CPS generation a CPS card is (its ATR; cps.read says which driver read it). */
+export const CpsGeneration = z.enum(["cps3", "cps4"]);
+export type CpsGeneration = z.infer<typeof CpsGeneration>;
+
+export const CardInfo = z.strictObject({ type: CardType, atr: hex, generation: CpsGeneration.optional() });
 export type CardInfo = z.infer<typeof CardInfo>;
 
 export const ReaderId = z.string().min(1).max(200);
@@ -105,6 +109,7 @@ export const CpsReadParams = z.strictObject({ readerId: ReaderId.optional() });
 const certificate = z.strictObject({ pem: z.string(), notAfter: z.string() });
 export const CpsReadResult = z.strictObject({
   readerId: ReaderId,
+  generation: CpsGeneration.optional(),
   holder: z.strictObject({
     idNat: z.string(),
     idType: z.string(),

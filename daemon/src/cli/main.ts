@@ -13,6 +13,7 @@ import { PortInUseError } from "../server/server.ts";
 import { DAEMON_VERSION } from "../version.ts";
 import { registerAuditTail } from "./audit-tail.ts";
 import { registerDoctor } from "./doctor.ts";
+import { registerInsiConformance } from "./insi-conformance.ts";
 import { registerInsiParse } from "./insi-parse.ts";
 import { registerLabInsert } from "./lab-insert.ts";
 import { registerLabInsi } from "./lab-insi.ts";
@@ -96,6 +97,7 @@ export function buildProgram(): Command {
   registerLabInsert(program);
   registerLabInsi(program);
   registerInsiParse(program);
+  registerInsiConformance(program);
   registerAuditTail(program);
   registerDoctor(program);
   return program;

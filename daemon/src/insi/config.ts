@@ -96,7 +96,9 @@ export const InsiConfig = z.strictObject({
     .strictObject({
       /** How long a signed assertion PS is reused (0: sign for every call). */
       cacheSeconds: z.number().int().min(0).max(3_600).default(DEFAULT_ASSERTION_CACHE_SECONDS),
-      validitySeconds: z.number().int().min(10).max(86_400).default(DEFAULT_ASSERTION_VALIDITY_SECONDS),
+      // At most an hour: padoa's notes say the assertion expires after 1 h, and the simulator
+      // refuses longer windows (simulator/insi/assertion-check.ts).
+      validitySeconds: z.number().int().min(10).max(3_600).default(DEFAULT_ASSERTION_VALIDITY_SECONDS),
     })
     .refine((a) => a.cacheSeconds < a.validitySeconds, "cacheSeconds must be shorter than validitySeconds")
     .default({

@@ -5,7 +5,11 @@
  * "Never retry after the request was sent": INSi traces every call, so a duplicate is a second trace.
  * We retry only when the failure happened before the request was handed to the OS ('finish'), i.e.
  * the server cannot have received a complete request. A reset after that is INSI_UNAVAILABLE
- * (retriable by the web app, knowingly).
+ * (retriable by the web app, knowingly) — with one exception: a reset of a REUSED keep-alive socket
+ * before any byte of a response. That is the server closing an idle connection just as we wrote on
+ * it (its keep-alive timer and ours race, and lose more often when the event loop is busy); the
+ * request met a closed connection and was not processed. Node documents this retry
+ * (`request.reusedSocket`); a fresh connection is used for it.
  */
 import https from "node:https";
 import type { ClientRequest } from "node:http";
@@ -23,6 +27,8 @@ const CONNECTION_ERRORS = new Set([
   "EAI_AGAIN",
   "CONNECT_TIMEOUT",
 ]);
+/** What a stale keep-alive socket gives when it is written to after the server closed it. */
+const STALE_SOCKET_ERRORS = new Set(["ECONNRESET", "EPIPE"]);
 export const MAX_ATTEMPTS = 2;
 /** Sockets per INSi host: calls are unitary and user-triggered; a handful covers bursts. */
 export const MAX_SOCKETS = 8;
@@ -56,10 +62,13 @@ export interface HttpsTransportOptions {
 class AttemptError extends Error {
   readonly code: string;
   readonly sent: boolean;
-  constructor(code: string, sent: boolean, cause?: unknown) {
+  /** The request went out on a reused keep-alive socket and no response byte came back. */
+  readonly staleSocket: boolean;
+  constructor(code: string, sent: boolean, staleSocket: boolean, cause?: unknown) {
     super(code, cause === undefined ? undefined : { cause });
     this.code = code;
     this.sent = sent;
+    this.staleSocket = staleSocket;
   }
 }
 
@@ -78,6 +87,7 @@ export function createHttpsTransport(options: HttpsTransportOptions): InsiTransp
   function attempt(request: InsiHttpRequest): Promise<InsiHttpResponse> {
     return new Promise((resolve, reject) => {
       let sent = false;
+      let responded = false;
       let settled = false;
       const fail = (code: string, cause?: unknown) => {
         if (settled) return;
@@ -85,7 +95,7 @@ export function createHttpsTransport(options: HttpsTransportOptions): InsiTransp
         clearTimeout(responseTimer);
         clearTimeout(connectTimer);
         req.destroy();
-        reject(new AttemptError(code, sent, cause));
+        reject(new AttemptError(code, sent, req.reusedSocket && !responded, cause));
       };
       const req: ClientRequest = https.request(request.url, {
         method: "POST",
@@ -107,6 +117,7 @@ export function createHttpsTransport(options: HttpsTransportOptions): InsiTransp
       });
       req.on("error", (error: NodeJS.ErrnoException) => fail(error.code ?? "ERROR", error));
       req.on("response", (res) => {
+        responded = true;
         const chunks: Buffer[] = [];
         let size = 0;
         res.on("data", (chunk: Buffer) => {
@@ -142,7 +153,9 @@ export function createHttpsTransport(options: HttpsTransportOptions): InsiTransp
               limit: MAX_RESPONSE_BYTES,
             });
           }
-          const retry = !error.sent && CONNECTION_ERRORS.has(error.code) && attemptNumber < MAX_ATTEMPTS;
+          const unsent = !error.sent && CONNECTION_ERRORS.has(error.code);
+          const stale = error.staleSocket && STALE_SOCKET_ERRORS.has(error.code);
+          const retry = (unsent || stale) && attemptNumber < MAX_ATTEMPTS;
           if (!retry) {
             throw new PasserelleError(
               "INSI_UNAVAILABLE",

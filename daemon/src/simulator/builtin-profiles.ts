@@ -5,3 +5,4 @@
 import "./profiles.ts";
 import "./cards/vitale2/profile.ts";
 import "./cards/cps3/profile.ts";
+import "./cards/cps4/profile.ts";

@@ -382,6 +382,27 @@ describe("fault injection and transport", () => {
     }
   });
 
+  test("a reset on a reused keep-alive socket (the server closed it idle) is tried once more, on a new connection", async () => {
+    const c = client();
+    try {
+      // The first call leaves a kept-alive socket; the next one goes out on it and meets a reset.
+      assert.equal((await c.searchByTraits(ADRUN, { origin: ORIGIN })).outcome, "found");
+      sim.setFault({ kind: "reset" });
+      const before = sim.requests.length;
+      await assert.rejects(
+        c.searchByTraits(ADRUN, { origin: ORIGIN }),
+        rejectsWith("INSI_UNAVAILABLE", (d) => {
+          assert.equal(d["requestSent"], true);
+          assert.equal(d["attempts"], 2);
+        }),
+      );
+      assert.equal(sim.requests.length, before + 2);
+    } finally {
+      sim.setFault();
+      c.close();
+    }
+  });
+
   test("delay beyond the response timeout → INSI_UNAVAILABLE (timeout)", async () => {
     sim.setFault({ kind: "delay", ms: 1500 });
     const c = client(300);

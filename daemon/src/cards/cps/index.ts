@@ -9,8 +9,20 @@ import type { VerifyPinRequest } from "./pin.ts";
 
 export { CpsDriver, MAX_FILE_BYTES, parsePinCounter } from "./driver.ts";
 export type { CpsKey, CpsReadResult, CpsVerifyPinResult, CpsCertificateInfo } from "./driver.ts";
-export type { CpsHolder } from "./holder.ts";
-export { ID_NAT_TYPES, holderFromCertificate, parseCertificate } from "./holder.ts";
+export type { CpsHolder, ParsedCertificate } from "./holder.ts";
+export { ID_NAT_TYPES, CpsCertificateError, holderFromCertificate, parseCertificate } from "./holder.ts";
+// The PKCS#15 directory parsers, shared with the CPS4 driver (cards/cps4/).
+export {
+  Pkcs15Error,
+  fileSizeFromFcp,
+  parseAodf,
+  parseCdf,
+  parseOdf,
+  parsePrkdf,
+  type CertificateEntry,
+  type PinEntry,
+  type PrivateKeyEntry,
+} from "./pkcs15.ts";
 export {
   PinFormatError,
   PIN_PATTERN,
@@ -24,7 +36,7 @@ export {
   CM_IOCTL_GET_FEATURE_REQUEST_FUNCTION,
 } from "./pin.ts";
 export type { PinPrompt, PinRoute, VerifyPinRequest } from "./pin.ts";
-export type { CpsSigner, CpsSignerContext } from "./signer.ts";
+export type { CpsSigner, CpsSignerContext, CpsSigningDriver } from "./signer.ts";
 
 /** The daemon's one driver instance (its cache is per reader and insertion). */
 export const cpsDriver = new CpsDriver();

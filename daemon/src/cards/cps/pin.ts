@@ -131,14 +131,15 @@ export function parseFeatures(answer: Uint8Array): Map<number, number> {
 
 /**
  * PIN_VERIFY_STRUCTURE (PC/SC v2 part 10 §2.5.2), little-endian, packed, followed by the VERIFY
- * APDU whose data the reader fills with the digits the user types.
+ * APDU whose data the reader fills with the digits the user types; `cla` is the card's class byte
+ * (00, or 01 for the CPS4's logical channel 1).
  */
-export function buildPinVerifyStructure(entry: PinEntry): Uint8Array {
+export function buildPinVerifyStructure(entry: PinEntry, cla = 0x00): Uint8Array {
   if (entry.type === 2)
     throw new PasserelleError("PIN_ENTRY_UNAVAILABLE", "a UTF-8 PIN cannot be typed on a PIN pad");
   const blockLength = Math.max(entry.storedLength, entry.maxLength);
   const apdu = new Uint8Array(5 + blockLength);
-  apdu.set([0x00, 0x20, 0x00, entry.reference, blockLength]);
+  apdu.set([cla, 0x20, 0x00, entry.reference, blockLength]);
   apdu.fill(entry.padChar, 5);
   const out = new Uint8Array(19 + apdu.length);
   const view = new DataView(out.buffer);

@@ -6,8 +6,15 @@
 import type { CardChannel } from "../../pcsc/apdu.ts";
 import { isPasserelleError } from "../../errors.ts";
 import type { CpsDriver } from "./driver.ts";
-import { type CpsKey } from "./driver.ts";
+import { type CpsKey, type CpsVerifyPinResult } from "./driver.ts";
 import type { VerifyPinRequest } from "./pin.ts";
+
+/** What a signer needs of a CPS driver, whatever the card generation (CPS3, CPS4). */
+export interface CpsSigningDriver {
+  certificatePem(channel: CardChannel, key?: CpsKey): Promise<string>;
+  sign(channel: CardChannel, data: Uint8Array, key: CpsKey, origin: string): Promise<Uint8Array>;
+  verifyPin(channel: CardChannel, request: VerifyPinRequest): Promise<CpsVerifyPinResult>;
+}
 
 /** Structurally the insi/ AssertionSigner. */
 export interface CpsSigner {
@@ -25,10 +32,13 @@ export interface CpsSignerContext {
   readonly pin?: VerifyPinRequest;
   /** "signature" (default, non-repudiation key, PSO HASH + PSO CDS) or "authentication". */
   readonly key?: CpsKey;
-  readonly driver?: CpsDriver;
+  readonly driver?: CpsSigningDriver;
 }
 
-export function createCpsSigner(context: CpsSignerContext, defaultDriver: CpsDriver): CpsSigner {
+export function createCpsSigner(
+  context: CpsSignerContext,
+  defaultDriver: CpsDriver | CpsSigningDriver,
+): CpsSigner {
   const driver = context.driver ?? defaultDriver;
   const key = context.key ?? "signature";
   return {

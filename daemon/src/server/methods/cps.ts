@@ -1,5 +1,5 @@
 import { chooseReader } from "../../cards/choose-reader.ts";
-import { readCps, verifyCpsPin } from "../../cards/cps/index.ts";
+import { readCps, verifyCpsPin } from "../../cards/cpx/index.ts";
 import { PasserelleError, isPasserelleError } from "../../errors.ts";
 import type { Handlers } from "./types.ts";
 

@@ -4,7 +4,7 @@
  * organisation certificate authenticates and no card is needed.
  */
 import { chooseReader } from "../../cards/choose-reader.ts";
-import { createCpsSigner, readCps } from "../../cards/cps/index.ts";
+import { createCpsSigner, readCps } from "../../cards/cpx/index.ts";
 import { PasserelleError } from "../../errors.ts";
 import {
   InvalidTraitsError,

@@ -128,6 +128,17 @@ export const SIMULATED_IDENTITIES: readonly SimulatedIdentity[] = [
     active: { value: "1090763220888", key: "35", oid: INS_OID.NIA },
     withPrenom: true,
   },
+  // CNDA-numbered public test 2.03 case 1 (a Java INSi wrapper's tests) expects CR 00 for these
+  // traits without giving the identity's matricule: this one is ours (fictitious, key computed).
+  {
+    birthName: "D'ARTAGNAN DE L'HERAULT",
+    firstNames: ["PIERRE-ALAIN"],
+    sex: "M",
+    birthDate: "2001-06-17",
+    birthPlace: "63220",
+    outcome: "found",
+    active: nir("1010663220999", "09"),
+  },
   // The lab's demo Vitale card (simulator/cards/vitale2/fixtures.ts), fictional too: the insured
   // person and the spouse are known to INSi, so the demo's search from the card finds them. The
   // twins carry their parent's NIR on the card and are not known here: the demo shows CR 01 too.

@@ -48,6 +48,25 @@ export const FAULTS = {
     severity: "erreur",
     message,
   }),
+  /** A request the contract's schemas refuse; the real service's code for it is not public. */
+  schema: (message: string): SimulatorFault => ({
+    httpStatus: 500,
+    soapCode: "Sender",
+    reason: "Requête non conforme au contrat (simulateur)",
+    code: "SIM_SCHEMA",
+    severity: "erreur",
+    message,
+  }),
+  /** A trait the service refuses: insi_24 for the sex (seen publicly), SIM_FORMAT otherwise. */
+  format: (code: "insi_24" | "SIM_FORMAT", message: string): SimulatorFault => ({
+    httpStatus: 500,
+    soapCode: "Sender",
+    ...(code === "insi_24" ? { subcode: "insi_24" } : {}),
+    reason: code === "insi_24" ? message : "Format de donnée incorrect (simulateur)",
+    code,
+    severity: "erreur",
+    message,
+  }),
   assertion: (message: string): SimulatorFault => ({
     httpStatus: 500,
     soapCode: "Sender",
@@ -64,7 +83,7 @@ export const FAULTS = {
     severity: "fatale",
     message: "Erreur technique simulée",
   },
-} as const satisfies Record<string, SimulatorFault | ((message: string) => SimulatorFault)>;
+} as const satisfies Record<string, SimulatorFault | ((...args: never[]) => SimulatorFault)>;
 
 function envelope(operation: InsiOperation | undefined, relatesTo: string | undefined, body: string): string {
   const header =

@@ -18,8 +18,9 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { Element } from "@xmldom/xmldom";
-import { SignedXml } from "xml-crypto";
-import { signerIdentity, ASSERTION_CLOCK_SKEW_SECONDS } from "../../insi/assertion-ps.ts";
+import { AssertionRefused, checkAssertionPs } from "./assertion-check.ts";
+import { validateEnvelope } from "./contract.ts";
+import { checkTraits } from "./traits-check.ts";
 import { ORGANISATION_CNS } from "../../insi/credentials.ts";
 import { NS, OPERATIONS, type InsiOperation } from "../../insi/namespaces.ts";
 import { childElements, childNamed, childrenNamed, parseUntrustedXml, textOf } from "../../insi/xml.ts";
@@ -119,70 +120,6 @@ function operationOf(body: Element): InsiOperation {
   throw new Refusal(FAULTS.header(`corps inconnu ${body.localName ?? ""}`));
 }
 
-function verifyAssertionPs(assertion: Element, trusted: readonly X509Certificate[], now: Date): void {
-  const signature = childNamed(assertion, NS.ds, "Signature");
-  if (signature === undefined) throw new Refusal(FAULTS.assertion("assertion PS non signée"));
-  const certificateText = textOf(
-    childNamed(
-      childNamed(childNamed(signature, NS.ds, "KeyInfo") ?? signature, NS.ds, "X509Data") ?? signature,
-      NS.ds,
-      "X509Certificate",
-    ),
-  );
-  if (certificateText === undefined || certificateText === "")
-    throw new Refusal(FAULTS.assertion("certificat de signature absent"));
-  const pem = `-----BEGIN CERTIFICATE-----\n${certificateText.replace(/\s+/g, "")}\n-----END CERTIFICATE-----\n`;
-  let certificate: X509Certificate;
-  try {
-    certificate = new X509Certificate(pem);
-  } catch {
-    throw new Refusal(FAULTS.assertion("certificat de signature illisible"));
-  }
-  if (!trusted.some((ca) => certificate.checkIssued(ca) && certificate.verify(ca.publicKey))) {
-    throw new Refusal(FAULTS.assertion("certificat de signature non reconnu"));
-  }
-  if (now < new Date(certificate.validFrom) || now > new Date(certificate.validTo)) {
-    throw new Refusal(FAULTS.assertion("certificat de signature expiré"));
-  }
-  const id = assertion.getAttribute("ID") ?? "";
-  const verifier = new SignedXml({ publicCert: pem });
-  let valid: boolean;
-  try {
-    verifier.loadSignature(signature.toString());
-    valid =
-      verifier.signatureAlgorithm === "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256" &&
-      verifier.canonicalizationAlgorithm === "http://www.w3.org/2001/10/xml-exc-c14n#" &&
-      verifier.getReferences().length === 1 &&
-      verifier.getReferences()[0]?.uri === `#${id}` &&
-      verifier.checkSignature(assertion.toString());
-  } catch {
-    valid = false;
-  }
-  if (!valid) throw new Refusal(FAULTS.assertion("signature de l'assertion PS invalide"));
-  let identity: ReturnType<typeof signerIdentity>;
-  try {
-    identity = signerIdentity(pem);
-  } catch {
-    throw new Refusal(FAULTS.assertion("certificat de signature illisible"));
-  }
-  if (textOf(childNamed(assertion, NS.saml, "Issuer")) !== identity.issuerDn)
-    throw new Refusal(FAULTS.assertion("Issuer différent du certificat"));
-  const subject = childNamed(assertion, NS.saml, "Subject");
-  if (
-    textOf(subject === undefined ? undefined : childNamed(subject, NS.saml, "NameID")) !== identity.nameId
-  ) {
-    throw new Refusal(FAULTS.assertion("NameID différent du certificat"));
-  }
-  const conditions = childNamed(assertion, NS.saml, "Conditions");
-  const notBefore = Date.parse(conditions?.getAttribute("NotBefore") ?? "");
-  const notOnOrAfter = Date.parse(conditions?.getAttribute("NotOnOrAfter") ?? "");
-  if (Number.isNaN(notBefore) || Number.isNaN(notOnOrAfter))
-    throw new Refusal(FAULTS.assertion("durée de validité absente"));
-  if (now.getTime() + ASSERTION_CLOCK_SKEW_SECONDS * 1000 < notBefore || now.getTime() >= notOnOrAfter) {
-    throw new Refusal(FAULTS.assertion("assertion PS expirée"));
-  }
-}
-
 function labCardCas(): string[] {
   const lab = getTestPki();
   return [lab.personnes.pem, lab.organisations.pem, lab.root.pem];
@@ -222,6 +159,11 @@ export async function startInsiSimulator(options: InsiSimulatorOptions): Promise
       }
       if (root.namespaceURI !== NS.soap || root.localName !== "Envelope")
         throw new Refusal(FAULTS.header("enveloppe SOAP 1.2 attendue"));
+      // The contract first (WSDL body and header schemas, contract.ts): order, unknown children,
+      // cardinalities, the patterns the XSDs have.
+      const violation = validateEnvelope(root)[0];
+      if (violation !== undefined)
+        throw new Refusal(FAULTS.schema(`${violation.path} : ${violation.problem}`));
       const header = required(root, NS.soap, "Header", "soap:Header");
       const bodyElements = childElements(required(root, NS.soap, "Body", "soap:Body"));
       if (bodyElements.length !== 1 || bodyElements[0] === undefined)
@@ -236,8 +178,7 @@ export async function startInsiSimulator(options: InsiSimulatorOptions): Promise
         throw new Refusal(FAULTS.header("wsa:Action ne correspond pas au corps"));
       }
       const lps = required(header, NS.ctxlps, "ContexteLPS", "ctxlps:ContexteLPS");
-      if (lps.getAttribute("Nature") !== "CTXLPS" || !lps.getAttribute("Version"))
-        throw new Refusal(FAULTS.header("ContexteLPS: Nature/Version"));
+      if (!lps.getAttribute("Version")) throw new Refusal(FAULTS.header("ContexteLPS: Version"));
       required(lps, NS.ctxlps, "Id", "ContexteLPS/Id");
       if (Number.isNaN(Date.parse(textOf(required(lps, NS.ctxlps, "Temps", "ContexteLPS/Temps")) ?? ""))) {
         throw new Refusal(FAULTS.header("ContexteLPS/Temps invalide"));
@@ -261,7 +202,12 @@ export async function startInsiSimulator(options: InsiSimulatorOptions): Promise
           childNamed(a, NS.saml, "Issuer")?.getAttribute("Format")?.endsWith("X509SubjectName"),
         );
         if (ps === undefined) throw new Refusal(FAULTS.assertion("assertion PS absente"));
-        verifyAssertionPs(ps, trusted, now());
+        try {
+          checkAssertionPs({ assertion: ps, trusted, now: now() });
+        } catch (error) {
+          if (error instanceof AssertionRefused) throw new Refusal(FAULTS.assertion(error.message));
+          throw error;
+        }
       }
       if (
         operation === "rechercherInsAvecCarteVitale" &&
@@ -273,16 +219,16 @@ export async function startInsiSimulator(options: InsiSimulatorOptions): Promise
       const value = (parent: Element, ns: string, name: string) => textOf(childNamed(parent, ns, name));
       let matches: SimulatedIdentity[];
       if (operation === "rechercherInsAvecTraitsIdentite") {
-        matches = findByTraits(
-          {
-            birthName: value(body, NS.recSans, "NomNaissance"),
-            prenoms: childrenNamed(body, NS.recSans, "Prenom").map((p) => textOf(p) ?? ""),
-            sex: value(body, NS.recSans, "Sexe"),
-            birthDate: value(body, NS.recSans, "DateNaissance"),
-            birthPlace: value(body, NS.recSans, "LieuNaissance"),
-          },
-          options.identities,
-        );
+        const traits = {
+          birthName: value(body, NS.recSans, "NomNaissance"),
+          prenoms: childrenNamed(body, NS.recSans, "Prenom").map((p) => textOf(p) ?? ""),
+          sex: value(body, NS.recSans, "Sexe"),
+          birthDate: value(body, NS.recSans, "DateNaissance"),
+          birthPlace: value(body, NS.recSans, "LieuNaissance"),
+        };
+        const refused = checkTraits(traits);
+        if (refused !== undefined) throw new Refusal(FAULTS.format(refused.code, refused.message));
+        matches = findByTraits(traits, options.identities);
       } else {
         const matricules = ["MatriculeIndividu", "MatriculeOD"]
           .map((name) => childNamed(body, NS.recVit, name))

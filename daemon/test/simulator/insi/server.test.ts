@@ -16,6 +16,7 @@ import { loadOrganisationCredentials } from "../../../src/insi/credentials.ts";
 import {
   startInsiSimulator,
   SIMULATOR_IDAM,
+  SIMULATED_ASSERTION_ATTRIBUTES,
   type InsiSimulator,
 } from "../../../src/simulator/insi/server.ts";
 import { getInsiTestPki } from "../../../src/simulator/insi/test-pki.ts";
@@ -23,6 +24,7 @@ import { issueCpsCertificates } from "../../../src/simulator/pki/test-pki.ts";
 import { ADRUN, keySigner, ORIGIN, simulatorConfig } from "../../insi/helpers.ts";
 
 const pki = getInsiTestPki();
+const ATTRIBUTES = Object.entries(SIMULATED_ASSERTION_ATTRIBUTES).map(([name, value]) => ({ name, value }));
 const autoFile = pki.organisation("INSI-AUTO");
 const auto = loadOrganisationCredentials(autoFile.pkcs12, autoFile.passphrase);
 
@@ -113,11 +115,14 @@ describe("organisation mode: context headers", () => {
     ],
     ["unknown body", (x) => x.replace(/<RECSANSVITALE[\s\S]*<\/RECSANSVITALE>/, "<VERIFINS/>")],
   ];
+  // What the contract's schemas already refuse is SIM_SCHEMA; the rest is a header check.
+  const bySchema = new Set(["no COUVERTURE", "unknown body"]);
   for (const [name, mutate] of broken) {
-    test(`refused: ${name} → SIM_ENTETE`, async () => {
+    const expected = bySchema.has(name) ? "SIM_SCHEMA" : "SIM_ENTETE";
+    test(`refused: ${name} → ${expected}`, async () => {
       const { status, body } = await post(sim, mutate(envelope()));
       assert.equal(status, 500);
-      assert.equal(faultCode(body), "SIM_ENTETE");
+      assert.equal(faultCode(body), expected);
     });
   }
 
@@ -150,7 +155,11 @@ describe("card mode: the assertion PS", () => {
 
   async function signed(): Promise<string> {
     return (
-      await new AssertionPsCache({ cacheSeconds: 0, validitySeconds: 300 }).assertionFor(keySigner(cert))
+      await new AssertionPsCache({ cacheSeconds: 0, validitySeconds: 300 }).assertionFor(
+        keySigner(cert),
+        "",
+        () => ATTRIBUTES,
+      )
     ).xml;
   }
 
