@@ -14,4 +14,6 @@ if [ ${#files[@]} -eq 0 ]; then
   echo "no test files under: ${roots[*]}" >&2
   exit 1
 fi
-exec node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-reporter=spec "${files[@]}"
+# test/helpers/test-guard.ts: a default per-test timeout (TEST_TIMEOUT_MS, 120 s) and unhandled
+# rejections as failures.
+exec node --import tsx --import ./test/helpers/test-guard.ts --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-reporter=spec "${files[@]}"

@@ -8,7 +8,7 @@ import path from "node:path";
 import { AllowlistPolicy } from "./access/access-policy.ts";
 import { createLogger, type Logger } from "./audit/logger.ts";
 import type { DaemonConfig } from "./config/config.ts";
-import { createReaders, NoReaders, type Readers } from "./pcsc/index.ts";
+import { createReaders, NoReaders, throttledDiagnostics, type Readers } from "./pcsc/index.ts";
 import { recognizeCard } from "./cards/recognize.ts";
 import { forgetCps } from "./cards/cpx/index.ts";
 import { createPublicLayoutVitaleReader, createVitaleService } from "./cards/vitale/index.ts";
@@ -40,9 +40,16 @@ async function openReaders(
   logger: Logger,
 ): Promise<{ readers: Readers; lab: Lab | null }> {
   const extendedLengthFor = (atr: Uint8Array) => recognizeCard(atr).extendedLength;
+  // Service lost and back, monitor and listener errors: in the log, throttled (pcsc/diagnostics.ts).
+  const onDiagnostic = throttledDiagnostics(({ level, message, error, repeated }) =>
+    logger[level](message, {
+      ...(error === undefined ? {} : { error }),
+      ...(repeated > 0 ? { repeatedSinceLastReport: repeated } : {}),
+    }),
+  );
   if (config.simulate) {
     const lab = new Lab();
-    const readers = await createReaders({ backend: lab.backend, extendedLengthFor });
+    const readers = await createReaders({ backend: lab.backend, extendedLengthFor, onDiagnostic });
     const skipped = await lab.insertDefaults();
     if (skipped.length > 0) logger.warn("simulation: card profiles not in this build", { skipped });
     return { readers, lab };
@@ -60,7 +67,7 @@ async function openReaders(
     });
     return { readers: new NoReaders(), lab: null };
   }
-  return { readers: await createReaders({ backend, extendedLengthFor }), lab: null };
+  return { readers: await createReaders({ backend, extendedLengthFor, onDiagnostic }), lab: null };
 }
 
 /** The INSi client: the in-process simulator under --simulate, otherwise the configured service. */
@@ -69,9 +76,11 @@ async function openInsi(
   lab: Lab | null,
   audit: AuditSink,
   logger: Logger,
+  opened: Array<() => unknown>,
 ): Promise<{ insi: InsiClient | null; mode: InsiConfig["mode"] | null; simulator: InsiSimulator | null }> {
   if (config.simulate) {
     const simulator = await startInsiSimulator({ mode: "card", record: config.insiRecordDir ?? undefined });
+    opened.push(() => simulator.close());
     lab?.onInsiFault((fault) => simulator.setFault(...simulatorFaults(fault)));
     const insiConfig = InsiConfig.parse({
       mode: "card",
@@ -86,11 +95,13 @@ async function openInsi(
       audit,
       vitaleAssertions: simulatedVitaleAssertions(),
     });
+    opened.push(() => insi.close());
     logger.warn("SIMULATION: INSi calls go to the in-process INSi simulator", { url: simulator.url });
     return { insi, mode: "card", simulator };
   }
   if (!config.insi) return { insi: null, mode: null, simulator: null };
   const insi = createInsiClient(config.insi, { audit, instance: installationInstance(config.dataDir) });
+  opened.push(() => insi.close());
   for (const problem of insi.problems()) logger.warn("INSi configuration problem", { problem });
   return { insi, mode: config.insi.mode, simulator: null };
 }
@@ -139,7 +150,30 @@ export async function startDaemon(
   if (config.simulate) {
     logger.warn("SIMULATION MODE: virtual cards and the INSi simulator, no real card or INSi is used");
   }
+  // What is open so far, closed in reverse order if a later step fails: a failed start leaves
+  // nothing running (no reader monitor, audit file, INSi simulator or listening socket).
+  const opened: Array<() => unknown> = [];
+  try {
+    return await start(config, logger, opened);
+  } catch (error) {
+    for (const close of opened.reverse()) {
+      try {
+        await close();
+      } catch (closeError) {
+        logger.warn("closing after a failed start failed", { error: closeError });
+      }
+    }
+    throw error;
+  }
+}
+
+async function start(
+  config: DaemonConfig,
+  logger: Logger,
+  opened: Array<() => unknown>,
+): Promise<RunningDaemon> {
   const { readers, lab } = await openReaders(config, logger);
+  opened.push(() => readers.close());
   // The lab's cards also carry the birth rank (a lab convention, tag 83): read it in simulation only.
   const vitale = createVitaleService({
     reader: createPublicLayoutVitaleReader(config.simulate ? { layout: LAB_BENEFICIARY_LAYOUT } : {}),
@@ -158,45 +192,38 @@ export async function startDaemon(
     selfOrigins: () => server?.selfOrigins ?? [],
   });
   const audit = await AuditTrail.open({ dir: path.join(config.dataDir, "audit") });
+  opened.push(() => audit.close());
   const pinPage = new PinPage({
     url: () => (server ? `${server.selfOrigins[0]}/pin.html` : null),
     onChange: () => server?.notifySelf("pin.requested", {}) ?? 0,
     isSelfOrigin: (origin) => server?.selfOrigins.includes(origin) ?? false,
     ...(config.openPinPage ? { open: (url: string) => openInBrowser(url, logger) } : {}),
   });
-  const { insi, mode: insiMode, simulator } = await openInsi(config, lab, audit, logger);
+  const { insi, mode: insiMode, simulator } = await openInsi(config, lab, audit, logger, opened);
   const tls = config.plaintext ? undefined : ensureLocalTls(config.dataDir);
   if (tls?.generated) logger.info("generated the local CA and localhost certificate", { caFile: tls.caFile });
-  try {
-    server = await startServer({
-      port: config.port,
-      ...(tls ? { tls: { certPem: tls.certPem, keyPem: tls.keyPem } } : {}),
-      services: {
-        version: DAEMON_VERSION,
-        simulation: config.simulate,
-        capabilities: capabilitiesOf(handlers),
-        readers,
-        access,
-        logger,
-        vitale,
-        audit,
-        pinPage,
-        insi,
-        insiMode,
-        lab,
-        isSelfOrigin: (origin) => server?.selfOrigins.includes(origin) ?? false,
-      },
-      handlers,
-      limits: config.limits,
-      webFiles: webFiles(),
-    });
-  } catch (error) {
-    await readers.close();
-    insi?.close();
-    await simulator?.close();
-    await audit.close();
-    throw error;
-  }
+  server = await startServer({
+    port: config.port,
+    ...(tls ? { tls: { certPem: tls.certPem, keyPem: tls.keyPem } } : {}),
+    services: {
+      version: DAEMON_VERSION,
+      simulation: config.simulate,
+      capabilities: capabilitiesOf(handlers),
+      readers,
+      access,
+      logger,
+      vitale,
+      audit,
+      pinPage,
+      insi,
+      insiMode,
+      lab,
+      isSelfOrigin: (origin) => server?.selfOrigins.includes(origin) ?? false,
+    },
+    handlers,
+    limits: config.limits,
+    webFiles: webFiles(),
+  });
   const running = server;
   logger.info("listening", { url: running.url, simulation: config.simulate });
   return {

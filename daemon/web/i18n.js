@@ -321,6 +321,7 @@ export const REASON_MESSAGES = {
     INSI_INVALID_RESPONSE: "Le téléservice INSi a répondu de façon incompréhensible.",
     VITALE_ASSERTION_UNAVAILABLE:
       "La recherche avec la carte Vitale n'est pas disponible sur ce poste : recherchez par les traits.",
+    AUDIT_UNAVAILABLE: "Passerelle ne peut plus écrire son journal (disque plein ?). Prévenez votre support.",
     NOT_CONNECTED: "Pas de connexion à Passerelle.",
     DISCONNECTED: "La connexion à Passerelle a été perdue.",
     PROTOCOL_MISMATCH: "Cette version de Passerelle n'est pas compatible avec cette page.",
@@ -352,6 +353,7 @@ export const REASON_MESSAGES = {
     INSI_FAULT: "The INSi teleservice refused the request.",
     INSI_INVALID_RESPONSE: "The INSi teleservice answered something unreadable.",
     VITALE_ASSERTION_UNAVAILABLE: "Searching with the Vitale card is not available here: search by traits.",
+    AUDIT_UNAVAILABLE: "Passerelle cannot write its audit trail (disk full?). Tell your support.",
     NOT_CONNECTED: "Not connected to Passerelle.",
     DISCONNECTED: "The connection to Passerelle was lost.",
     PROTOCOL_MISMATCH: "This version of Passerelle does not work with this page.",

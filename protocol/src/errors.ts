@@ -49,7 +49,8 @@ export const ERROR_REASONS = {
   PIN_LAST_TRY: {
     code: -32023,
     retriable: false,
-    message: "one try left: refused unless confirmLastTry is set",
+    message:
+      "one try left: refused unless confirmLastTry is set, and then only on the PIN pad or the PIN page",
   },
   PIN_ENTRY_UNAVAILABLE: { code: -32024, retriable: false, message: "no allowed way to enter the PIN" },
   INSI_NOT_CONFIGURED: {
@@ -72,6 +73,11 @@ export const ERROR_REASONS = {
     code: -32034,
     retriable: false,
     message: "no provider for the Vitale card assertion is configured",
+  },
+  AUDIT_UNAVAILABLE: {
+    code: -32040,
+    retriable: true,
+    message: "the audit trail cannot be written (disk full?): the call was not answered",
   },
 } as const satisfies Record<string, ReasonEntry>;
 

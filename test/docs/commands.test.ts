@@ -306,7 +306,9 @@ async function runBlock(block: Block, home: string): Promise<Outcome> {
 for (const doc of docFiles()) {
   const blocks = allBlocks.filter((block) => block.doc === doc && shouldRun(block));
   if (blocks.length === 0) continue;
-  test(`the shell commands of ${doc} run`, async (t) => {
+  // Each block has its own bound (BLOCK_TIMEOUT_MS): the test's is their sum, not the runner's default.
+  const timeout = blocks.length * BLOCK_TIMEOUT_MS;
+  test(`the shell commands of ${doc} run`, { timeout }, async (t) => {
     const home = mkdtempSync(path.join(tmpdir(), "passerelle-docs-home-"));
     homes.push(home);
     for (const block of blocks) {

@@ -17,6 +17,9 @@ export function cliCommand(args: string[]): { command: string; args: string[] } 
   return { command: process.execPath, args: ["--import", "tsx", CLI, ...args] };
 }
 
+/** Bound on a daemon's start (a loaded 2-core machine: a cold tsx start takes ~5–15 s). */
+const START_TIMEOUT_MS = 60_000;
+
 export interface DaemonProcess {
   readonly url: string;
   readonly port: number;
@@ -56,7 +59,12 @@ export async function startDaemon(options: StartOptions = {}): Promise<DaemonPro
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
   const url = await new Promise<string>((resolve, reject) => {
     let stdout = "";
-    const timer = setTimeout(() => reject(new Error(`daemon did not start in time:\n${stderr}`)), 30_000);
+    const timer = setTimeout(() => {
+      // A daemon that is merely slow would otherwise start later, unowned, and keep the test file's
+      // process (and so the whole run) alive.
+      child.kill("SIGKILL");
+      reject(new Error(`daemon did not start in ${START_TIMEOUT_MS / 1000} s:\n${stderr}`));
+    }, START_TIMEOUT_MS);
     child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
       stdout += chunk;
       const match = /^listening (\S+)$/m.exec(stdout);

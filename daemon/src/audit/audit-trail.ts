@@ -14,6 +14,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
+import { PasserelleError } from "../errors.ts";
 
 /** The trail lives in <data dir>/audit. */
 export const AUDIT_DIR_NAME = "audit";
@@ -119,6 +120,17 @@ export function auditRecord(event: AuditEvent, salt: Uint8Array): AuditRecord {
   return record as unknown as AuditRecord;
 }
 
+/** A write failure of the trail as the protocol's AUDIT_UNAVAILABLE, with the system code only. */
+function auditUnavailable(error: unknown): PasserelleError {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return new PasserelleError(
+    "AUDIT_UNAVAILABLE",
+    `the audit trail cannot be written${typeof code === "string" ? ` (${code})` : ""}`,
+    typeof code === "string" ? { code } : {},
+    error,
+  );
+}
+
 interface Pending {
   readonly line: string;
   readonly resolve: () => void;
@@ -148,6 +160,8 @@ export class AuditTrail implements AuditSink {
   #queue: Pending[] = [];
   #flushing: Promise<void> | undefined;
   #closed = false;
+  /** A failed write may have left part of a line: the next batch starts on a line of its own. */
+  #torn = false;
 
   private constructor(options: Required<AuditTrailOptions>, salt: Buffer, handle: FileHandle, size: number) {
     this.#dir = options.dir;
@@ -176,7 +190,8 @@ export class AuditTrail implements AuditSink {
   }
 
   record(event: AuditEvent): Promise<void> {
-    if (this.#closed) return Promise.reject(new Error("the audit trail is closed"));
+    if (this.#closed)
+      return Promise.reject(new PasserelleError("AUDIT_UNAVAILABLE", "the audit trail is closed"));
     const line = JSON.stringify(auditRecord(event, this.#salt)) + "\n";
     return new Promise((resolve, reject) => {
       this.#queue.push({ line, resolve, reject });
@@ -197,14 +212,19 @@ export class AuditTrail implements AuditSink {
       const batch = this.#queue;
       this.#queue = [];
       try {
-        const data = Buffer.from(batch.map((p) => p.line).join(""), "utf8");
+        const data = Buffer.from((this.#torn ? "\n" : "") + batch.map((p) => p.line).join(""), "utf8");
         if (this.#size > 0 && this.#size + data.length > this.#maxFileBytes) await this.#rotate();
         await this.#handle.write(data);
         await this.#handle.datasync();
         this.#size += data.length;
+        this.#torn = false;
         for (const pending of batch) pending.resolve();
       } catch (error) {
-        for (const pending of batch) pending.reject(error);
+        // Disk full, I/O error, a file gone read-only: the callers fail, typed, and answer nothing
+        // unaudited. The next batch tries again (space may have been freed meanwhile).
+        this.#torn = true;
+        const failure = auditUnavailable(error);
+        for (const pending of batch) pending.reject(failure);
       }
     }
   }

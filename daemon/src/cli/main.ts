@@ -17,6 +17,7 @@ import { registerInsiConformance } from "./insi-conformance.ts";
 import { registerInsiParse } from "./insi-parse.ts";
 import { registerLabInsert } from "./lab-insert.ts";
 import { registerLabInsi } from "./lab-insi.ts";
+import { shutdownOnSignal } from "./shutdown.ts";
 import { registerStatus } from "./status.ts";
 
 /** Exit codes: documented in docs/admin-guide.md. */
@@ -79,18 +80,9 @@ export function buildProgram(): Command {
         const page = running.url.replace(/^ws/, "http").replace(/\/v1$/, "/");
         process.stderr.write(`SIMULATION: virtual cards and INSi simulator. Open ${page} in a browser.\n`);
       }
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        running.logger.info("stopping", { signal });
-        running
-          .stop()
-          .then(() => running.logger.close())
-          .finally(() => process.exit(EXIT.ok));
-      };
-      process.on("SIGINT", () => stop("SIGINT"));
-      process.on("SIGTERM", () => stop("SIGTERM"));
+      const stop = shutdownOnSignal(running);
+      process.on("SIGINT", () => void stop("SIGINT"));
+      process.on("SIGTERM", () => void stop("SIGTERM"));
     });
 
   registerStatus(program);

@@ -137,7 +137,12 @@ export function parseConfigFile(text: string, file: string): ConfigFile {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`${file}: not valid JSON (${(error as Error).message})`);
+    // V8's message quotes the text around the fault: never echo the file (it may hold a passphrase,
+    // and its bytes may be control characters or line breaks in what must stay one line).
+    const position = /position (\d+)/.exec((error as Error).message)?.[1];
+    throw new ConfigError(
+      `${file}: not valid JSON${position === undefined ? (text.trim() === "" ? " (empty)" : "") : ` (at character ${position})`}`,
+    );
   }
   const parsed = ConfigFile.safeParse(json);
   if (!parsed.success) throw new ConfigError(formatIssues(file, parsed.error));

@@ -205,6 +205,19 @@ export function signAssertion(
   certificatePem: string,
   signer: AssertionSigner,
 ): Promise<string> {
+  // Everything xml-crypto does after the card answers (insert the SignatureValue, serialise) runs
+  // inside our callback: a throw there must reject the returned promise, not escape as an unhandled
+  // rejection of the card's promise chain while the caller waits forever.
+  let fail: (error: unknown) => void = () => undefined;
+  const guarded =
+    <A extends unknown[]>(run: (...args: A) => void) =>
+    (...args: A): void => {
+      try {
+        run(...args);
+      } catch (error) {
+        fail(error);
+      }
+    };
   class CardRsaSha256 {
     getAlgorithmName() {
       return RSA_SHA256;
@@ -217,8 +230,8 @@ export function signAssertion(
       if (callback === undefined) throw new Error("the card signs asynchronously");
       const data = typeof signedInfo === "string" ? Buffer.from(signedInfo, "utf8") : signedInfo;
       signer.sign(data).then(
-        (signature) => callback(null, Buffer.from(signature).toString("base64")),
-        (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
+        guarded((signature: Uint8Array) => callback(null, Buffer.from(signature).toString("base64"))),
+        guarded((error: unknown) => callback(error instanceof Error ? error : new Error(String(error)))),
       );
     }
     verifySignature(): boolean {
@@ -236,14 +249,17 @@ export function signAssertion(
   sig.SignatureAlgorithms[RSA_SHA256] = CardRsaSha256 as unknown as new () => SignatureAlgorithm;
   sig.addReference({ xpath: "/*", transforms: [ENVELOPED, EXC_C14N], digestAlgorithm: SHA256 });
   return new Promise((resolve, reject) => {
-    sig.computeSignature(
-      unsignedXml,
-      { location: { reference: "/*/*[local-name()='Issuer']", action: "after" } },
-      (error, signed) => {
-        if (error) reject(error);
-        else resolve((signed ?? sig).getSignedXml());
-      },
-    );
+    fail = reject;
+    guarded(() =>
+      sig.computeSignature(
+        unsignedXml,
+        { location: { reference: "/*/*[local-name()='Issuer']", action: "after" } },
+        guarded((error: Error | null, signed?: SignedXml) => {
+          if (error) reject(error);
+          else resolve((signed ?? sig).getSignedXml());
+        }),
+      ),
+    )();
   });
 }
 

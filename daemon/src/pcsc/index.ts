@@ -29,3 +29,4 @@ export {
 } from "./binding/layout.ts";
 export { DEFAULT_TRANSACTION_TIMEOUT_MS, REMOVAL_GRACE_MS } from "./pcsc-readers.ts";
 export type { ApduCapabilities } from "./apdu-transport.ts";
+export { throttledDiagnostics, DIAGNOSTIC_REPEAT_INTERVAL_MS, type DiagnosticReport } from "./diagnostics.ts";

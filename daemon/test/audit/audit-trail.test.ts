@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, open, readFile, readdir, rm, stat } from "node:fs/promises";
+import { mkdtemp, open, readFile, readdir, rm, stat, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -10,6 +10,7 @@ import {
   loadOrCreateSalt,
   readAuditTail,
 } from "../../src/audit/audit-trail.ts";
+import { isPasserelleError } from "../../src/errors.ts";
 
 async function withDir(run: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "audit-"));
@@ -156,3 +157,31 @@ test("record() resolves only after the data is synced to the disk (datasync), no
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("a write the disk refuses (ENOSPC, the trail on /dev/full) fails typed: AUDIT_UNAVAILABLE with the system code", () =>
+  withDir(async (dir) => {
+    await symlink("/dev/full", join(dir, AUDIT_FILE_NAME));
+    const trail = await AuditTrail.open({ dir });
+    const event = {
+      kind: "pin",
+      origin: "https://ehr.example",
+      method: "cps.verifyPin",
+      durationMs: 1,
+    } as const;
+    await assert.rejects(trail.record(event), (error) => {
+      assert.ok(isPasserelleError(error, "AUDIT_UNAVAILABLE"), String(error));
+      assert.equal(error.details["code"], "ENOSPC");
+      assert.equal(error.retriable, true);
+      return true;
+    });
+    // Every caller of the failed batch hears it, and a closed trail is as typed.
+    const both = await Promise.allSettled([trail.record(event), trail.record(event)]);
+    assert.deepEqual(
+      both.map(
+        (outcome) => outcome.status === "rejected" && isPasserelleError(outcome.reason, "AUDIT_UNAVAILABLE"),
+      ),
+      [true, true],
+    );
+    await trail.close();
+    await assert.rejects(trail.record(event), (error) => isPasserelleError(error, "AUDIT_UNAVAILABLE"));
+  }));

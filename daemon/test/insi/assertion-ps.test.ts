@@ -214,3 +214,24 @@ test("a signature that came back late (slow PIN entry) is redone with fresh vali
   assert.match(xml, /IssueInstant="2026-01-01T10:00:30/);
   assert.match(xml, /NotOnOrAfter="2026-01-01T10:00:40/);
 });
+
+test("a failure after the card answered (xml-crypto's serialisation, a bad signature value) rejects the signing, no unhandled rejection, no hang", async () => {
+  const identity = signerIdentity(signatureCert.certPem);
+  const unsigned = assertionPsXml(identity, "_bad", new Date(), 300);
+  const garbage: AssertionSigner = {
+    signatureCertificatePem: async () => signatureCert.certPem,
+    // Not bytes: turning it into the SignatureValue throws inside the card's promise chain.
+    sign: async () => undefined as unknown as Uint8Array,
+  };
+  const refusing: AssertionSigner = {
+    signatureCertificatePem: async () => signatureCert.certPem,
+    sign: async () => Promise.reject(new Error("card removed")),
+  };
+  const bounded = <T>(promise: Promise<T>) =>
+    Promise.race([
+      promise,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error("signAssertion hung")), 5000)),
+    ]);
+  await assert.rejects(bounded(signAssertion(unsigned, signatureCert.certPem, garbage)), TypeError);
+  await assert.rejects(bounded(signAssertion(unsigned, signatureCert.certPem, refusing)), /card removed/);
+});

@@ -311,7 +311,8 @@ async function verifyPin() {
       return;
     } catch (error) {
       if (error.reason === "PIN_LAST_TRY" && window.confirm(messageFor(error) + " Continuer ?")) {
-        await passerelle.call("cps.verifyPin", { pin, confirmLastTry: true });
+        // The last try is never taken from this page: Passerelle asks for it on the PIN pad or in its window.
+        await passerelle.call("cps.verifyPin", { confirmLastTry: true }, { timeoutMs: 120_000 });
         return;
       }
       if (error.reason !== "PIN_INCORRECT") throw error;

@@ -26,6 +26,7 @@ export const MESSAGES = {
   INSI_FAULT: "Le téléservice INSi a refusé la demande.",
   INSI_INVALID_RESPONSE: "La réponse du téléservice INSi est illisible. Réessayez plus tard.",
   VITALE_ASSERTION_UNAVAILABLE: "La recherche par carte Vitale n'est pas disponible : recherche par traits.",
+  AUDIT_UNAVAILABLE: "Passerelle ne peut plus écrire son journal (disque plein ?). Prévenez votre support.",
   // Reasons produced by the SDK itself:
   NOT_CONNECTED: "Passerelle n'est pas connecté.",
   DISCONNECTED: "La connexion à Passerelle a été perdue. Reconnexion en cours…",

@@ -9,7 +9,7 @@
  * The PIN is never logged, nor its length; the bytes we build are wiped after use. A JavaScript
  * string cannot be wiped: the PIN is turned into bytes at once and the string dropped.
  */
-import { PasserelleError } from "../../errors.ts";
+import { InvalidParamsError, PasserelleError } from "../../errors.ts";
 import type { PinEntry } from "./pkcs15.ts";
 
 export const PIN_PATTERN = /^[0-9]{4,8}$/;
@@ -33,6 +33,10 @@ export interface VerifyPinRequest {
   readonly pin?: string;
   /** Policy: may this origin send the PIN itself? */
   readonly pinFromPage: boolean;
+  /**
+   * At one try left: lets the PIN pad or the daemon's PIN page spend it (both warn the user). A
+   * PIN sent by the page is never used for the last try, with or without this flag.
+   */
   readonly confirmLastTry?: boolean;
   /** The daemon's PIN page; absent = not available (headless). */
   readonly prompt?: PinPrompt;
@@ -42,11 +46,13 @@ export interface VerifyPinRequest {
 
 export type PinRoute = "page" | "pinpad" | "prompt";
 
-/** Raised before any APDU when a PIN does not have the 4–8 digit format: the server answers -32602. */
-export class PinFormatError extends RangeError {
-  override readonly name = "PinFormatError";
-  constructor() {
-    super("the PIN must be 4 to 8 digits");
+/**
+ * Raised before any APDU when a PIN does not have the 4–8 digit format, or not the length the card's
+ * AODF allows: invalid params, answered -32602 with the issue on `pin` (never the PIN or its length).
+ */
+export class PinFormatError extends InvalidParamsError {
+  constructor(message = "the PIN must be 4 to 8 digits") {
+    super([{ path: "pin", message }]);
   }
 }
 
@@ -83,7 +89,8 @@ export function choosePinRoute(options: {
  */
 export function buildPinBlock(pin: string, entry: PinEntry): Uint8Array {
   checkPinFormat(pin);
-  if (pin.length < entry.minLength || pin.length > entry.maxLength) throw new PinFormatError();
+  if (pin.length < entry.minLength || pin.length > entry.maxLength)
+    throw new PinFormatError(`this card takes a PIN of ${entry.minLength} to ${entry.maxLength} digits`);
   const bcd = entry.type === 0;
   const digitsBytes = bcd ? Math.ceil(pin.length / 2) : pin.length;
   const length = entry.needsPadding ? Math.max(entry.storedLength, digitsBytes) : digitsBytes;

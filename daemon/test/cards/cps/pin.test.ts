@@ -11,6 +11,7 @@ import {
   type PinPrompt,
 } from "../../../src/cards/cps/index.ts";
 import { isPasserelleError } from "../../../src/errors.ts";
+import { errorFromThrown } from "../../../src/server/rpc.ts";
 import { channelFor, emulator } from "./fixtures.ts";
 import type { EmulatorChannel } from "./emulator-channel.ts";
 import type { Cps3Emulator } from "../../../src/simulator/cards/cps3/emulator.ts";
@@ -40,6 +41,15 @@ test("a correct PIN from an allowed page verifies; the next read says verified w
   assert.equal(channel.sent.length, before);
 });
 
+const promptTyping = (pin: string): PinPrompt => ({ ask: async () => pin });
+const viaPrompt = (pin: string, extra: object = {}) => ({
+  origin: ORIGIN,
+  pinFromPage: false,
+  prompt: promptTyping(pin),
+  usePinPad: false,
+  ...extra,
+});
+
 test("wrong PINs: PIN_INCORRECT with the counter going down, PIN_LAST_TRY, then PIN_BLOCKED", async () => {
   const driver = new CpsDriver();
   const card = emulator();
@@ -52,9 +62,11 @@ test("wrong PINs: PIN_INCORRECT with the counter going down, PIN_LAST_TRY, then 
     });
   }
   const sent = verifies(card);
-  await assert.rejects(driver.verifyPin(channel, page("1234")), (e) => isPasserelleError(e, "PIN_LAST_TRY"));
+  await assert.rejects(driver.verifyPin(channel, viaPrompt("1234")), (e) =>
+    isPasserelleError(e, "PIN_LAST_TRY"),
+  );
   assert.equal(verifies(card), sent, "no VERIFY on the last try without confirmLastTry");
-  await assert.rejects(driver.verifyPin(channel, page("9999", { confirmLastTry: true })), (e) =>
+  await assert.rejects(driver.verifyPin(channel, viaPrompt("9999", { confirmLastTry: true })), (e) =>
     isPasserelleError(e, "PIN_BLOCKED"),
   );
   assert.equal(card.triesRemaining, 0);
@@ -65,9 +77,32 @@ test("wrong PINs: PIN_INCORRECT with the counter going down, PIN_LAST_TRY, then 
   assert.equal(verifies(card), blockedAt, "no VERIFY on a blocked card");
 });
 
-test("confirmLastTry with the right PIN succeeds and the counter is back to 3", async () => {
+test("a page allowed to send PINs cannot spend the last try, even with confirmLastTry", async () => {
+  const driver = new CpsDriver();
+  const card = emulator();
+  const channel = channelFor(card);
+  // Three wrong PINs from the page, as a hostile script in an allowed origin would send them.
+  const reasons: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    await driver.verifyPin(channel, page("0000", { confirmLastTry: true })).catch((e: unknown) => {
+      reasons.push(isPasserelleError(e) ? e.reason : String(e));
+      if (isPasserelleError(e, "PIN_LAST_TRY")) assert.equal(e.details["route"], "page");
+    });
+  }
+  assert.deepEqual(reasons, ["PIN_INCORRECT", "PIN_INCORRECT", "PIN_LAST_TRY"]);
+  assert.equal(card.triesRemaining, 1, "the card is not blocked");
+  assert.equal(verifies(card), 2, "no VERIFY was sent for the third call");
+  // The user can still spend it where the daemon warns them.
+  const result = await driver.verifyPin(channel, viaPrompt("1234", { confirmLastTry: true }));
+  assert.deepEqual(result, { verified: true, triesRemaining: 3 });
+});
+
+test("confirmLastTry with the right PIN on the PIN page succeeds and the counter is back to 3", async () => {
   const card = emulator({ triesRemaining: 1 });
-  const result = await new CpsDriver().verifyPin(channelFor(card), page("1234", { confirmLastTry: true }));
+  const result = await new CpsDriver().verifyPin(
+    channelFor(card),
+    viaPrompt("1234", { confirmLastTry: true }),
+  );
   assert.deepEqual(result, { verified: true, triesRemaining: 3 });
 });
 
@@ -248,6 +283,45 @@ test("route choice: page only when allowed, then PIN pad, then the PIN page", ()
     () => choosePinRoute({ pagePin: false, pinFromPage: true, pinPad: false, prompt: false }),
     (e) => isPasserelleError(e, "PIN_ENTRY_UNAVAILABLE"),
   );
+});
+
+test("a page PIN the card's AODF does not allow (6 to 8 digits here) is invalid params, not an internal error, and no VERIFY is sent", async () => {
+  const card = emulator();
+  const channel = channelFor(card);
+  // The emulated AODF says min 4, stored 8, max 8 (INTEGERs 02 01 xx): make it a 6-digit-minimum card.
+  const original = channel.transmit.bind(channel);
+  channel.transmit = async (command) => {
+    const response = await original(command);
+    const text = Buffer.from(response.data).toString("hex");
+    const patched = text.replace("020104020108020108", "020106020108020108");
+    return patched === text ? response : { ...response, data: Uint8Array.from(Buffer.from(patched, "hex")) };
+  };
+  await assert.rejects(new CpsDriver().verifyPin(channel, page("1234")), (error) => {
+    assert.ok(error instanceof PinFormatError);
+    const { error: sent, internal } = errorFromThrown(error);
+    assert.equal(internal, false);
+    assert.equal(sent.code, -32602);
+    assert.deepEqual(sent.data, {
+      issues: [{ path: "pin", message: "this card takes a PIN of 6 to 8 digits" }],
+    });
+    return true;
+  });
+  assert.equal(verifies(card), 0);
+});
+
+test("the PIN block sent in VERIFY is wiped once the card has answered, right or wrong", async () => {
+  for (const pin of ["1234", "9999"]) {
+    const card = emulator();
+    const channel = channelFor(card);
+    await new CpsDriver().verifyPin(channel, page(pin)).catch(() => undefined);
+    const verify = channel.sent.find((command) => command.ins === 0x20 && command.data !== undefined);
+    assert.ok(verify?.data && verify.data.length === 8, "a VERIFY with an 8-byte block was sent");
+    assert.deepEqual(
+      [...verify.data],
+      new Array(8).fill(0),
+      `the block of ${pin === "1234" ? "the right" : "a wrong"} PIN is zeroed`,
+    );
+  }
 });
 
 test("the PIN block follows the AODF's needs-padding flag: padded to the stored length, or the digits alone", () => {

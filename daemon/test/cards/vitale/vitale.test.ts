@@ -6,6 +6,7 @@ import {
   createVitaleService,
   vitaleGenerationOf,
   isCpxAtr,
+  MAX_BENEFICIARIES,
   type VitaleCardData,
 } from "../../../src/cards/vitale/index.ts";
 import { isPasserelleError } from "../../../src/errors.ts";
@@ -356,4 +357,30 @@ test("service: a licensed reader plugs into the same seam", async () => {
   await service.read(channel);
   assert.equal(service.readerName, "licensed-test");
   assert.equal(calls, 1);
+});
+
+test("at most MAX_BENEFICIARIES beneficiaries, in card order, the rest dropped with a warning", async () => {
+  const emulator = createVitale2Emulator();
+  const [first] = emulator.beneficiaryFiles;
+  // One data file holding more records than any card carries (a hostile or broken card), then the
+  // three other files of the family.
+  const crowd = Array.from({ length: MAX_BENEFICIARIES + 2 }, (_, i) =>
+    beneficiaryRecord({ ...FAMILY_OF_4[0]!, firstName: `CROWD${i}` }),
+  );
+  const data = await readLab({
+    fileContents: new Map([[first!, Uint8Array.from(crowd.flatMap((r) => [...r]))]]),
+  });
+  assert.equal(data.beneficiaries.length, MAX_BENEFICIARIES);
+  assert.deepEqual(
+    data.beneficiaries.map((b) => b.firstName),
+    Array.from({ length: MAX_BENEFICIARIES }, (_, i) => `CROWD${i}`),
+  );
+  assert.deepEqual(
+    data.beneficiaries.map((b) => b.index),
+    Array.from({ length: MAX_BENEFICIARIES }, (_, i) => i),
+  );
+  assert.ok(
+    data.warnings?.some((w) => w.includes(`more than ${MAX_BENEFICIARIES} beneficiaries`)),
+    JSON.stringify(data.warnings),
+  );
 });

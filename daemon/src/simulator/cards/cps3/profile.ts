@@ -14,7 +14,7 @@ export const CPS_PROFILES = {
   cpsAdeli: "cps-adeli",
   /** A pharmacien (RPPS). */
   cpsPharmacien: "cps-pharmacien",
-  /** One PIN try left: cps.verifyPin answers PIN_LAST_TRY unless confirmLastTry. */
+  /** One PIN try left: cps.verifyPin answers PIN_LAST_TRY unless confirmLastTry (and never takes it from the page). */
   cpsLastTry: "cps-last-try",
   /** PIN blocked (0 tries): PIN_BLOCKED, no VERIFY is sent. */
   cpsBlocked: "cps-blocked",

