@@ -40,6 +40,7 @@ import {
   buildPinBlock,
   buildPinVerifyStructure,
   checkPinFormat,
+  checkTriesBeforeVerify,
   choosePinRoute,
   CM_IOCTL_GET_FEATURE_REQUEST_FUNCTION,
   FEATURE_VERIFY_PIN_DIRECT,
@@ -165,21 +166,7 @@ export class CpsDriver {
     }
     const entry = await this.#entry(channel);
     const tries = await this.#readTries(channel, entry);
-    if (tries === 0) throw new PasserelleError("PIN_BLOCKED", undefined, { triesRemaining: 0 });
-    if (tries === 1) {
-      // The last try is the user's, never a page's word: a PIN sent by the page is refused however
-      // the call is flagged (a page allowed to send PINs could otherwise block the card in three
-      // calls). Only the PIN pad or the daemon's own PIN page, which both warn, may spend it.
-      if (request.pin !== undefined) {
-        throw new PasserelleError(
-          "PIN_LAST_TRY",
-          "one try left: it must be typed on the PIN pad or in Passerelle's PIN window (call again without pin)",
-          { triesRemaining: 1, route: "page" },
-        );
-      }
-      if (request.confirmLastTry !== true)
-        throw new PasserelleError("PIN_LAST_TRY", undefined, { triesRemaining: 1 });
-    }
+    checkTriesBeforeVerify(tries, request);
     const pinPad =
       request.pin === undefined && request.usePinPad !== false ? await this.#pinPadCode(channel) : null;
     const route = choosePinRoute({

@@ -17,6 +17,7 @@ import {
   buildPinBlock,
   buildPinVerifyStructure,
   checkPinFormat,
+  checkTriesBeforeVerify,
   choosePinRoute,
   CM_IOCTL_GET_FEATURE_REQUEST_FUNCTION,
   CpsCertificateError,
@@ -121,7 +122,8 @@ export class Cps4Driver {
 
   /**
    * cps.verifyPin, in the CPS3 driver's order: the page PIN's format and the policy (no APDU), the
-   * card, the fresh counter (PIN_BLOCKED; PIN_LAST_TRY unless confirmLastTry), the route, VERIFY.
+   * card, the fresh counter (the shared rule: PIN_BLOCKED; PIN_LAST_TRY for a page's PIN always,
+   * otherwise unless confirmLastTry), the route, VERIFY.
    */
   async verifyPin(channel: CardChannel, request: VerifyPinRequest): Promise<CpsVerifyPinResult> {
     if (request.pin !== undefined) {
@@ -132,10 +134,7 @@ export class Cps4Driver {
     const entry = await this.#entry(channel);
     await this.#selectApplet(channel);
     const tries = await this.#readTries(channel, entry);
-    if (tries === 0) throw new PasserelleError("PIN_BLOCKED", undefined, { triesRemaining: 0 });
-    if (tries === 1 && request.confirmLastTry !== true) {
-      throw new PasserelleError("PIN_LAST_TRY", undefined, { triesRemaining: 1 });
-    }
+    checkTriesBeforeVerify(tries, request);
     const pinPad =
       request.pin === undefined && request.usePinPad !== false ? await this.#pinPadCode(channel) : null;
     const route = choosePinRoute({

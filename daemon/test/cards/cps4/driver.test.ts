@@ -133,8 +133,16 @@ test("verifyPin: a page PIN verifies; wrong PINs count down, PIN_LAST_TRY, then 
       use((c) => verifyCpsPin(c, page("0000"))),
       (e) => isPasserelleError(e, "PIN_LAST_TRY"),
     );
+    // The last try is never spent on a page's PIN, even flagged: only the PIN pad or the PIN page.
     await assert.rejects(
       use((c) => verifyCpsPin(c, page("0000", { confirmLastTry: true }))),
+      (e) => isPasserelleError(e, "PIN_LAST_TRY") && e.details["route"] === "page",
+    );
+    const wrongOnLastTry: PinPrompt = { ask: async () => "0000" };
+    await assert.rejects(
+      use((c) =>
+        verifyCpsPin(c, { origin: ORIGIN, pinFromPage: false, prompt: wrongOnLastTry, confirmLastTry: true }),
+      ),
       (e) => isPasserelleError(e, "PIN_BLOCKED"),
     );
     const verifiesWithData = card.log.filter((f) => f.ins === 0x20 && f.lc > 0).length;
