@@ -191,7 +191,10 @@ async function start(
     pinFromPage: config.pinFromPage,
     selfOrigins: () => server?.selfOrigins ?? [],
   });
-  const audit = await AuditTrail.open({ dir: path.join(config.dataDir, "audit") });
+  const audit = await AuditTrail.open({
+    dir: path.join(config.dataDir, "audit"),
+    simulation: config.simulate,
+  });
   opened.push(() => audit.close());
   const pinPage = new PinPage({
     url: () => (server ? `${server.selfOrigins[0]}/pin.html` : null),

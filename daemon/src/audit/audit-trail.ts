@@ -57,6 +57,8 @@ export interface AuditRecord {
   readonly reason?: string;
   readonly faultCode?: string;
   readonly durationMs: number;
+  /** Written by `passerelle start --simulate`: virtual cards and the INSi simulator, no real patient. */
+  readonly simulation?: true;
 }
 
 export interface AuditSink {
@@ -69,6 +71,8 @@ export interface AuditTrailOptions {
   readonly dir: string;
   readonly maxFileBytes?: number;
   readonly keepFiles?: number;
+  /** Mark every record `simulation: true` (the daemon runs with --simulate). */
+  readonly simulation?: boolean;
 }
 
 export function hashIdNat(idNat: string, salt: Uint8Array): string {
@@ -103,7 +107,7 @@ function bounded(value: string | undefined): string | undefined {
 }
 
 /** The line for an event: fields in a fixed order, absent ones left out. */
-export function auditRecord(event: AuditEvent, salt: Uint8Array): AuditRecord {
+export function auditRecord(event: AuditEvent, salt: Uint8Array, simulation = false): AuditRecord {
   const record: Record<string, unknown> = {
     time: (event.time ?? new Date()).toISOString(),
     kind: event.kind,
@@ -115,6 +119,7 @@ export function auditRecord(event: AuditEvent, salt: Uint8Array): AuditRecord {
     reason: bounded(event.reason),
     faultCode: bounded(event.faultCode),
     durationMs: Math.max(0, Math.round(event.durationMs)),
+    simulation: simulation ? true : undefined,
   };
   for (const key of Object.keys(record)) if (record[key] === undefined) delete record[key];
   return record as unknown as AuditRecord;
@@ -155,6 +160,7 @@ export class AuditTrail implements AuditSink {
   readonly #salt: Buffer;
   readonly #maxFileBytes: number;
   readonly #keepFiles: number;
+  readonly #simulation: boolean;
   #handle: FileHandle;
   #size: number;
   #queue: Pending[] = [];
@@ -168,6 +174,7 @@ export class AuditTrail implements AuditSink {
     this.#salt = salt;
     this.#maxFileBytes = options.maxFileBytes;
     this.#keepFiles = options.keepFiles;
+    this.#simulation = options.simulation;
     this.#handle = handle;
     this.#size = size;
   }
@@ -177,6 +184,7 @@ export class AuditTrail implements AuditSink {
       dir: options.dir,
       maxFileBytes: options.maxFileBytes ?? DEFAULT_AUDIT_MAX_FILE_BYTES,
       keepFiles: options.keepFiles ?? DEFAULT_AUDIT_KEEP_FILES,
+      simulation: options.simulation ?? false,
     };
     const salt = await loadOrCreateSalt(full.dir);
     const path = join(full.dir, AUDIT_FILE_NAME);
@@ -192,7 +200,7 @@ export class AuditTrail implements AuditSink {
   record(event: AuditEvent): Promise<void> {
     if (this.#closed)
       return Promise.reject(new PasserelleError("AUDIT_UNAVAILABLE", "the audit trail is closed"));
-    const line = JSON.stringify(auditRecord(event, this.#salt)) + "\n";
+    const line = JSON.stringify(auditRecord(event, this.#salt, this.#simulation)) + "\n";
     return new Promise((resolve, reject) => {
       this.#queue.push({ line, resolve, reject });
       // #flushing is cleared by #flush itself, synchronously with its last look at the queue, so a

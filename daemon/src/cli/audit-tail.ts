@@ -38,8 +38,11 @@ export function registerAuditTail(program: Command): Command {
     .option("--data-dir <dir>", "the daemon's data folder (default: the per-user data folder)")
     .action(async (options: { lines: number; dataDir?: string }) => {
       const dataDir = options.dataDir ?? envPaths("passerelle", { suffix: "" }).data;
-      const { records, skippedLines } = await readAuditTail(join(dataDir, AUDIT_DIR_NAME), options.lines);
+      const dir = join(dataDir, AUDIT_DIR_NAME);
+      const { records, skippedLines } = await readAuditTail(dir, options.lines);
       process.stdout.write(records.map((r) => JSON.stringify(r) + "\n").join(""));
+      // Said on stderr, so that stdout stays one JSON object per line for scripts.
+      if (records.length === 0) process.stderr.write(`passerelle: no audit record in ${dir}\n`);
       if (skippedLines > 0)
         process.stderr.write(`passerelle: ${skippedLines} unreadable audit line(s) skipped\n`);
     });

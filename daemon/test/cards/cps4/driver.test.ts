@@ -25,7 +25,7 @@ import {
   verifyCpsPin,
 } from "../../../src/cards/cpx/index.ts";
 import { Cps4Driver } from "../../../src/cards/cps4/index.ts";
-import { scardCtlCode, type PinPrompt } from "../../../src/cards/cps/index.ts";
+import { PinFormatError, scardCtlCode, type PinPrompt } from "../../../src/cards/cps/index.ts";
 import { isPasserelleError } from "../../../src/errors.ts";
 import { cardInfo } from "../../../src/server/views.ts";
 import type { CardChannel } from "../../../src/pcsc/apdu.ts";
@@ -159,7 +159,7 @@ test("verifyPin: a page PIN verifies; wrong PINs count down, PIN_LAST_TRY, then 
     const before = card.log.length;
     await assert.rejects(
       use((c) => verifyCpsPin(c, page("12a4"))),
-      (e) => e instanceof RangeError,
+      (e) => e instanceof PinFormatError,
     );
     assert.equal(card.log.length, before);
   });
