@@ -54,8 +54,6 @@ import {
 export const MAX_FILE_BYTES = 8 * 1024;
 /** The CPx IAS application DF under the MF (OpenSC card-iasecc.c: private keys in 3F00:0001). */
 const DEFAULT_APPLICATION_FID = Uint8Array.of(0x00, 0x01);
-/** The card-table entry of the contactless CPS3 ATR: its application is "CPx IAS CL". */
-const CONTACTLESS_ID = "cps3-contactless";
 /** DER DigestInfo header for SHA-256 (PKCS#1 v2.2 §9.2 note 1). */
 const SHA256_DIGEST_INFO_PREFIX = Uint8Array.from(
   Buffer.from("3031300d060960864801650304020105000420", "hex"),
@@ -395,8 +393,7 @@ export class CpsDriver {
           "EF.DIR",
         ),
       );
-      const wanted =
-        recognizeCard(channel.atr).id === CONTACTLESS_ID ? apdu.CPX_IAS_CL_AID : apdu.CPX_IAS_AID;
+      const wanted = recognizeCard(channel.atr).contactless === true ? apdu.CPX_IAS_CL_AID : apdu.CPX_IAS_AID;
       const application =
         applications.find((a) => sameBytes(a.aid, wanted)) ??
         applications.find((a) => sameBytes(a.aid, apdu.CPX_IAS_AID) || sameBytes(a.aid, apdu.CPX_IAS_CL_AID));
