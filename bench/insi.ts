@@ -246,7 +246,9 @@ try {
     const uncached = createInsiClient(config(0), { caPem });
     const agent = new https.Agent({ keepAlive: true, ca: caPem });
     const assertion = (
-      await new AssertionPsCache({ cacheSeconds: 0, validitySeconds: 3600 }).assertionFor(signer)
+      await new AssertionPsCache({ cacheSeconds: 0, validitySeconds: 3600 }).assertionFor(signer, "", () =>
+        Object.entries(SIMULATED_ASSERTION_ATTRIBUTES).map(([name, value]) => ({ name, value })),
+      )
     ).xml;
     const envelope = buildEnvelope({
       operation: "rechercherInsAvecTraitsIdentite",

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { AllowlistPolicy } from "./access/access-policy.ts";
 import { createLogger, type Logger } from "./audit/logger.ts";
-import type { DaemonConfig } from "./config/config.ts";
+import { configWarnings, type DaemonConfig } from "./config/config.ts";
 import { createReaders, NoReaders, throttledDiagnostics, type Readers } from "./pcsc/index.ts";
 import { recognizeCard } from "./cards/recognize.ts";
 import { forgetCps } from "./cards/cpx/index.ts";
@@ -150,6 +150,7 @@ export async function startDaemon(
   if (config.simulate) {
     logger.warn("SIMULATION MODE: virtual cards and the INSi simulator, no real card or INSi is used");
   }
+  for (const warning of configWarnings(config)) logger.warn("configuration", { warning });
   // What is open so far, closed in reverse order if a later step fails: a failed start leaves
   // nothing running (no reader monitor, audit file, INSi simulator or listening socket).
   const opened: Array<() => unknown> = [];
@@ -191,7 +192,10 @@ async function start(
     pinFromPage: config.pinFromPage,
     selfOrigins: () => server?.selfOrigins ?? [],
   });
-  const audit = await AuditTrail.open({ dir: path.join(config.dataDir, "audit") });
+  const audit = await AuditTrail.open({
+    dir: path.join(config.dataDir, "audit"),
+    simulation: config.simulate,
+  });
   opened.push(() => audit.close());
   const pinPage = new PinPage({
     url: () => (server ? `${server.selfOrigins[0]}/pin.html` : null),

@@ -159,11 +159,33 @@ export const IdentityTraits = {
   birthPlace: birthPlace.optional(),
 };
 
-export const InsiSearchByTraitsParams = z.strictObject({ ...IdentityTraits, readerId: ReaderId.optional() });
+/**
+ * Pro Santé Connect mode (the daemon's `insi.mode: "psc"`): the professional's PSC access token,
+ * obtained by the web app's own OIDC login, and the GIP profession code when the professional has
+ * several professions. The daemon never logs nor stores the token.
+ */
+export const InsiPsc = z.strictObject({
+  accessToken: z
+    .string()
+    .min(16)
+    .max(16_384)
+    .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/, "a JWT (three base64url parts)"),
+  professionCode: z
+    .string()
+    .regex(/^[0-9]{1,4}$/, "a profession code (digits)")
+    .optional(),
+});
+
+export const InsiSearchByTraitsParams = z.strictObject({
+  ...IdentityTraits,
+  readerId: ReaderId.optional(),
+  psc: InsiPsc.optional(),
+});
 export const InsiSearchWithVitaleParams = z.strictObject({
   readerId: ReaderId.optional(),
   beneficiaryIndex: z.number().int().min(0).max(20),
   cpsReaderId: ReaderId.optional(),
+  psc: InsiPsc.optional(),
 });
 export const InsiVerifyParams = z.strictObject({
   ins: z
@@ -175,6 +197,7 @@ export const InsiVerifyParams = z.strictObject({
     .optional(),
   ...IdentityTraits,
   readerId: ReaderId.optional(),
+  psc: InsiPsc.optional(),
 });
 
 export const InsValue = z.strictObject({

@@ -90,3 +90,17 @@ test("SIGTERM closes every connection with 1001 and exits 0", async () => {
   assert.equal(await closed, 1001);
   assert.equal(await exit, 0);
 });
+
+test("status finds a daemon started with --plaintext without being told (the demo, development)", async () => {
+  const daemon = await startDaemon({ plaintext: true, args: ["--simulate"] });
+  try {
+    const result = cli(["status", "--port", String(daemon.port), "--data-dir", daemon.dataDir]);
+    assert.equal(result.status, 0, result.stdout + result.stderr);
+    assert.match(
+      result.stdout,
+      new RegExp(`^running: passerelle \\S+ at http://localhost:${daemon.port} — SIMULATION`),
+    );
+  } finally {
+    await daemon.stop();
+  }
+});

@@ -8,11 +8,12 @@
  * duration. Never a name, a NIR, a birth date, a PIN.
  *
  * Concurrent records are written in one batch and synced once (group commit): each caller still waits
- * for the sync that covers its own line. Files rotate by size: audit.jsonl → audit.jsonl.1 → … and the
- * oldest beyond `keepFiles` is deleted.
+ * for the sync that covers its own line. Files rotate by size into dated archives,
+ * audit-<UTC time>.jsonl, which the daemon never deletes: the trail is never lost to rotation,
+ * however fast records come. Retention is the administrator's (`passerelle audit prune`).
  */
 import { createHmac, randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, rm, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readFile, readdir, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { PasserelleError } from "../errors.ts";
 
@@ -23,8 +24,10 @@ export const AUDIT_SALT_FILE_NAME = "audit-salt";
 export const AUDIT_SALT_BYTES = 32;
 /** Rotate beyond this size: ~50 000 records of ~200 bytes. */
 export const DEFAULT_AUDIT_MAX_FILE_BYTES = 10 * 1024 * 1024;
-/** Rotated files kept besides the current one. */
-export const DEFAULT_AUDIT_KEEP_FILES = 10;
+/** A rotated file: audit-20261201T095601123Z.jsonl (the rotation time), -2, -3… if taken. */
+const ARCHIVE_PATTERN = /^audit-(\d{8}T\d{9}Z)(?:-(\d+))?\.jsonl$/;
+/** Files of versions before dated archives (audit.jsonl.1 is the newest); read, never written. */
+const LEGACY_PATTERN = /^audit\.jsonl\.(\d+)$/;
 /** Bounds on what a caller may put in a field (the fields are identifiers, never free text). */
 const MAX_FIELD_LENGTH = 200;
 const FILE_MODE = 0o600;
@@ -57,6 +60,8 @@ export interface AuditRecord {
   readonly reason?: string;
   readonly faultCode?: string;
   readonly durationMs: number;
+  /** Written by `passerelle start --simulate`: virtual cards and the INSi simulator, no real patient. */
+  readonly simulation?: true;
 }
 
 export interface AuditSink {
@@ -68,7 +73,8 @@ export interface AuditTrailOptions {
   /** Folder of the trail and its salt (e.g. <data dir>/audit). */
   readonly dir: string;
   readonly maxFileBytes?: number;
-  readonly keepFiles?: number;
+  /** Mark every record `simulation: true` (the daemon runs with --simulate). */
+  readonly simulation?: boolean;
 }
 
 export function hashIdNat(idNat: string, salt: Uint8Array): string {
@@ -103,7 +109,7 @@ function bounded(value: string | undefined): string | undefined {
 }
 
 /** The line for an event: fields in a fixed order, absent ones left out. */
-export function auditRecord(event: AuditEvent, salt: Uint8Array): AuditRecord {
+export function auditRecord(event: AuditEvent, salt: Uint8Array, simulation = false): AuditRecord {
   const record: Record<string, unknown> = {
     time: (event.time ?? new Date()).toISOString(),
     kind: event.kind,
@@ -115,6 +121,7 @@ export function auditRecord(event: AuditEvent, salt: Uint8Array): AuditRecord {
     reason: bounded(event.reason),
     faultCode: bounded(event.faultCode),
     durationMs: Math.max(0, Math.round(event.durationMs)),
+    simulation: simulation ? true : undefined,
   };
   for (const key of Object.keys(record)) if (record[key] === undefined) delete record[key];
   return record as unknown as AuditRecord;
@@ -154,7 +161,7 @@ export class AuditTrail implements AuditSink {
   readonly #dir: string;
   readonly #salt: Buffer;
   readonly #maxFileBytes: number;
-  readonly #keepFiles: number;
+  readonly #simulation: boolean;
   #handle: FileHandle;
   #size: number;
   #queue: Pending[] = [];
@@ -167,7 +174,7 @@ export class AuditTrail implements AuditSink {
     this.#dir = options.dir;
     this.#salt = salt;
     this.#maxFileBytes = options.maxFileBytes;
-    this.#keepFiles = options.keepFiles;
+    this.#simulation = options.simulation;
     this.#handle = handle;
     this.#size = size;
   }
@@ -176,7 +183,7 @@ export class AuditTrail implements AuditSink {
     const full = {
       dir: options.dir,
       maxFileBytes: options.maxFileBytes ?? DEFAULT_AUDIT_MAX_FILE_BYTES,
-      keepFiles: options.keepFiles ?? DEFAULT_AUDIT_KEEP_FILES,
+      simulation: options.simulation ?? false,
     };
     const salt = await loadOrCreateSalt(full.dir);
     const path = join(full.dir, AUDIT_FILE_NAME);
@@ -192,7 +199,7 @@ export class AuditTrail implements AuditSink {
   record(event: AuditEvent): Promise<void> {
     if (this.#closed)
       return Promise.reject(new PasserelleError("AUDIT_UNAVAILABLE", "the audit trail is closed"));
-    const line = JSON.stringify(auditRecord(event, this.#salt)) + "\n";
+    const line = JSON.stringify(auditRecord(event, this.#salt, this.#simulation)) + "\n";
     return new Promise((resolve, reject) => {
       this.#queue.push({ line, resolve, reject });
       // #flushing is cleared by #flush itself, synchronously with its last look at the queue, so a
@@ -229,18 +236,26 @@ export class AuditTrail implements AuditSink {
     }
   }
 
+  /**
+   * The current file becomes a dated archive and a new one is started. Whatever fails, no record is
+   * lost: a failed rename leaves everything as it was (this batch fails, typed, and the next one
+   * tries again); a new file that cannot be created puts the archive back.
+   */
   async #rotate(): Promise<void> {
-    await this.#handle.close();
     const base = join(this.#dir, AUDIT_FILE_NAME);
-    await rm(`${base}.${this.#keepFiles}`, { force: true });
-    for (let index = this.#keepFiles - 1; index >= 1; index -= 1) {
-      await rename(`${base}.${index}`, `${base}.${index + 1}`).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== "ENOENT") throw error;
-      });
+    const archive = await freeArchiveName(this.#dir, new Date());
+    await rename(base, archive);
+    let next: FileHandle;
+    try {
+      next = await open(base, "a", FILE_MODE);
+    } catch (error) {
+      await rename(archive, base).catch(() => undefined);
+      throw error;
     }
-    await rename(base, `${base}.1`);
-    this.#handle = await open(base, "a", FILE_MODE);
+    const previous = this.#handle;
+    this.#handle = next;
     this.#size = 0;
+    await previous.close().catch(() => undefined);
     await syncDirectory(this.#dir);
   }
 
@@ -251,6 +266,62 @@ export class AuditTrail implements AuditSink {
   }
 }
 
+/** audit-<time>.jsonl for `at`, with -2, -3… when a file of that name exists already. */
+async function freeArchiveName(dir: string, at: Date): Promise<string> {
+  const stamp = at.toISOString().replace(/[-:.]/g, "");
+  for (let n = 1; ; n += 1) {
+    const name = join(dir, `audit-${stamp}${n === 1 ? "" : `-${n}`}.jsonl`);
+    try {
+      await stat(name);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return name;
+      throw error;
+    }
+  }
+}
+
+/** The trail's rotated files, newest first (dated archives, then files of older versions). */
+export async function auditArchives(dir: string): Promise<Array<{ file: string; rotatedAt: Date | null }>> {
+  const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return [] as string[];
+    throw error;
+  });
+  const dated: Array<{ name: string; stamp: string; n: number }> = [];
+  const legacy: Array<{ name: string; n: number }> = [];
+  for (const name of names) {
+    const archive = ARCHIVE_PATTERN.exec(name);
+    if (archive) dated.push({ name, stamp: archive[1]!, n: Number(archive[2] ?? 1) });
+    const old = LEGACY_PATTERN.exec(name);
+    if (old) legacy.push({ name, n: Number(old[1]) });
+  }
+  dated.sort((a, b) => (a.stamp === b.stamp ? b.n - a.n : a.stamp < b.stamp ? 1 : -1));
+  legacy.sort((a, b) => a.n - b.n);
+  return [
+    ...dated.map(({ name, stamp }) => ({ file: join(dir, name), rotatedAt: parseStamp(stamp) })),
+    ...legacy.map(({ name }) => ({ file: join(dir, name), rotatedAt: null })),
+  ];
+}
+
+function parseStamp(stamp: string): Date {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z$/.exec(stamp)!;
+  return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, +m[7]!));
+}
+
+/**
+ * `passerelle audit prune`: deletes the archives rotated before `before` — the administrator's
+ * retention, never the daemon's. The current file is never touched. Returns the files deleted.
+ */
+export async function pruneAuditArchives(dir: string, before: Date): Promise<string[]> {
+  const deleted: string[] = [];
+  for (const { file, rotatedAt } of await auditArchives(dir)) {
+    const at = rotatedAt ?? (await stat(file)).mtime;
+    if (at.getTime() >= before.getTime()) continue;
+    await unlink(file);
+    deleted.push(file);
+  }
+  return deleted;
+}
+
 export interface AuditTail {
   readonly records: AuditRecord[];
   /** Lines that are not JSON records (a line torn by a crash during its write). */
@@ -258,13 +329,9 @@ export interface AuditTail {
 }
 
 /** The last `count` records, across rotated files, oldest first (reads newest files first, stops early). */
-export async function readAuditTail(
-  dir: string,
-  count: number,
-  keepFiles = DEFAULT_AUDIT_KEEP_FILES,
-): Promise<AuditTail> {
+export async function readAuditTail(dir: string, count: number): Promise<AuditTail> {
   const base = join(dir, AUDIT_FILE_NAME);
-  const newestFirst = [base, ...Array.from({ length: keepFiles }, (_, i) => `${base}.${i + 1}`)];
+  const newestFirst = [base, ...(await auditArchives(dir)).map((archive) => archive.file)];
   const chunks: AuditRecord[][] = [];
   let total = 0;
   let skippedLines = 0;

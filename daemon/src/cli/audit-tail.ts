@@ -1,11 +1,13 @@
 /**
  * `passerelle audit tail [-n N] [--data-dir DIR]`: prints the last N audit records (JSON lines) of
  * this installation, oldest first. Lines torn by a crash are counted on stderr, not printed.
+ * `passerelle audit prune --before DATE [--data-dir DIR]`: the administrator's retention — deletes
+ * the rotated archives older than DATE (the daemon itself never deletes any), one line per file.
  */
 import { join } from "node:path";
 import envPaths from "env-paths";
 import { InvalidArgumentError, type Command } from "commander";
-import { AUDIT_DIR_NAME, readAuditTail } from "../audit/audit-trail.ts";
+import { AUDIT_DIR_NAME, pruneAuditArchives, readAuditTail } from "../audit/audit-trail.ts";
 
 export const DEFAULT_TAIL_RECORDS = 20;
 /** Bound on -n: the tail is read into memory. */
@@ -38,9 +40,32 @@ export function registerAuditTail(program: Command): Command {
     .option("--data-dir <dir>", "the daemon's data folder (default: the per-user data folder)")
     .action(async (options: { lines: number; dataDir?: string }) => {
       const dataDir = options.dataDir ?? envPaths("passerelle", { suffix: "" }).data;
-      const { records, skippedLines } = await readAuditTail(join(dataDir, AUDIT_DIR_NAME), options.lines);
+      const dir = join(dataDir, AUDIT_DIR_NAME);
+      const { records, skippedLines } = await readAuditTail(dir, options.lines);
       process.stdout.write(records.map((r) => JSON.stringify(r) + "\n").join(""));
+      // Said on stderr, so that stdout stays one JSON object per line for scripts.
+      if (records.length === 0) process.stderr.write(`passerelle: no audit record in ${dir}\n`);
       if (skippedLines > 0)
         process.stderr.write(`passerelle: ${skippedLines} unreadable audit line(s) skipped\n`);
+    });
+}
+
+function parseDate(value: string): Date {
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00Z`) : new Date(NaN);
+  if (Number.isNaN(date.getTime())) throw new InvalidArgumentError("a date, YYYY-MM-DD (UTC)");
+  return date;
+}
+
+export function registerAuditPrune(program: Command): Command {
+  return auditCommand(program)
+    .command("prune")
+    .description("delete the rotated audit archives older than a date (retention is yours)")
+    .requiredOption("--before <date>", "delete archives rotated before this day, YYYY-MM-DD (UTC)", parseDate)
+    .option("--data-dir <dir>", "the daemon's data folder (default: the per-user data folder)")
+    .action(async (options: { before: Date; dataDir?: string }) => {
+      const dataDir = options.dataDir ?? envPaths("passerelle", { suffix: "" }).data;
+      const deleted = await pruneAuditArchives(join(dataDir, AUDIT_DIR_NAME), options.before);
+      process.stdout.write(deleted.map((file) => `deleted ${file}\n`).join(""));
+      if (deleted.length === 0) process.stderr.write("passerelle: no audit archive older than that\n");
     });
 }

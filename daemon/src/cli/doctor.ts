@@ -8,7 +8,13 @@ import { X509Certificate } from "node:crypto";
 import { accessSync, constants, existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
-import { ConfigError, resolveConfig, type CommandLineOptions, type DaemonConfig } from "../config/config.ts";
+import {
+  ConfigError,
+  configWarnings,
+  resolveConfig,
+  type CommandLineOptions,
+  type DaemonConfig,
+} from "../config/config.ts";
 import { insiConfigProblems, insiConfigWarnings } from "../insi/config.ts";
 import { createInsiClient } from "../insi/index.ts";
 import { createSystemBackend } from "../pcsc/binding/koffi-backend.ts";
@@ -138,13 +144,18 @@ function checkAccess(config: DaemonConfig): Finding[] {
   if (config.allowedOrigins.length === 0) {
     return [
       { level: "warn", topic: "access", text: "no allowed origin: no web application can use Passerelle" },
+      ...configWarnings(config).map((text) => ({ level: "warn" as const, topic: "access", text })),
     ];
   }
-  return config.allowedOrigins.map((origin) => ({
-    level: "ok" as const,
-    topic: "access",
-    text: `allowed: ${origin}${config.pinFromPage.includes(origin) ? " (may send the PIN from its page)" : ""}`,
-  }));
+  const warnings = configWarnings(config).map((text) => ({ level: "warn" as const, topic: "access", text }));
+  return [
+    ...config.allowedOrigins.map((origin) => ({
+      level: "ok" as const,
+      topic: "access",
+      text: `allowed: ${origin}${config.pinFromPage.includes(origin) ? " (may send the PIN from its page)" : ""}`,
+    })),
+    ...warnings,
+  ];
 }
 
 export function registerDoctor(program: Command): void {

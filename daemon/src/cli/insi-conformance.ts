@@ -1,5 +1,5 @@
 /**
- * `passerelle insi conformance [--mode organisation|card]`: runs the public CNDA scenarios
+ * `passerelle insi conformance [--mode organisation|card|psc|all]`: runs the public CNDA scenarios
  * (simulator/insi/conformance.ts) with the real client against the INSi simulator, on this machine
  * only, and prints the pass table. Exit 0 when every scenario passes, 1 otherwise.
  */
@@ -16,12 +16,12 @@ export function registerInsiConformance(program: Command): void {
   insiCommand(program)
     .command("conformance")
     .description("run the public CNDA scenarios against the INSi simulator and print a pass table")
-    .option("--mode <mode>", "organisation, card, or both", "both")
+    .option("--mode <mode>", "organisation, card, psc, or all", "all")
     .action(async (options: { mode: string }) => {
       const modes: ConformanceMode[] =
-        options.mode === "both" ? ["organisation", "card"] : [options.mode as ConformanceMode];
-      if (!modes.every((m) => m === "organisation" || m === "card")) {
-        process.stderr.write(`unknown mode ${options.mode}: organisation, card or both\n`);
+        options.mode === "all" ? ["organisation", "card", "psc"] : [options.mode as ConformanceMode];
+      if (!modes.every((m) => m === "organisation" || m === "card" || m === "psc")) {
+        process.stderr.write(`unknown mode ${options.mode}: organisation, card, psc or all\n`);
         process.exitCode = 2;
         return;
       }

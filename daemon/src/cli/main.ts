@@ -11,7 +11,7 @@ import { ConfigError, resolveConfig, type CommandLineOptions } from "../config/c
 import { startDaemon } from "../daemon.ts";
 import { PortInUseError } from "../server/server.ts";
 import { DAEMON_VERSION } from "../version.ts";
-import { registerAuditTail } from "./audit-tail.ts";
+import { registerAuditPrune, registerAuditTail } from "./audit-tail.ts";
 import { registerDoctor } from "./doctor.ts";
 import { registerInsiConformance } from "./insi-conformance.ts";
 import { registerInsiParse } from "./insi-parse.ts";
@@ -91,6 +91,7 @@ export function buildProgram(): Command {
   registerInsiParse(program);
   registerInsiConformance(program);
   registerAuditTail(program);
+  registerAuditPrune(program);
   registerDoctor(program);
   return program;
 }

@@ -63,8 +63,8 @@ export function registerStatus(program: Command): void {
           ca = undefined; // not generated yet: the daemon has never run with this data folder
         }
       }
-      try {
-        const { status, body } = await getHealth(`${base}/health`, ca, base);
+      const ask = async (at: string) => {
+        const { status, body } = await getHealth(`${at}/health`, ca, at);
         const parsed = JSON.parse(body) as {
           status?: string;
           daemon?: { version?: string };
@@ -73,8 +73,21 @@ export function registerStatus(program: Command): void {
         if (status !== 200 || parsed.status !== "ok") throw new Error(`unexpected answer (HTTP ${status})`);
         const version = parsed.daemon?.version ? ` ${parsed.daemon.version}` : "";
         const simulation = parsed.simulation ? " — SIMULATION" : "";
-        process.stdout.write(`running: passerelle${version} at ${base}${simulation}\n`);
+        process.stdout.write(`running: passerelle${version} at ${at}${simulation}\n`);
+      };
+      try {
+        await ask(base);
       } catch (error) {
+        // A daemon started with --plaintext (the demo, development) answers http:// on the same port.
+        const plain = `http://localhost:${config.port}`;
+        if (
+          !config.plaintext &&
+          (await ask(plain).then(
+            () => true,
+            () => false,
+          ))
+        )
+          return;
         process.stdout.write(`not running at ${base} (${(error as Error).message})\n`);
         process.exit(1);
       }

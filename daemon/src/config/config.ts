@@ -26,14 +26,55 @@ export function normalizeOrigin(value: string): string | null {
   if (url.protocol !== "https:" && url.protocol !== "http:") return null;
   if (url.username || url.password || url.search || url.hash) return null;
   if (url.pathname !== "/" && url.pathname !== "") return null;
+  // A host name of letters, digits, dots and hyphens (punycode for the others), or an IP address:
+  // `new URL` accepts `*`, so a wildcard would otherwise pass and then be matched literally.
+  if (
+    !/^(\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*)$/.test(
+      url.hostname,
+    )
+  )
+    return null;
   // `new URL` adds a trailing slash and drops default ports: rebuild the serialised origin.
   if (value.endsWith("/")) return null;
   return url.origin === value.toLowerCase() || url.origin === value ? url.origin : null;
 }
 
 const Origin = z.string().refine((v) => normalizeOrigin(v) !== null, {
-  message: "an origin is scheme://host[:port] with no path, e.g. https://ehr.example.fr",
+  message:
+    "an origin is scheme://host[:port] with no path and no wildcard (one entry per origin), e.g. https://ehr.example.fr",
 });
+
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+/**
+ * What is allowed but probably not meant, one sentence each naming the key: a plain-http origin on
+ * another machine (not a secure context: browsers block its requests to localhost, and its pages
+ * travel unencrypted), a `pinFromPage` origin that is not allowed at all (the entry does nothing).
+ */
+export function configWarnings(config: Pick<DaemonConfig, "allowedOrigins" | "pinFromPage">): string[] {
+  const warnings: string[] = [];
+  for (const [key, origins] of [
+    ["allowedOrigins", config.allowedOrigins],
+    ["pinFromPage", config.pinFromPage],
+  ] as const) {
+    for (const origin of origins) {
+      const url = new URL(origin);
+      if (url.protocol === "http:" && !isLoopbackHost(url.hostname)) {
+        warnings.push(
+          `${key}: ${origin} is plain http on another machine: not a secure context (browsers refuse its requests to localhost) and unencrypted; use https://`,
+        );
+      }
+    }
+  }
+  for (const origin of config.pinFromPage) {
+    if (!config.allowedOrigins.includes(origin)) {
+      warnings.push(`pinFromPage: ${origin} is not in allowedOrigins: it cannot use Passerelle at all`);
+    }
+  }
+  return warnings;
+}
 
 export const LIMIT_DEFAULTS = {
   /** Largest WebSocket frame accepted (protocol default 64 KiB); bigger closes with 1009. */

@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { InsiResult } from "@passerelle/protocol";
 import type { AuditSink } from "../audit/audit-trail.ts";
-import { isPasserelleError, PasserelleError } from "../errors.ts";
+import { InvalidParamsError, isPasserelleError, PasserelleError } from "../errors.ts";
 import { compareIns, compareTraits, type TraitDifference } from "../ins/compare.ts";
 import {
   InvalidTraitsError,
@@ -26,6 +26,7 @@ import {
   insiEndpoint,
   lpsFor,
   REQUIRED_ASSERTION_ATTRIBUTES,
+  REQUIRED_PSC_ATTRIBUTES,
   type InsiConfig,
 } from "./config.ts";
 import { loadOrganisationCredentials, type OrganisationCredentials } from "./credentials.ts";
@@ -37,6 +38,7 @@ import {
   type VitaleBeneficiary,
 } from "./envelope.ts";
 import { OPERATIONS, type InsiOperation } from "./namespaces.ts";
+import { pscAssertionXml, pscClaims, type PscClaims, type PscCredentials } from "./assertion-psc.ts";
 import { parseInsiResponse, type InsiIdentity } from "./response.ts";
 import type { AssertionSigner, VitaleAssertionProvider } from "./signer.ts";
 import { createHttpsTransport, type InsiHttpResponse, type InsiTransport } from "./transport.ts";
@@ -51,6 +53,8 @@ export interface InsiCallContext {
   readonly signer?: AssertionSigner | undefined;
   /** The CPS holder's idNat for the audit trail (hashed there); card mode defaults to the NameID. */
   readonly idNat?: string | undefined;
+  /** PSC mode: the professional's Pro Santé Connect access token (never logged nor stored). */
+  readonly psc?: PscCredentials | undefined;
 }
 
 export interface InsiVerifyInput extends IdentityTraitsInput {
@@ -208,11 +212,41 @@ export function prenomSequence(firstNames: readonly string[]): string[] {
   return [...firstNames, firstNames.join(" ")];
 }
 
+/** The PSC assertion's attributes, in the order of the official example, then the optional ones. */
+export function pscAttributes(config: InsiConfig, origin: string, psc: PscCredentials): AssertionAttribute[] {
+  const values = attributesFor(config, origin);
+  for (const field of REQUIRED_PSC_ATTRIBUTES) {
+    if (values[field] === undefined)
+      throw new PasserelleError(
+        "INSI_NOT_CONFIGURED",
+        `psc mode: insi.attributes.${field} is not configured for this origin (the PSC assertion needs it)`,
+        { problem: "assertion-attribute", field },
+      );
+  }
+  const out: AssertionAttribute[] = [];
+  if (values.codeSpecialite !== undefined)
+    out.push({ name: "codeSpecialiteAMO", value: values.codeSpecialite });
+  out.push({ name: "identifiantFacturation", value: values.identifiantFacturation ?? "" });
+  if (values.secteurActivite !== undefined)
+    out.push({ name: "secteurActivite", value: values.secteurActivite });
+  if (psc.professionCode !== undefined) out.push({ name: "gipProfessionCode", value: psc.professionCode });
+  return out;
+}
+
 export function createInsiClient(config: InsiConfig, deps: InsiClientDeps = {}): InsiClient {
   const now = deps.now ?? (() => new Date());
   const instance = config.instance ?? deps.instance ?? randomUUID();
   const setup = setUp(config, deps);
   const assertions = new AssertionPsCache({ ...config.assertion, now });
+
+  /** PSC mode: the token and its claims, or -32602 before anything is sent (never echoing it). */
+  function pscOf(ctx: InsiCallContext): { psc: PscCredentials; claims: PscClaims } {
+    if (ctx.psc === undefined)
+      throw new InvalidParamsError([
+        { path: "psc", message: "PSC mode needs the professional's Pro Santé Connect access token" },
+      ]);
+    return { psc: ctx.psc, claims: pscClaims(ctx.psc.accessToken, now()) };
+  }
 
   function interpret(response: InsiHttpResponse, messageId: string): InsiResult {
     if (GATEWAY_UNAVAILABLE.has(response.status)) {
@@ -255,6 +289,7 @@ export function createInsiClient(config: InsiConfig, deps: InsiClientDeps = {}):
         );
       }
       const assertionsXml: string[] = [];
+      let headers: Record<string, string> | undefined;
       let emetteur = config.emetteur ?? setup.emetteur;
       if (config.mode === "card") {
         if (ctx.signer === undefined)
@@ -267,6 +302,13 @@ export function createInsiClient(config: InsiConfig, deps: InsiClientDeps = {}):
         assertionsXml.push(assertion.xml);
         emetteur ??= assertion.identity.nameId;
         idNat ??= assertion.identity.nameId;
+      } else if (config.mode === "psc") {
+        const { psc, claims } = pscOf(ctx);
+        const attributes = pscAttributes(config, ctx.origin, psc);
+        assertionsXml.push(pscAssertionXml(claims, attributes, now(), config.assertion.validitySeconds));
+        headers = { authorization: `Bearer ${psc.accessToken}` };
+        emetteur ??= claims.nameId;
+        idNat ??= claims.nameId;
       }
       const built = await build();
       assertionsXml.push(...(built.extraAssertions ?? []));
@@ -286,6 +328,7 @@ export function createInsiClient(config: InsiConfig, deps: InsiClientDeps = {}):
         url: setup.endpoint,
         body: envelope,
         action: OPERATIONS[operation].action,
+        ...(headers === undefined ? {} : { headers }),
       });
       outcome = { result: interpret(response, messageId) };
     } catch (error) {
@@ -316,6 +359,7 @@ export function createInsiClient(config: InsiConfig, deps: InsiClientDeps = {}):
   ): Promise<InsiResult> {
     const normalised = normaliseTraits(traits);
     if (!normalised.ok) throw new InvalidTraitsError(normalised.issues);
+    if (config.mode === "psc") pscOf(ctx);
     let fallback: InsiResult | undefined;
     for (const prenom of prenomSequence(normalised.value.firstNames)) {
       // The audit names the method the web app called (a verification is a search on the wire);
@@ -340,6 +384,7 @@ export function createInsiClient(config: InsiConfig, deps: InsiClientDeps = {}):
       if (!name.ok) throw new InvalidTraitsError(name.issues);
       const provider = deps.vitaleAssertions;
       if (provider === undefined) throw new PasserelleError("VITALE_ASSERTION_UNAVAILABLE");
+      if (config.mode === "psc") pscOf(ctx);
       const normalised = { ...beneficiary, birthName: name.value };
       return call("rechercherInsAvecCarteVitale", "insi.searchWithVitale", ctx, async () => ({
         body: recVitaleBody(normalised),

@@ -58,7 +58,7 @@ export type AssertionAttributesConfig = z.infer<typeof AssertionAttributesConfig
 
 export const InsiConfig = z.strictObject({
   /** card: the CPS signs an assertion PS, server-auth TLS. organisation: mutual TLS, no assertion. */
-  mode: z.enum(["card", "organisation"]),
+  mode: z.enum(["card", "organisation", "psc"]),
   /** The assertion PS's AttributeStatement (card mode): machine default, then per origin. */
   attributes: z
     .strictObject({
@@ -72,6 +72,8 @@ export const InsiConfig = z.strictObject({
       card: z.url({ protocol: /^https$/ }).optional(),
       /** Endpoint for organisation mode (qualification: https://qualiflps-services-ps-tlsm.ameli.fr/lps). */
       organisation: z.url({ protocol: /^https$/ }).optional(),
+      /** Endpoint for Pro Santé Connect mode (not public: configuration only). */
+      psc: z.url({ protocol: /^https$/ }).optional(),
     })
     .default({}),
   organisation: z
@@ -121,7 +123,7 @@ export type InsiConfigInput = z.input<typeof InsiConfig>;
 
 /** The endpoint for the configured mode, if any. */
 export function insiEndpoint(config: InsiConfig): string | undefined {
-  return config.mode === "card" ? config.endpoints.card : config.endpoints.organisation;
+  return config.endpoints[config.mode];
 }
 
 /** The LPS identity for a requesting origin: its own, else the machine default. */
@@ -136,6 +138,8 @@ export function attributesFor(config: InsiConfig, requestOrigin: string): Assert
 
 /** Attributes every assertion PS must carry (codeSpecialite only for doctors: checked per call). */
 export const REQUIRED_ASSERTION_ATTRIBUTES = ["identifiantFacturation", "secteurActivite"] as const;
+/** The PSC example carries identifiantFacturation; the rest is sent when configured. */
+export const REQUIRED_PSC_ATTRIBUTES = ["identifiantFacturation"] as const;
 
 /**
  * The attribute sets calls can use: each origin named in the configuration, and the default for
@@ -190,11 +194,12 @@ export function insiConfigProblems(config: InsiConfig | undefined): string[] {
   }
   if (config.caBundlePath === undefined)
     problems.push("insi.caBundlePath: no CA bundle; the system roots do not hold IGC-Santé");
-  if (config.mode === "card") {
+  if (config.mode !== "organisation") {
+    const required = config.mode === "card" ? REQUIRED_ASSERTION_ATTRIBUTES : REQUIRED_PSC_ATTRIBUTES;
     for (const [where, attributes] of attributeScopes(config)) {
-      for (const field of REQUIRED_ASSERTION_ATTRIBUTES) {
+      for (const field of required) {
         if (attributes[field] === undefined)
-          problems.push(`${where}.${field}: card mode needs it in the assertion PS (SEL-MP-043 §3.2)`);
+          problems.push(`${where}.${field}: ${config.mode} mode needs it in the assertion (SEL-MP-043 §3.2)`);
       }
     }
   }

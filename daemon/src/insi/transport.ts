@@ -37,6 +37,8 @@ export interface InsiHttpRequest {
   readonly url: string;
   readonly body: string;
   readonly action: string;
+  /** Extra HTTP headers (PSC mode: the bearer token). Never logged. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface InsiHttpResponse {
@@ -101,6 +103,7 @@ export function createHttpsTransport(options: HttpsTransportOptions): InsiTransp
         method: "POST",
         agent,
         headers: {
+          ...request.headers,
           "content-type": `${SOAP12_CONTENT_TYPE}; action="${request.action}"`,
           "content-length": Buffer.byteLength(request.body, "utf8"),
         },

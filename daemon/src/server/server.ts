@@ -4,6 +4,7 @@
  */
 import http from "node:http";
 import https from "node:https";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import path from "node:path";
 import { SUBPROTOCOL, WS_PATH, type NotificationName, type NotificationParams } from "@passerelle/protocol";
@@ -15,6 +16,7 @@ import { checkHttpRequest, checkUpgrade, countHeader, offersSubprotocol } from "
 import type { Handlers, Services } from "./methods/index.ts";
 import { RateLimiter } from "./rate-limiter.ts";
 import { RefusalLog } from "./refusal-log.ts";
+import { peerUser, peerUserSupported } from "./peer-user.ts";
 import { cardInfo, readerView } from "./views.ts";
 
 export interface ServerOptions {
@@ -36,6 +38,11 @@ export interface ServerOptions {
   webFiles?: WebFiles;
   /** Addresses to listen on. Default 127.0.0.1 and ::1 (::1 skipped when the host has no IPv6). */
   hosts?: string[];
+  /**
+   * Serve only peers owned by this local user (uid). Default: the daemon's own uid where the owner
+   * of a peer socket can be told (Linux); null: no check.
+   */
+  peerUid?: number | null;
 }
 
 export interface RunningServer {
@@ -96,6 +103,33 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const connections = new Set<Connection>();
   const perOrigin = new Map<string, number>();
   const refusals = new RefusalLog(services.logger);
+  const peerUid =
+    options.peerUid !== undefined
+      ? options.peerUid
+      : peerUserSupported() && process.getuid
+        ? process.getuid()
+        : null;
+  if (peerUid === null)
+    services.logger.warn("per-user isolation unavailable: any local user's client is served");
+  // One look-up per TCP connection (keep-alive requests share it).
+  const peerChecks = new WeakMap<Socket, Promise<boolean>>();
+  const samePeerUser = (socket: Socket): Promise<boolean> => {
+    if (peerUid === null) return Promise.resolve(true);
+    let check = peerChecks.get(socket);
+    if (!check) {
+      const { remoteAddress, remotePort, localAddress, localPort } = socket;
+      check =
+        remoteAddress && remotePort && localAddress && localPort
+          ? peerUser({ remoteAddress, remotePort, localAddress, localPort }).then(
+              // Not found (the peer is gone, or a socket we cannot see): refused, never guessed.
+              (owner) => owner !== "unsupported" && owner !== "not found" && owner.uid === peerUid,
+              () => false,
+            )
+          : Promise.resolve(false);
+      peerChecks.set(socket, check);
+    }
+    return check;
+  };
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -111,6 +145,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 
   async function handleHttp(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    if (!(await samePeerUser(request.socket))) {
+      // Another local user's browser or program: not even the daemon's page or /health.
+      response.writeHead(403, { "Content-Type": "text/plain" }).end("forbidden\n");
+      return;
+    }
     const decision = checkHttpRequest({
       remoteAddress: request.socket.remoteAddress,
       host: request.headers.host,
@@ -198,6 +237,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const onUpgrade = (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => undefined);
+    void samePeerUser(request.socket).then((same) => {
+      if (same) return upgrade(request, socket, head);
+      refusals.note(request.headers.origin, "another local user");
+      refuse(socket, 403, "Forbidden");
+    });
+  };
+
+  const upgrade = (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (socket.destroyed) return;
     const decision = checkUpgrade(
       {
         remoteAddress: request.socket.remoteAddress,

@@ -9,6 +9,8 @@ import {
   hashIdNat,
   loadOrCreateSalt,
   readAuditTail,
+  auditArchives,
+  pruneAuditArchives,
 } from "../../src/audit/audit-trail.ts";
 import { isPasserelleError } from "../../src/errors.ts";
 
@@ -87,26 +89,50 @@ test("concurrent records are all written, each promise resolves after its line i
     await assert.rejects(trail.record({ kind: "insi", origin: "o", method: "m", durationMs: 1 }), /closed/);
   }));
 
-test("rotation by size keeps keepFiles old files; tail reads across them", () =>
+test("rotation by size into dated archives that are never deleted; tail reads across them", () =>
   withDir(async (dir) => {
-    const trail = await AuditTrail.open({ dir, maxFileBytes: 1_000, keepFiles: 2 });
-    for (let i = 0; i < 40; i += 1)
+    const trail = await AuditTrail.open({ dir, maxFileBytes: 1_000 });
+    for (let i = 0; i < 100; i += 1)
       await trail.record({ kind: "insi", origin: "o", method: "m", messageId: `uuid:${i}`, durationMs: 1 });
     await trail.close();
-    const files = (await readdir(dir)).filter((f) => f.startsWith(AUDIT_FILE_NAME)).sort();
-    assert.deepEqual(files, [AUDIT_FILE_NAME, `${AUDIT_FILE_NAME}.1`, `${AUDIT_FILE_NAME}.2`]);
-    for (const file of files) assert.ok((await stat(join(dir, file))).size <= 1_000);
-    const tail = await readAuditTail(dir, 5, 2);
+    const archives = (await readdir(dir)).filter((f) => /^audit-\d{8}T\d{9}Z(-\d+)?\.jsonl$/.test(f));
+    assert.ok(archives.length >= 10, `${archives.length} archives`);
+    for (const file of [AUDIT_FILE_NAME, ...archives]) assert.ok((await stat(join(dir, file))).size <= 1_000);
+    const tail = await readAuditTail(dir, 5);
     assert.deepEqual(
       tail.records.map((r) => r.messageId),
-      ["uuid:35", "uuid:36", "uuid:37", "uuid:38", "uuid:39"],
+      ["uuid:95", "uuid:96", "uuid:97", "uuid:98", "uuid:99"],
     );
-    const all = await readAuditTail(dir, 1000, 2);
-    // Oldest files were deleted: what is left is contiguous and ends with the last record.
-    const ids = all.records.map((r) => Number(r.messageId?.slice(5)));
+    // Nothing was lost to rotation: every record, in order, across the archives.
+    const all = await readAuditTail(dir, 1000);
     assert.deepEqual(
-      ids,
-      Array.from({ length: ids.length }, (_, i) => 40 - ids.length + i),
+      all.records.map((r) => r.messageId),
+      Array.from({ length: 100 }, (_, i) => `uuid:${i}`),
+    );
+  }));
+
+test("passerelle audit prune's function deletes only archives rotated before the date, never the current file", () =>
+  withDir(async (dir) => {
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(join(dir, "audit-20240101T000000000Z.jsonl"), "{}\n");
+    await writeFile(join(dir, "audit-20250101T000000000Z.jsonl"), "{}\n");
+    await writeFile(join(dir, "audit-20250101T000000000Z-2.jsonl"), "{}\n");
+    await writeFile(join(dir, AUDIT_FILE_NAME), "{}\n");
+    const archives = await auditArchives(dir);
+    assert.deepEqual(
+      archives.map((a) => a.file.slice(dir.length + 1)),
+      [
+        "audit-20250101T000000000Z-2.jsonl",
+        "audit-20250101T000000000Z.jsonl",
+        "audit-20240101T000000000Z.jsonl",
+      ],
+      "newest first",
+    );
+    const deleted = await pruneAuditArchives(dir, new Date("2024-06-01T00:00:00Z"));
+    assert.deepEqual(deleted, [join(dir, "audit-20240101T000000000Z.jsonl")]);
+    assert.deepEqual(
+      (await readdir(dir)).sort(),
+      [AUDIT_FILE_NAME, "audit-20250101T000000000Z-2.jsonl", "audit-20250101T000000000Z.jsonl"].sort(),
     );
   }));
 

@@ -3,7 +3,13 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { ConfigError, normalizeOrigin, parseConfigFile, resolveConfig } from "../../src/config/config.ts";
+import {
+  ConfigError,
+  configWarnings,
+  normalizeOrigin,
+  parseConfigFile,
+  resolveConfig,
+} from "../../src/config/config.ts";
 
 const dir = mkdtempSync(path.join(tmpdir(), "passerelle-config-"));
 function file(content: unknown): string {
@@ -80,5 +86,63 @@ test("bad command-line values are refused with a one-line reason", () => {
   assert.throws(
     () => resolveConfig({ config: path.join(dir, "missing.json") }, {}),
     /cannot read \(ENOENT\)/,
+  );
+});
+
+test("a wildcard or a malformed host is refused with the key's path, never matched literally", () => {
+  for (const bad of [
+    "https://*.clinique-exemple.fr",
+    "https://ehr*.example.fr",
+    "https://a..b",
+    "https://-a.fr",
+  ]) {
+    assert.equal(normalizeOrigin(bad), null, bad);
+    assert.throws(
+      () => parseConfigFile(JSON.stringify({ allowedOrigins: ["https://ok.example.fr", bad] }), "c.json"),
+      /^ConfigError: c\.json: allowedOrigins\.1: an origin .*no wildcard/,
+      bad,
+    );
+  }
+  assert.throws(
+    () => parseConfigFile(JSON.stringify({ pinFromPage: ["https://*.x.fr"] }), "c.json"),
+    /c\.json: pinFromPage\.0: /,
+  );
+  assert.throws(
+    () => resolveConfig({ allowOrigin: ["https://*.x.fr"] }, { PASSERELLE_CONFIG: file({}) }),
+    /--allow-origin: "https:\/\/\*\.x\.fr" is not an origin/,
+  );
+  for (const good of [
+    "http://localhost:3000",
+    "https://[::1]:8443",
+    "https://10.0.0.2",
+    "https://xn--crche-bsa.fr",
+  ])
+    assert.equal(normalizeOrigin(good), good, good);
+});
+
+test("warnings: plain http on another machine, a pinFromPage origin that is not allowed", () => {
+  const config = resolveConfig(
+    {},
+    {
+      PASSERELLE_CONFIG: file({
+        allowedOrigins: ["http://192.168.1.20:8080", "http://localhost:3000", "https://ehr.example.fr"],
+        pinFromPage: ["https://ehr.example.fr", "https://other.example.fr"],
+      }),
+    },
+  );
+  const warnings = configWarnings(config);
+  assert.equal(warnings.length, 2, warnings.join("\n"));
+  assert.match(
+    warnings[0] ?? "",
+    /^allowedOrigins: http:\/\/192\.168\.1\.20:8080 is plain http on another machine/,
+  );
+  assert.match(warnings[1] ?? "", /^pinFromPage: https:\/\/other\.example\.fr is not in allowedOrigins/);
+  assert.deepEqual(configWarnings({ allowedOrigins: ["https://ehr.example.fr"], pinFromPage: [] }), []);
+});
+
+test("the environment variable is named when it is the source of a bad value", () => {
+  assert.throws(
+    () => resolveConfig({}, { PASSERELLE_CONFIG: file({}), PASSERELLE_PORT: "x" }),
+    /^ConfigError: PASSERELLE_PORT: port must be an integer/,
   );
 });

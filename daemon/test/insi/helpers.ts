@@ -11,13 +11,13 @@ export const OTHER_ORIGIN = "https://other-ehr.example";
 
 export function simulatorConfig(
   url: string,
-  mode: "card" | "organisation",
+  mode: "card" | "organisation" | "psc",
   extra: Record<string, unknown> = {},
 ): InsiConfig {
   return InsiConfig.parse({
     mode,
     endpoints: { [mode]: url },
-    ...(mode === "card" ? { attributes: { default: SIMULATED_ASSERTION_ATTRIBUTES } } : {}),
+    ...(mode !== "organisation" ? { attributes: { default: SIMULATED_ASSERTION_ATTRIBUTES } } : {}),
     lps: {
       default: { idam: SIMULATOR_IDAM, softwareName: "PasserelleTest", softwareVersion: "1.0" },
       origins: {

@@ -108,8 +108,15 @@ async function start() {
   try {
     await passerelle.connect();
   } catch (error) {
-    showState("absent", "connexion impossible");
-    notify(messageFor(error));
+    // probe() said it runs but this origin is not allowed: the WebSocket was refused for that reason
+    // (the browser does not tell the SDK why), so say it, not "Reconnexion en cours…".
+    if (probe.allowed === false) {
+      showState("denied", "accès refusé");
+      notify(`${messageFor({ reason: "ACCESS_DENIED" })} Demandez à votre administrateur de l'autoriser.`);
+    } else {
+      showState("absent", "connexion impossible");
+      notify(`${messageFor(error)}`);
+    }
     setTimeout(start, RETRY_FIND_MS);
   }
 }

@@ -87,7 +87,14 @@ export async function serveExample(options: { port?: number; host?: string } = {
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const index = process.argv.indexOf("--port");
   const port = index > 0 ? Number(process.argv[index + 1]) : DEFAULT_EXAMPLE_PORT;
-  const running = await serveExample({ port });
+  const running = await serveExample({ port }).catch((error: NodeJS.ErrnoException) => {
+    // One line a person can act on, not a stack trace.
+    if (error.code !== "EADDRINUSE") throw error;
+    process.stderr.write(
+      `the example page cannot use port ${port}: another program listens there (choose another with --port, or PASSERELLE_EXAMPLE_PORT for the demo)\n`,
+    );
+    process.exit(1);
+  });
   process.stdout.write(`serving ${running.url}\n`);
   const stop = () => void running.close().then(() => process.exit(0));
   process.once("SIGINT", stop);

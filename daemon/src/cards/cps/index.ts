@@ -27,6 +27,7 @@ export {
   PinFormatError,
   PIN_PATTERN,
   checkPinFormat,
+  checkTriesBeforeVerify,
   choosePinRoute,
   buildPinBlock,
   buildPinVerifyStructure,

@@ -60,6 +60,29 @@ export function checkPinFormat(pin: string): void {
   if (typeof pin !== "string" || !PIN_PATTERN.test(pin)) throw new PinFormatError();
 }
 
+/**
+ * The counter rule before any VERIFY, for every CPS generation: 0 tries → PIN_BLOCKED; 1 try → the
+ * last try is the user's, never a page's word: a PIN sent by the page is refused however the call
+ * is flagged (a page allowed to send PINs could otherwise block the card in three calls); only the
+ * PIN pad or the daemon's own PIN page, which both warn, may spend it, with `confirmLastTry`.
+ */
+export function checkTriesBeforeVerify(
+  tries: number,
+  request: Pick<VerifyPinRequest, "pin" | "confirmLastTry">,
+): void {
+  if (tries === 0) throw new PasserelleError("PIN_BLOCKED", undefined, { triesRemaining: 0 });
+  if (tries !== 1) return;
+  if (request.pin !== undefined) {
+    throw new PasserelleError(
+      "PIN_LAST_TRY",
+      "one try left: it must be typed on the PIN pad or in Passerelle's PIN window (call again without pin)",
+      { triesRemaining: 1, route: "page" },
+    );
+  }
+  if (request.confirmLastTry !== true)
+    throw new PasserelleError("PIN_LAST_TRY", undefined, { triesRemaining: 1 });
+}
+
 /** Which route to use, or the error that no route is allowed. */
 export function choosePinRoute(options: {
   pagePin: boolean;

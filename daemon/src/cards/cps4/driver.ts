@@ -17,6 +17,7 @@ import {
   buildPinBlock,
   buildPinVerifyStructure,
   checkPinFormat,
+  checkTriesBeforeVerify,
   choosePinRoute,
   CM_IOCTL_GET_FEATURE_REQUEST_FUNCTION,
   CpsCertificateError,
@@ -121,7 +122,8 @@ export class Cps4Driver {
 
   /**
    * cps.verifyPin, in the CPS3 driver's order: the page PIN's format and the policy (no APDU), the
-   * card, the fresh counter (PIN_BLOCKED; PIN_LAST_TRY unless confirmLastTry), the route, VERIFY.
+   * card, the fresh counter (the shared rule: PIN_BLOCKED; PIN_LAST_TRY for a page's PIN always,
+   * otherwise unless confirmLastTry), the route, VERIFY.
    */
   async verifyPin(channel: CardChannel, request: VerifyPinRequest): Promise<CpsVerifyPinResult> {
     if (request.pin !== undefined) {
@@ -132,10 +134,7 @@ export class Cps4Driver {
     const entry = await this.#entry(channel);
     await this.#selectApplet(channel);
     const tries = await this.#readTries(channel, entry);
-    if (tries === 0) throw new PasserelleError("PIN_BLOCKED", undefined, { triesRemaining: 0 });
-    if (tries === 1 && request.confirmLastTry !== true) {
-      throw new PasserelleError("PIN_LAST_TRY", undefined, { triesRemaining: 1 });
-    }
+    checkTriesBeforeVerify(tries, request);
     const pinPad =
       request.pin === undefined && request.usePinPad !== false ? await this.#pinPadCode(channel) : null;
     const route = choosePinRoute({
@@ -174,7 +173,7 @@ export class Cps4Driver {
         throw error;
       }
       try {
-        sw = (await this.#transmit(channel, apdu.verify(entry.data.pin.reference, block))).sw;
+        sw = (await this.#transmit(channel, apdu.verify(entry.data.pin.reference, block), "VERIFY")).sw;
       } finally {
         block.fill(0);
       }
@@ -203,12 +202,12 @@ export class Cps4Driver {
     let response: ResponseApdu;
     if (key === "signature") {
       await this.#expect(channel, apdu.mseSetSignature(keyEntry.keyReference), "MSE SET DST");
-      response = await this.#transmit(channel, apdu.psoComputeDigitalSignature(hash));
+      response = await this.#transmit(channel, apdu.psoComputeDigitalSignature(hash), "PSO CDS");
     } else {
       const modulusBytes = modulusLength(certificate);
       const block = pkcs1Type1(Uint8Array.from([...SHA256_DIGEST_INFO_PREFIX, ...hash]), modulusBytes);
       await this.#expect(channel, apdu.mseSetDecipher(keyEntry.keyReference), "MSE SET decipher");
-      response = await this.#transmit(channel, apdu.psoDecipher(block));
+      response = await this.#transmit(channel, apdu.psoDecipher(block), "PSO DECIPHER");
     }
     if (response.sw === SW.securityNotSatisfied) {
       entry.verified = false;
@@ -245,18 +244,45 @@ export class Cps4Driver {
     return entry;
   }
 
-  async #transmit(channel: CardChannel, command: CommandApdu): Promise<ResponseApdu> {
+  /** One command; a CARD_ERROR from below (a malformed answer, a 61xx loop…) gets the step's name. */
+  async #transmit(channel: CardChannel, command: CommandApdu, step: string): Promise<ResponseApdu> {
     try {
       return await channel.transmit(command);
     } catch (error) {
       if (isPasserelleError(error, "CARD_REMOVED") || isPasserelleError(error, "NO_CARD"))
         this.forget(channel.readerId);
+      if (isPasserelleError(error, "CARD_ERROR") && error.details["step"] === undefined) {
+        throw new PasserelleError(
+          "CARD_ERROR",
+          `CPS4: ${step}: ${error.message}`,
+          { ...error.details, step },
+          error,
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** A parser's complaint about what the card holds, as a CARD_ERROR naming the step. */
+  #parse<T>(step: string, parse: () => T): T {
+    try {
+      return parse();
+    } catch (error) {
+      if (error instanceof Pkcs15Error) throw cardError(step, undefined, `CPS4: ${step}: ${error.message}`);
+      if (error instanceof CpsCertificateError) {
+        throw new PasserelleError(
+          "CARD_ERROR",
+          `CPS4: ${error.message}`,
+          { step, problem: error.message },
+          error,
+        );
+      }
       throw error;
     }
   }
 
   async #expect(channel: CardChannel, command: CommandApdu, step: string): Promise<ResponseApdu> {
-    const response = await this.#transmit(channel, command);
+    const response = await this.#transmit(channel, command, step);
     if (response.sw === SW.securityNotSatisfied && step.startsWith("MSE")) {
       const entry = this.#cache.get(channel.readerId);
       if (entry) {
@@ -274,7 +300,7 @@ export class Cps4Driver {
    * application may have closed the channel or selected something else since.
    */
   async #selectApplet(channel: CardChannel): Promise<void> {
-    const response = await this.#transmit(channel, apdu.selectApplet());
+    const response = await this.#transmit(channel, apdu.selectApplet(), "SELECT ChipDoc applet");
     if (response.sw === SW.fileNotFound) throw wrongCard("no ChipDoc applet on this card");
     if (response.sw !== SW.ok) throw cardError("SELECT ChipDoc applet", response.sw);
   }
@@ -283,7 +309,7 @@ export class Cps4Driver {
   async #readFile(channel: CardChannel, path: Uint8Array, step: string): Promise<Uint8Array> {
     if (path.length < 4 || !sameBytes(path.subarray(0, 2), MF) || path.length % 2 !== 0)
       throw cardError(step, undefined, `CPS4: ${step} has no path from the MF`);
-    const selected = await this.#transmit(channel, apdu.selectPath(path.subarray(2)));
+    const selected = await this.#transmit(channel, apdu.selectPath(path.subarray(2)), `SELECT ${step}`);
     if (selected.sw !== SW.ok) throw cardError(`SELECT ${step}`, selected.sw);
     const size = fileSizeFromFcp(selected.data);
     if (size === undefined)
@@ -292,9 +318,11 @@ export class Cps4Driver {
     const out = new Uint8Array(size);
     for (let offset = 0; offset < size;) {
       const want = Math.min(size - offset, apdu.READ_BINARY_MAX);
-      const response = await this.#transmit(channel, apdu.readBinary(offset, want));
+      const response = await this.#transmit(channel, apdu.readBinary(offset, want), `READ BINARY ${step}`);
       if (response.sw !== SW.ok) throw cardError(`READ BINARY ${step}`, response.sw);
-      if (response.data.length === 0 || response.data.length > want)
+      // The FCI gave the size and we ask for what is left: a card that answers 9000 with fewer
+      // bytes is not at the end of the file (ISO/IEC 7816-4 would say 6282), it is broken.
+      if (response.data.length !== want)
         throw cardError(
           `READ BINARY ${step}`,
           undefined,
@@ -308,82 +336,78 @@ export class Cps4Driver {
 
   async #readCard(channel: CardChannel): Promise<{ data: CardData; triesRemaining: number | undefined }> {
     await this.#selectApplet(channel);
-    try {
-      // EF.SN.ICC first, as Cryptolib: the ANS issuer number confirms a CPx before anything else.
-      const serial = parseSerial(
-        await this.#readFile(channel, Uint8Array.of(...MF, ...fid(apdu.EF_SN_ICC)), "EF.SN.ICC"),
-      );
-      const applicationPath = parseDirectory(
-        await this.#readFile(channel, Uint8Array.of(...MF, ...fid(apdu.EF_DIR)), "EF.DIR"),
-      );
-      const odf = parseOdf(
-        await this.#readFile(channel, Uint8Array.of(...applicationPath, ...fid(apdu.EF_ODF)), "ODF"),
-        applicationPath,
-      );
-      const keys: PrivateKeyEntry[] = [];
-      for (const path of odf.privateKeys)
-        keys.push(...parsePrkdf(await this.#readFile(channel, path, "PrKDF")));
-      const certificates: CertificateEntry[] = [];
-      for (const path of odf.certificates)
-        certificates.push(...parseCdf(await this.#readFile(channel, path, "CDF"), applicationPath));
-      const pins: PinEntry[] = [];
-      for (const path of odf.authObjects)
-        pins.push(...parseAodf(await this.#readFile(channel, path, "AODF")));
-
-      const signatureKey = keys.find((k) => k.nonRepudiation);
-      const authenticationKey = keys.find((k) => !k.nonRepudiation && k.sign);
-      const pin = pins[0];
-      if (!signatureKey || !authenticationKey)
-        throw new Pkcs15Error("the PrKDF lacks the signature or authentication key");
-      if (!pin) throw new Pkcs15Error("the AODF has no PIN");
-      const certificateFor = (k: PrivateKeyEntry): CertificateEntry => {
-        const found = certificates.find((c) => sameBytes(c.id, k.id));
-        if (!found) throw new Pkcs15Error("no certificate matches a private key's iD");
-        return found;
-      };
-      const authentication = parseCertificate(
-        await this.#readFile(channel, certificateFor(authenticationKey).path, "authentication certificate"),
-        "authentication",
-      );
-      const signature = parseCertificate(
-        await this.#readFile(channel, certificateFor(signatureKey).path, "signature certificate"),
-        "signature",
-      );
-      const holder = holderFromCertificate(authentication);
-      const counter = await this.#transmit(channel, apdu.pinCounter(pin.reference));
-      const tries = triesFrom(counter.sw);
-      return {
-        data: {
-          serial,
-          holder,
-          certificates: { authentication, signature },
-          // The keys' DF: Cryptolib selects it before MSE; the application DF when the PrKDF has no path.
-          keys: {
-            authentication: { ...authenticationKey, path: applicationPath },
-            signature: { ...signatureKey, path: applicationPath },
-          },
-          pin,
-        },
-        // 9000: already verified (by another application): at its maximum after a correct PIN.
-        triesRemaining: counter.sw === SW.ok ? PIN_MAX_TRIES : tries,
-      };
-    } catch (error) {
-      if (error instanceof Pkcs15Error) throw cardError("PKCS#15", undefined, `CPS4: ${error.message}`);
-      if (error instanceof CpsCertificateError) {
-        throw new PasserelleError(
-          "CARD_ERROR",
-          `CPS4: ${error.message}`,
-          { step: "certificate", problem: error.message },
-          error,
-        );
-      }
-      throw error;
+    const mfFile = (id: number): Uint8Array => Uint8Array.of(...MF, ...fid(id));
+    // EF.SN.ICC first, as Cryptolib: the ANS issuer number confirms a CPx before anything else.
+    const snIcc = await this.#readFile(channel, mfFile(apdu.EF_SN_ICC), "EF.SN.ICC");
+    const serial = this.#parse("EF.SN.ICC", () => parseSerial(snIcc));
+    const dir = await this.#readFile(channel, mfFile(apdu.EF_DIR), "EF.DIR");
+    const applicationPath = this.#parse("EF.DIR", () => parseDirectory(dir));
+    const odfBytes = await this.#readFile(
+      channel,
+      Uint8Array.of(...applicationPath, ...fid(apdu.EF_ODF)),
+      "ODF",
+    );
+    const odf = this.#parse("ODF", () => parseOdf(odfBytes, applicationPath));
+    const keys: PrivateKeyEntry[] = [];
+    for (const path of odf.privateKeys) {
+      const bytes = await this.#readFile(channel, path, "PrKDF");
+      keys.push(...this.#parse("PrKDF", () => parsePrkdf(bytes)));
     }
+    const certificates: CertificateEntry[] = [];
+    for (const path of odf.certificates) {
+      const bytes = await this.#readFile(channel, path, "CDF");
+      certificates.push(...this.#parse("CDF", () => parseCdf(bytes, applicationPath)));
+    }
+    const pins: PinEntry[] = [];
+    for (const path of odf.authObjects) {
+      const bytes = await this.#readFile(channel, path, "AODF");
+      pins.push(...this.#parse("AODF", () => parseAodf(bytes)));
+    }
+    const signatureKey = keys.find((k) => k.nonRepudiation);
+    const authenticationKey = keys.find((k) => !k.nonRepudiation && k.sign);
+    const pin = pins[0];
+    if (!signatureKey || !authenticationKey)
+      throw cardError("PrKDF", undefined, "CPS4: the PrKDF lacks the signature or authentication key");
+    if (!pin) throw cardError("AODF", undefined, "CPS4: the AODF has no PIN");
+    const certificateFor = (k: PrivateKeyEntry): CertificateEntry => {
+      const found = certificates.find((c) => sameBytes(c.id, k.id));
+      if (!found) throw cardError("CDF", undefined, "CPS4: no certificate matches a private key's iD");
+      return found;
+    };
+    const authenticationPath = certificateFor(authenticationKey).path;
+    const signaturePath = certificateFor(signatureKey).path;
+    const authenticationDer = await this.#readFile(channel, authenticationPath, "authentication certificate");
+    const authentication = this.#parse("authentication certificate", () =>
+      parseCertificate(authenticationDer, "authentication"),
+    );
+    const signatureDer = await this.#readFile(channel, signaturePath, "signature certificate");
+    const signature = this.#parse("signature certificate", () => parseCertificate(signatureDer, "signature"));
+    const holder = this.#parse("certificate", () => holderFromCertificate(authentication));
+    const counter = await this.#transmit(channel, apdu.pinCounter(pin.reference), "VERIFY PIN counter");
+    return {
+      data: {
+        serial,
+        holder,
+        certificates: { authentication, signature },
+        // The keys' DF: Cryptolib selects it before MSE; the application DF when the PrKDF has no path.
+        keys: {
+          authentication: { ...authenticationKey, path: applicationPath },
+          signature: { ...signatureKey, path: applicationPath },
+        },
+        pin,
+      },
+      // 9000: already verified (by another application): at its maximum after a correct PIN.
+      triesRemaining: counter.sw === SW.ok ? PIN_MAX_TRIES : triesFrom(counter.sw),
+    };
   }
 
   /** The tries counter, fresh: VERIFY without data (1 APDU, the applet already selected). */
   async #readTries(channel: CardChannel, entry: CacheEntry): Promise<number> {
-    const response = await this.#transmit(channel, apdu.pinCounter(entry.data.pin.reference));
+    const response = await this.#transmit(
+      channel,
+      apdu.pinCounter(entry.data.pin.reference),
+      "VERIFY PIN counter",
+    );
     if (response.sw === SW.ok) {
       // Already verified on the card (another application's PIN entry): the counter is at its
       // maximum after a correct PIN. This origin still enters the PIN itself.

@@ -25,8 +25,14 @@ function clientOf(context: CallContext): InsiClient {
  * The call context: the origin (its LPS identity and the audit), and in card mode the CPS that signs
  * (the reader holding the CPS, or the one the web app named) and its holder's idNat for the audit.
  */
-async function callContext(context: CallContext, cpsReaderId: string | undefined): Promise<InsiCallContext> {
+async function callContext(
+  context: CallContext,
+  cpsReaderId: string | undefined,
+  psc: InsiCallContext["psc"],
+): Promise<InsiCallContext> {
   const { services, origin, connection } = context;
+  // PSC mode: the web app's Pro Santé Connect token, passed on as is (never logged nor stored).
+  if (services.insiMode === "psc") return { origin, psc };
   if (services.insiMode !== "card") return { origin };
   const readerId = chooseReader(services.readers.list(), "cps", cpsReaderId);
   const withCard = <T>(operation: Parameters<typeof services.readers.withCard<T>>[1]) =>
@@ -62,8 +68,8 @@ async function traitsChecked<T>(call: () => Promise<T>): Promise<T> {
 export const insiHandlers: Handlers = {
   "insi.searchByTraits": async (params, context) => {
     const client = clientOf(context);
-    const { readerId, ...traits } = params;
-    const call = await callContext(context, readerId);
+    const { readerId, psc, ...traits } = params;
+    const call = await callContext(context, readerId, psc);
     return traitsChecked(() => client.searchByTraits(traits, call));
   },
 
@@ -87,14 +93,14 @@ export const insiHandlers: Handlers = {
       birthDate: found.birthDate,
       birthRank: found.birthRank,
     };
-    const call = await callContext(context, params.cpsReaderId);
+    const call = await callContext(context, params.cpsReaderId, params.psc);
     return traitsChecked(() => client.searchWithVitale(beneficiary, call));
   },
 
   "insi.verify": async (params, context) => {
     const client = clientOf(context);
-    const { readerId, ...input } = params;
-    const call = await callContext(context, readerId);
+    const { readerId, psc, ...input } = params;
+    const call = await callContext(context, readerId, psc);
     const result = await traitsChecked(() => client.verify(input, call));
     return {
       outcome: result.outcome,

@@ -34,7 +34,7 @@ export interface Services {
   /** The INSi client; null when INSi is not configured (calls answer INSI_NOT_CONFIGURED). */
   readonly insi: InsiClient | null;
   /** card: the CPS signs each call's assertion; organisation: the organisation certificate. */
-  readonly insiMode: "card" | "organisation" | null;
+  readonly insiMode: "card" | "organisation" | "psc" | null;
   /** The daemon's own PIN page. */
   readonly pinPage: PinPage;
   /** The simulation lab (virtual cards, INSi faults); null outside `--simulate`. */

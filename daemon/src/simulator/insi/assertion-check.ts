@@ -215,3 +215,38 @@ export function checkAssertionPs({ assertion, trusted, now }: AssertionPsCheck):
   const doctor = /^m[ée]decin/i.test(profession.normalize("NFC")) || /^M.{1,2}decin/i.test(profession);
   if (doctor && !values.get("codeSpecialite")) refuse("attribut codeSpecialite absent (médecin)");
 }
+
+/**
+ * PSC mode: the unsigned assertion of the official example (NameQualifier PSC, identifiantFacturation),
+ * its NameID the professional the bearer token names, the same age and window rules.
+ */
+export function checkPscAssertion(assertion: Element, tokenIdNat: string, now: Date): void {
+  if (assertion.getAttribute("Version") !== "2.0") refuse("Version d'assertion différente de 2.0");
+  const issued = Date.parse(assertion.getAttribute("IssueInstant") ?? "");
+  if (Number.isNaN(issued)) refuse("IssueInstant invalide");
+  if (issued > now.getTime() + CLOCK_SKEW_SECONDS * 1000) refuse("assertion PSC émise dans le futur");
+  if (now.getTime() - issued > MAX_ASSERTION_AGE_SECONDS * 1000) refuse("assertion PSC trop ancienne");
+  const subject = childNamed(assertion, NS.saml, "Subject");
+  const nameId = subject === undefined ? undefined : childNamed(subject, NS.saml, "NameID");
+  if (nameId?.getAttribute("NameQualifier") !== "PSC") refuse("NameQualifier PSC attendu");
+  if (textOf(nameId) !== tokenIdNat) refuse("NameID différent du professionnel du jeton PSC");
+  const conditions = childNamed(assertion, NS.saml, "Conditions");
+  if (conditions !== undefined) {
+    const notBefore = Date.parse(conditions.getAttribute("NotBefore") ?? "");
+    const notOnOrAfter = Date.parse(conditions.getAttribute("NotOnOrAfter") ?? "");
+    const skew = CLOCK_SKEW_SECONDS * 1000;
+    if (!Number.isNaN(notOnOrAfter) && now.getTime() >= notOnOrAfter) refuse("assertion PSC expirée");
+    if (!Number.isNaN(notBefore) && now.getTime() + skew < notBefore)
+      refuse("assertion PSC pas encore valide");
+    if (
+      !Number.isNaN(notBefore) &&
+      !Number.isNaN(notOnOrAfter) &&
+      notOnOrAfter - notBefore > MAX_ASSERTION_AGE_SECONDS * 1000 + 2 * skew
+    )
+      refuse("durée de validité de l'assertion PSC trop longue");
+  }
+  if (childrenNamed(assertion, NS.saml, "AttributeStatement").length === 0)
+    refuse("AttributeStatement absent");
+  if (!attributeValues(assertion).get("identifiantFacturation"))
+    refuse("attribut identifiantFacturation absent");
+}

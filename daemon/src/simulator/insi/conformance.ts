@@ -1,8 +1,8 @@
 /**
  * The public CNDA scenarios, as our own descriptions: what a CNDA sample file, padoa's CNDA cases
  * and recorded qualification calls, a CNDA-numbered public test and the integration guide's quoted
- * rules say a conforming client does — run by our client against the simulator, in organisation
- * mode and in card mode. `passerelle insi conformance` prints the table; the same scenarios are
+ * rules say a conforming client does — run by our client against the simulator, in organisation,
+ * card and Pro Santé Connect mode. `passerelle insi conformance` prints the table; the same scenarios are
  * tests (daemon/test/simulator/insi/conformance.test.ts). Sources are in docs/insi.md.
  */
 import type { InsiResult } from "@passerelle/protocol";
@@ -14,9 +14,10 @@ import type { AssertionSigner } from "../../insi/signer.ts";
 import { InvalidTraitsError, type IdentityTraitsInput } from "../../ins/traits.ts";
 import { sign } from "node:crypto";
 import { SIMULATED_ASSERTION_ATTRIBUTES, SIMULATOR_IDAM, startInsiSimulator } from "./server.ts";
+import { getPscTestIssuer } from "./psc-issuer.ts";
 import { getInsiTestPki } from "./test-pki.ts";
 
-export type ConformanceMode = "organisation" | "card";
+export type ConformanceMode = "organisation" | "card" | "psc";
 
 interface Expectation {
   readonly outcome?: InsiResult["outcome"];
@@ -256,7 +257,7 @@ function compare(
 
 /** Runs every scenario in each mode against a fresh simulator; nothing leaves the machine. */
 export async function runConformance(
-  modes: readonly ConformanceMode[] = ["organisation", "card"],
+  modes: readonly ConformanceMode[] = ["organisation", "card", "psc"],
   scenarios: readonly ConformanceScenario[] = CONFORMANCE_SCENARIOS,
 ): Promise<ConformanceRow[]> {
   const pki = getInsiTestPki();
@@ -297,7 +298,12 @@ export async function runConformance(
         let outcome: { result?: InsiResult; error?: unknown };
         try {
           outcome = {
-            result: await client.searchByTraits(scenario.traits, { origin: "https://cnda.example", signer }),
+            result: await client.searchByTraits(scenario.traits, {
+              origin: "https://cnda.example",
+              signer,
+              // PSC mode: a fresh token of the simulator's test issuer for each scenario.
+              psc: { accessToken: getPscTestIssuer().token({ idNat: "810100012345" }) },
+            }),
           };
         } catch (error) {
           outcome = { error };

@@ -12,3 +12,9 @@ export {
 export { simulatedVitaleAssertions, SIMULATED_VITALE_ISSUER } from "./vitale-assertion.ts";
 export { SIMULATED_IDENTITIES, type SimulatedIdentity } from "./identities.ts";
 export { createInsiTestPki, getInsiTestPki, type InsiTestPki, type CpsTestHolder } from "./test-pki.ts";
+export {
+  createPscTestIssuer,
+  getPscTestIssuer,
+  PSC_TEST_ISSUER_URL,
+  type PscTestIssuer,
+} from "./psc-issuer.ts";

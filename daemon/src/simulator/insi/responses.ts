@@ -67,6 +67,15 @@ export const FAULTS = {
     severity: "erreur",
     message,
   }),
+  /** PSC mode: a missing, foreign or expired bearer token (the real code is not public). */
+  psc: (message: string): SimulatorFault => ({
+    httpStatus: 500,
+    soapCode: "Sender",
+    reason: "Authentification Pro Santé Connect refusée (simulateur)",
+    code: "SIM_PSC",
+    severity: "erreur",
+    message,
+  }),
   assertion: (message: string): SimulatorFault => ({
     httpStatus: 500,
     soapCode: "Sender",

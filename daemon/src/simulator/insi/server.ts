@@ -18,7 +18,8 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { Element } from "@xmldom/xmldom";
-import { AssertionRefused, checkAssertionPs } from "./assertion-check.ts";
+import { AssertionRefused, checkAssertionPs, checkPscAssertion } from "./assertion-check.ts";
+import { checkPscToken, getPscTestIssuer, type PscTestIssuer } from "./psc-issuer.ts";
 import { validateEnvelope } from "./contract.ts";
 import { checkTraits } from "./traits-check.ts";
 import { ORGANISATION_CNS } from "../../insi/credentials.ts";
@@ -46,7 +47,7 @@ export const MAX_REQUEST_BYTES = 1024 * 1024;
 /** Requests kept in `requests` (oldest dropped). */
 export const MAX_KEPT_REQUESTS = 1000;
 
-export type InsiSimulatorMode = "card" | "organisation";
+export type InsiSimulatorMode = "card" | "organisation" | "psc";
 
 export type InsiSimulatorFault =
   | { readonly kind: "delay"; readonly ms: number }
@@ -72,6 +73,8 @@ export interface InsiSimulatorOptions {
   readonly trustedCaPems?: readonly string[];
   readonly pki?: InsiTestPki;
   readonly identities?: readonly SimulatedIdentity[];
+  /** PSC mode: the issuer whose tokens are accepted (default: the process-wide test issuer). */
+  readonly pscIssuer?: PscTestIssuer;
   readonly now?: () => Date;
 }
 
@@ -129,6 +132,7 @@ export async function startInsiSimulator(options: InsiSimulatorOptions): Promise
   const pki = options.pki ?? getInsiTestPki();
   const now = options.now ?? (() => new Date());
   const idams = new Set(options.idams ?? [SIMULATOR_IDAM]);
+  const pscIssuer = options.pscIssuer ?? getPscTestIssuer();
   const trustedPems = options.trustedCaPems ?? [pki.caPem, ...labCardCas()];
   const trusted = trustedPems.map((pem) => new X509Certificate(pem));
   let faults: readonly InsiSimulatorFault[] = options.faults ?? [];
@@ -139,6 +143,7 @@ export async function startInsiSimulator(options: InsiSimulatorOptions): Promise
   function handle(
     text: string,
     socket: TLSSocket,
+    authorization: string | undefined,
   ): { status: number; body: string; received: Omit<ReceivedRequest, "time" | "body"> } {
     let messageId: string | undefined;
     let operation: InsiOperation | undefined;
@@ -197,6 +202,26 @@ export async function startInsiSimulator(options: InsiSimulatorOptions): Promise
 
       const security = childNamed(header, NS.wsse, "Security");
       const assertions = security === undefined ? [] : childrenNamed(security, NS.saml, "Assertion");
+      if (options.mode === "psc") {
+        // The bearer token (HTTP Authorization) from our test issuer, valid; then the assertion.
+        const token = /^Bearer (\S+)$/.exec(authorization ?? "")?.[1];
+        if (token === undefined) throw new Refusal(FAULTS.psc("jeton PSC absent"));
+        const checked = checkPscToken(token, pscIssuer, now());
+        if (!checked.ok) throw new Refusal(FAULTS.psc(checked.message));
+        const ps = assertions.find(
+          (a) =>
+            childNamed(childNamed(a, NS.saml, "Subject") ?? a, NS.saml, "NameID")?.getAttribute(
+              "NameQualifier",
+            ) === "PSC",
+        );
+        if (ps === undefined) throw new Refusal(FAULTS.assertion("assertion PSC absente"));
+        try {
+          checkPscAssertion(ps, checked.idNat, now());
+        } catch (error) {
+          if (error instanceof AssertionRefused) throw new Refusal(FAULTS.assertion(error.message));
+          throw error;
+        }
+      }
       if (options.mode === "card") {
         const ps = assertions.find((a) =>
           childNamed(a, NS.saml, "Issuer")?.getAttribute("Format")?.endsWith("X509SubjectName"),
@@ -312,7 +337,8 @@ export async function startInsiSimulator(options: InsiSimulatorOptions): Promise
         .end(faultEnvelope(FAULTS.internal, undefined));
       return;
     }
-    const answer = handle(text, req.socket as TLSSocket);
+    const authorization = req.headers.authorization;
+    const answer = handle(text, req.socket as TLSSocket, authorization);
     keep(answer.received);
     res.writeHead(answer.status, { "content-type": "application/soap+xml; charset=utf-8" }).end(answer.body);
   }

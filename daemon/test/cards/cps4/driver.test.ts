@@ -25,7 +25,7 @@ import {
   verifyCpsPin,
 } from "../../../src/cards/cpx/index.ts";
 import { Cps4Driver } from "../../../src/cards/cps4/index.ts";
-import { scardCtlCode, type PinPrompt } from "../../../src/cards/cps/index.ts";
+import { PinFormatError, scardCtlCode, type PinPrompt } from "../../../src/cards/cps/index.ts";
 import { isPasserelleError } from "../../../src/errors.ts";
 import { cardInfo } from "../../../src/server/views.ts";
 import type { CardChannel } from "../../../src/pcsc/apdu.ts";
@@ -133,8 +133,16 @@ test("verifyPin: a page PIN verifies; wrong PINs count down, PIN_LAST_TRY, then 
       use((c) => verifyCpsPin(c, page("0000"))),
       (e) => isPasserelleError(e, "PIN_LAST_TRY"),
     );
+    // The last try is never spent on a page's PIN, even flagged: only the PIN pad or the PIN page.
     await assert.rejects(
       use((c) => verifyCpsPin(c, page("0000", { confirmLastTry: true }))),
+      (e) => isPasserelleError(e, "PIN_LAST_TRY") && e.details["route"] === "page",
+    );
+    const wrongOnLastTry: PinPrompt = { ask: async () => "0000" };
+    await assert.rejects(
+      use((c) =>
+        verifyCpsPin(c, { origin: ORIGIN, pinFromPage: false, prompt: wrongOnLastTry, confirmLastTry: true }),
+      ),
       (e) => isPasserelleError(e, "PIN_BLOCKED"),
     );
     const verifiesWithData = card.log.filter((f) => f.ins === 0x20 && f.lc > 0).length;
@@ -151,7 +159,7 @@ test("verifyPin: a page PIN verifies; wrong PINs count down, PIN_LAST_TRY, then 
     const before = card.log.length;
     await assert.rejects(
       use((c) => verifyCpsPin(c, page("12a4"))),
-      (e) => e instanceof RangeError,
+      (e) => e instanceof PinFormatError,
     );
     assert.equal(card.log.length, before);
   });

@@ -29,7 +29,7 @@ describe("the public CNDA scenarios against the simulator", () => {
     rows = await runConformance();
   });
   for (const scenario of CONFORMANCE_SCENARIOS) {
-    for (const mode of ["organisation", "card"] as const) {
+    for (const mode of ["organisation", "card", "psc"] as const) {
       test(`${scenario.id} (${mode}): ${scenario.title}`, () => {
         const row = rows.find((r) => r.id === scenario.id && r.mode === mode);
         assert.ok(row, "the scenario ran");
