@@ -165,7 +165,7 @@ export class CpsDriver {
         choosePinRoute({ pagePin: true, pinFromPage: false, pinPad: false, prompt: false });
     }
     const entry = await this.#entry(channel);
-    const tries = await this.#readTries(channel, entry);
+    let tries = await this.#readTries(channel, entry);
     checkTriesBeforeVerify(tries, request);
     const pinPad =
       request.pin === undefined && request.usePinPad !== false ? await this.#pinPadCode(channel) : null;
@@ -186,15 +186,33 @@ export class CpsDriver {
       if (sw === SW.pinPadCancelled)
         throw new PasserelleError("USER_CANCELLED", "PIN entry cancelled on the PIN pad");
     } else {
-      const pin =
-        route === "page"
-          ? request.pin!
-          : await request.prompt!.ask({
-              origin: request.origin,
-              readerId: channel.readerId,
-              triesRemaining: tries,
-            });
+      let pin: string;
+      if (route === "page") pin = request.pin!;
+      else {
+        // The person types with the card's transaction released (CardChannel.outsideTransaction):
+        // Windows resets a card held idle in a transaction for more than 5 s.
+        const asked = { origin: request.origin, readerId: channel.readerId, triesRemaining: tries };
+        let typed = false;
+        const ask = async () => {
+          const answer = await request.prompt!.ask(asked);
+          typed = true;
+          return answer;
+        };
+        try {
+          pin = channel.outsideTransaction ? await channel.outsideTransaction(ask) : await ask();
+        } catch (error) {
+          if (typed) request.prompt?.answered?.({ error });
+          throw error;
+        }
+      }
       try {
+        if (route === "prompt" && channel.outsideTransaction !== undefined) {
+          // The card was free meanwhile: it must still be this card (same-ATR cards differ only
+          // by serial), and its counter what the rule saw (another application may have spent a try).
+          await this.#checkSameCard(channel, entry);
+          tries = await this.#readTries(channel, entry);
+          checkTriesBeforeVerify(tries, request);
+        }
         let block: Uint8Array;
         try {
           block = buildPinBlock(pin, entry.data.pin);
@@ -453,6 +471,37 @@ export class CpsDriver {
         );
       }
       throw error;
+    }
+  }
+
+  /**
+   * After the card was released (the PIN page): EF.SN.ICC again (2 APDUs), compared with the
+   * serial read at insertion. Another card — the same ATR, so PC/SC saw nothing if the swap was
+   * quick — drops everything known about the reader: CARD_REMOVED (`details.replaced`), retriable.
+   */
+  async #checkSameCard(channel: CardChannel, entry: CacheEntry): Promise<void> {
+    let serial: Uint8Array | undefined;
+    try {
+      const sn = await this.#readFile(
+        channel,
+        Uint8Array.of(0x3f, 0x00, apdu.EF_SN_ICC >> 8, apdu.EF_SN_ICC & 0xff),
+        "EF.SN.ICC",
+      );
+      serial = parseSerial(sn);
+    } catch (error) {
+      // A card that cannot show a CPx serial is not the card that was read.
+      if (
+        !(error instanceof Pkcs15Error) &&
+        !isPasserelleError(error, "CARD_ERROR") &&
+        !isPasserelleError(error, "WRONG_CARD")
+      )
+        throw error;
+    }
+    if (serial === undefined || !sameBytes(serial, entry.data.serial)) {
+      this.forget(channel.readerId);
+      throw new PasserelleError("CARD_REMOVED", "another card is in the reader (its serial differs)", {
+        replaced: true,
+      });
     }
   }
 
