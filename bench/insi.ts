@@ -30,6 +30,7 @@ import { normaliseTraits } from "../daemon/src/ins/traits.ts";
 import { SIMULATED_ASSERTION_ATTRIBUTES, SIMULATOR_IDAM } from "../daemon/src/simulator/insi/server.ts";
 import { createInsiTestPki } from "../daemon/src/simulator/insi/test-pki.ts";
 import { formatMs, percentile, ratioLine } from "./lib/stats.ts";
+import { report } from "./lib/results.ts";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 600);
 const WARMUP = 60;
@@ -169,6 +170,27 @@ try {
     console.log("  " + ratioLine("bare POST + parse only vs bare POST", bareThenParse, bare, 50));
     console.log("  " + ratioLine("build+send+parse vs bare POST + parse", full, bareThenParse, 50));
     console.log("  " + ratioLine("with the fsynced audit record", withAudit, bareForAudit, 50));
+    report(
+      {
+        id: "insi.organisation.p50.ratio",
+        value: percentile(full, 50) / percentile(bare, 50),
+        unit: "×",
+        label: "INSi build+send+parse vs bare POST, p50",
+      },
+      {
+        id: "insi.parse.p50.ratio",
+        value: percentile(bareThenParse, 50) / percentile(bare, 50),
+        unit: "×",
+        label: "bare POST + parse only vs bare POST, p50 (the parser's share)",
+      },
+      {
+        id: "insi.audit.p50.ratio",
+        value: percentile(withAudit, 50) / percentile(bareForAudit, 50),
+        unit: "×",
+        label: "INSi call with the fsynced audit record vs bare POST, p50",
+      },
+      { id: "insi.organisation.p50.ms", value: percentile(full, 50), unit: "ms", label: "INSi call p50" },
+    );
     client.close();
     audited.close();
     await audit.close();
