@@ -25,6 +25,7 @@ import {
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { ratioLine, formatMs, percentile } from "./lib/stats.ts";
+import { report } from "./lib/results.ts";
 
 const READER = "Virtual PCD 00 00";
 const BLOCKS = Number(process.env["BENCH_BLOCKS"] ?? 60);
@@ -152,6 +153,32 @@ try {
     ratioLine("withCard per APDU (transaction each) vs bare async", perOperationSamples, bareSamples, 50),
   );
   console.log(`p50 per APDU through the daemon: ${formatMs(percentile(sessionSamples, 50))}`);
+  report(
+    {
+      id: "apdu.p50.ratio",
+      value: percentile(sessionSamples, 50) / percentile(bareSamples, 50),
+      unit: "×",
+      label: "APDU via CardSession vs bare async Transmit, p50",
+    },
+    {
+      id: "apdu.p99.ratio",
+      value: percentile(sessionSamples, 99) / percentile(bareSamples, 99),
+      unit: "×",
+      label: "APDU via CardSession vs bare async Transmit, p99",
+    },
+    {
+      id: "apdu.p50.daemon",
+      value: percentile(sessionSamples, 50),
+      unit: "ms",
+      label: "APDU p50 via the daemon",
+    },
+    {
+      id: "apdu.withCard.p50.ratio",
+      value: percentile(perOperationSamples, 50) / percentile(bareSamples, 50),
+      unit: "×",
+      label: "one withCard (transaction) per APDU vs bare async, p50",
+    },
+  );
 
   lib.fn.disconnect(card[0], SCARD_LEAVE_CARD);
   lib.fn.releaseContext(context[0]);

@@ -14,13 +14,16 @@ import { build } from "esbuild";
 import { acquirePcscd } from "../test/helpers/pcscd.ts";
 import { VpcdBridge } from "../daemon/src/simulator/vpcd-bridge.ts";
 import { createEchoCard } from "../daemon/src/simulator/echo-card.ts";
+import { report } from "./lib/results.ts";
 
 const WINDOW_S = Number(process.env["BENCH_IDLE_SECONDS"] ?? 20);
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 /** Inside the repo so the bundle resolves koffi (kept external: it loads a native module). */
 const BUNDLE = path.join(ROOT, "node_modules/.cache/passerelle-bench/idle-readers-child.mjs");
 
-function child(mode: "readers" | "baseline"): Promise<{ cpuMs: number; listed?: unknown; events?: number }> {
+function child(
+  mode: "readers" | "baseline",
+): Promise<{ cpuMs: number; rssBytes: number; listed?: unknown; events?: number }> {
   return new Promise((resolve, reject) => {
     const process_ = spawn(process.execPath, [BUNDLE, mode, String(WINDOW_S)], {
       cwd: ROOT,
@@ -58,6 +61,31 @@ try {
   );
   console.log(
     `Readers process ${daemon.cpuMs.toFixed(1)} ms (${per60(daemon.cpuMs).toFixed(1)} ms / 60 s, ${daemon.events} events) vs idle Node ${baseline.cpuMs.toFixed(1)} ms (${per60(baseline.cpuMs).toFixed(1)} ms / 60 s)  ${per60(daemon.cpuMs) <= 50 ? "✓" : "✗"} target ≤ 50 ms / 60 s`,
+  );
+  const mib = (bytes: number) => bytes / (1024 * 1024);
+  console.log(
+    `idle RSS: Readers process ${mib(daemon.rssBytes).toFixed(1)} MiB vs idle Node ${mib(baseline.rssBytes).toFixed(1)} MiB`,
+  );
+  report(
+    {
+      id: "idle.cpu.per60s",
+      value: per60(daemon.cpuMs),
+      unit: "ms/60s",
+      label: "idle CPU, Readers with two cards",
+    },
+    {
+      id: "idle.cpu.baseline.per60s",
+      value: per60(baseline.cpuMs),
+      unit: "ms/60s",
+      label: "idle CPU, bare Node",
+    },
+    {
+      id: "idle.rss.readers",
+      value: mib(daemon.rssBytes),
+      unit: "MiB",
+      label: "idle RSS, Readers with two cards",
+    },
+    { id: "idle.rss.baseline", value: mib(baseline.rssBytes), unit: "MiB", label: "idle RSS, bare Node" },
   );
 } finally {
   await Promise.all(bridges.map((bridge) => bridge.close()));

@@ -14,6 +14,7 @@ import { INFINITE, SCARD_STATE_CHANGED, SCARD_STATE_PRESENT } from "../daemon/sr
 import { VpcdBridge } from "../daemon/src/simulator/vpcd-bridge.ts";
 import { createEchoCard } from "../daemon/src/simulator/echo-card.ts";
 import { formatMs, percentile } from "./lib/stats.ts";
+import { report } from "./lib/results.ts";
 import { RpcPeer, openSocket, startDaemon } from "../test/helpers/daemon.ts";
 
 const SLOT = 1;
@@ -101,6 +102,26 @@ try {
   const wsMax = Math.max(...webSocketDeltas);
   console.log(
     `WebSocket client card.inserted − bare: p50 ${formatMs(wsP50)}, max ${formatMs(wsMax)}  ${wsMax <= 20 ? "✓" : "✗"} target ≤ +20 ms`,
+  );
+  report(
+    {
+      id: "insert.daemon.max.delta",
+      value: max,
+      unit: "ms",
+      label: "insert → Readers event − bare loop, max",
+    },
+    {
+      id: "insert.websocket.max.delta",
+      value: wsMax,
+      unit: "ms",
+      label: "insert → card.inserted at a WebSocket client − bare loop, max",
+    },
+    {
+      id: "insert.websocket.p50.delta",
+      value: wsP50,
+      unit: "ms",
+      label: "insert → card.inserted at a WebSocket client − bare loop, p50",
+    },
   );
   client.close();
   await daemon.stop();

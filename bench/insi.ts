@@ -5,8 +5,9 @@
  * Organisation mode: normalise + build + send + parse (client.searchByTraits) vs a bare HTTPS POST of
  * the same envelope bytes to the same simulator over an equivalent keep-alive mutual-TLS agent,
  * reading the body without parsing. Target (issue 6): ≤ 1.2× at p50. Also: the audit trail's fsync.
- * Most of the difference is parsing the answer: @xmldom/xmldom 0.9.12 builds a new Unicode RegExp
- * for every end tag (lib/sax.js), about 40 % of its parse time; the line "bare POST + parse" shows it.
+ * Parsing the answer was most of the difference with @xmldom/xmldom 0.9.12 (a new Unicode RegExp
+ * for every end tag); the client now reads responses with saxes into a small tree, and the
+ * "response parsing alone" lines compare the two parsers on the same RESULTAT.
  * Card mode: the assertion PS signature time on its own (software key standing in for the card, plus
  * exclusive C14N and digests), and a call with the assertion cache vs without it (a signature per call).
  */
@@ -23,6 +24,10 @@ import { createInsiClient } from "../daemon/src/insi/client.ts";
 import { InsiConfig } from "../daemon/src/insi/config.ts";
 import { loadOrganisationCredentials } from "../daemon/src/insi/credentials.ts";
 import { parseInsiResponse } from "../daemon/src/insi/response.ts";
+import { parseResponseXml } from "../daemon/src/insi/response-xml.ts";
+import { parseUntrustedXml } from "../daemon/src/insi/xml.ts";
+import { SIMULATED_IDENTITIES } from "../daemon/src/simulator/insi/identities.ts";
+import { resultatEnvelope } from "../daemon/src/simulator/insi/responses.ts";
 import { buildEnvelope, recSansVitaleBody } from "../daemon/src/insi/envelope.ts";
 import { SOAP12_CONTENT_TYPE, OPERATIONS } from "../daemon/src/insi/namespaces.ts";
 import type { AssertionSigner } from "../daemon/src/insi/signer.ts";
@@ -30,6 +35,7 @@ import { normaliseTraits } from "../daemon/src/ins/traits.ts";
 import { SIMULATED_ASSERTION_ATTRIBUTES, SIMULATOR_IDAM } from "../daemon/src/simulator/insi/server.ts";
 import { createInsiTestPki } from "../daemon/src/simulator/insi/test-pki.ts";
 import { formatMs, percentile, ratioLine } from "./lib/stats.ts";
+import { report } from "./lib/results.ts";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 600);
 const WARMUP = 60;
@@ -169,11 +175,55 @@ try {
     console.log("  " + ratioLine("bare POST + parse only vs bare POST", bareThenParse, bare, 50));
     console.log("  " + ratioLine("build+send+parse vs bare POST + parse", full, bareThenParse, 50));
     console.log("  " + ratioLine("with the fsynced audit record", withAudit, bareForAudit, 50));
+    report(
+      {
+        id: "insi.organisation.p50.ratio",
+        value: percentile(full, 50) / percentile(bare, 50),
+        unit: "×",
+        label: "INSi build+send+parse vs bare POST, p50",
+      },
+      {
+        id: "insi.parse.p50.ratio",
+        value: percentile(bareThenParse, 50) / percentile(bare, 50),
+        unit: "×",
+        label: "bare POST + parse only vs bare POST, p50 (the parser's share)",
+      },
+      {
+        id: "insi.audit.p50.ratio",
+        value: percentile(withAudit, 50) / percentile(bareForAudit, 50),
+        unit: "×",
+        label: "INSi call with the fsynced audit record vs bare POST, p50",
+      },
+      { id: "insi.organisation.p50.ms", value: percentile(full, 50), unit: "ms", label: "INSi call p50" },
+    );
     client.close();
     audited.close();
     await audit.close();
     agent.destroy();
     sim.process.kill("SIGTERM");
+  }
+
+  // ---------------------------------------------------------------- response parsers, side by side
+  {
+    // The same RESULTAT (an identity with history, ~1.2 KB) parsed by the client's reader (saxes,
+    // strict and namespace-aware, into a small tree) and by an xmldom document (the parser the
+    // client used before; the simulator still uses it). Both refuse DOCTYPE/ENTITY beforehand.
+    const xml = resultatEnvelope("rechercherInsAvecTraitsIdentite", "uuid:1", "00", SIMULATED_IDENTITIES[3]);
+    const saxesTimes: number[] = [];
+    const xmldomTimes: number[] = [];
+    for (let i = 0; i < WARMUP * 10 + ROUNDS * 5; i += 1) {
+      const a = performance.now();
+      parseResponseXml(xml);
+      const b = performance.now();
+      parseUntrustedXml(xml);
+      const c = performance.now();
+      if (i >= WARMUP * 10) {
+        saxesTimes.push(b - a);
+        xmldomTimes.push(c - b);
+      }
+    }
+    console.log("response parsing alone (same RESULTAT):");
+    console.log("  " + ratioLine("saxes tree vs xmldom document", saxesTimes, xmldomTimes, 50));
   }
 
   // ---------------------------------------------------------------- card mode

@@ -10,7 +10,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
-import { ratioLine } from "./lib/stats.ts";
+import { percentile, ratioLine } from "./lib/stats.ts";
+import { report } from "./lib/results.ts";
+import { rssOf } from "../test/helpers/daemon.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const ORIGIN = "https://bench.example";
@@ -88,6 +90,34 @@ try {
   );
   console.log(ratioLine("  round trip", daemonSamples, echoSamples, 50, 1.5));
   console.log(ratioLine("  round trip", daemonSamples, echoSamples, 99));
+  report(
+    {
+      id: "ping.p50.ratio",
+      value: percentile(daemonSamples, 50) / percentile(echoSamples, 50),
+      unit: "×",
+      label: "system.ping vs bare ws echo, p50",
+    },
+    { id: "ping.p50.daemon", value: percentile(daemonSamples, 50), unit: "ms", label: "system.ping p50" },
+    {
+      id: "ping.p99.ratio",
+      value: percentile(daemonSamples, 99) / percentile(echoSamples, 99),
+      unit: "×",
+      label: "system.ping vs bare ws echo, p99",
+    },
+  );
+  // Resident memory once the rounds are over and the processes idle: the whole daemon (a real
+  // `passerelle start`, no card) beside the bare ws server, both under the same tsx loader.
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const mib = (bytes: number) => bytes / (1024 * 1024);
+  const daemonRss = mib(rssOf(daemon.child.pid ?? 0));
+  const echoRss = mib(rssOf(echo.child.pid ?? 0));
+  console.log(
+    `  idle RSS after the rounds: daemon ${daemonRss.toFixed(1)} MiB, bare ws server ${echoRss.toFixed(1)} MiB`,
+  );
+  report(
+    { id: "idle.rss.daemon", value: daemonRss, unit: "MiB", label: "RSS of an idle daemon (tsx, no card)" },
+    { id: "idle.rss.bare-ws", value: echoRss, unit: "MiB", label: "RSS of an idle bare ws server (tsx)" },
+  );
   viaDaemon.close();
   viaEcho.close();
 } finally {

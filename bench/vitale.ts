@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/vitale.ts [iterations]            in-process virtual PC/SC (VirtualPcsc)
  *   npx tsx bench/vitale.ts --pcscd [iterations]    the real pcscd, card plugged in through vpcd slot 1
- *                                                   (pcscd must be running with vsmartcard-vpcd)
+ *                                                   (holds the pcscd lab lock, test/helpers/pcscd.ts)
  *
  * Target (issue 5): cold read within 1.10× of the bare loop; warm read 0 APDUs.
  */
@@ -23,6 +23,8 @@ import {
 } from "../daemon/src/simulator/cards/vitale2/index.ts";
 import { createPublicLayoutVitaleReader, createVitaleService } from "../daemon/src/cards/vitale/index.ts";
 import { recording } from "./lib/recording-channel.ts";
+import { acquirePcscd, type PcscdLab } from "../test/helpers/pcscd.ts";
+import { report } from "./lib/results.ts";
 
 const args = process.argv.slice(2);
 const THROUGH_PCSCD = args.includes("--pcscd");
@@ -58,7 +60,9 @@ async function main(): Promise<void> {
   let readers: Readers;
   let slot: string;
   let bridge: VpcdBridge | undefined;
+  let lab: PcscdLab | undefined;
   if (THROUGH_PCSCD) {
+    lab = await acquirePcscd();
     readers = await createReaders({ backend: createSystemBackend() });
     bridge = new VpcdBridge({ emulator: counting, slot: VPCD_SLOT });
     await bridge.start();
@@ -117,6 +121,7 @@ async function main(): Promise<void> {
   }
   await readers.close();
   await bridge?.close();
+  await lab?.release();
 
   const driver = median(driverTimes);
   const loop = median(loopTimes);
@@ -129,6 +134,21 @@ async function main(): Promise<void> {
   console.log(`  bare loop of the same APDUs, median: ${loop.toFixed(3)} ms`);
   console.log(`  ratio cold / bare                  : ${(driver / loop).toFixed(3)} (target ≤ 1.10)`);
   console.log(`  warm read                          : ${warmExchanges} APDUs, ${warmMs.toFixed(3)} ms`);
+  const where = THROUGH_PCSCD ? "pcscd" : "inprocess";
+  report(
+    {
+      id: `vitale.cold.${where}.ratio`,
+      value: driver / loop,
+      unit: "×",
+      label: `cold vitale.read vs bare APDU loop (${where}), median`,
+    },
+    {
+      id: `vitale.cold.${where}.ms`,
+      value: driver,
+      unit: "ms",
+      label: `cold vitale.read (${where}), median`,
+    },
+  );
 }
 
 await main();

@@ -1,6 +1,8 @@
 // `npm run package`: everything a clinic installs, built on this Linux machine into artifacts/:
 //   artifacts/<target>/passerelle[.exe] + koffi.node   single executables (sea.mjs)
 //   artifacts/passerelle_<version>_amd64.deb            Debian/Ubuntu (linux/build-deb.mjs)
+//   artifacts/passerelle-<version>-x64-{user,machine}.msi   Windows (windows/build-msi.mjs, wixl)
+//   artifacts/passerelle-<version>-macos-x64.tar.gz     macOS (macos/build-tarball.mjs)
 //   artifacts/SHA256SUMS                                what was built, to compare two builds
 // Node binaries and koffi's native files come from npm packages, cached outside the repository
 // (lib/npm-files.mjs). A step whose tool is missing fails with the package to install.
@@ -11,6 +13,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildExecutable, TARGETS } from "./sea.mjs";
 import { buildDeb } from "./linux/build-deb.mjs";
+import { buildMacTarball } from "./macos/build-tarball.mjs";
+import { buildMsis } from "./windows/build-msi.mjs";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const artifacts = path.join(root, "artifacts");
@@ -41,6 +45,8 @@ for (const name of Object.keys(TARGETS.targets)) {
   await step(`${name} executable`, () => buildExecutable(name, { out: artifacts }));
 }
 await step("Debian package", () => buildDeb({ artifacts }));
+await step("Windows MSIs (per-user, per-machine)", () => buildMsis({ artifacts }));
+await step("macOS tarball", () => buildMacTarball({ artifacts }));
 
 const sums = files(artifacts).map((file) => {
   const digest = createHash("sha256").update(readFileSync(file)).digest("hex");

@@ -19,6 +19,7 @@ console.log(
   JSON.stringify({
     mode,
     cpuMs: (used.user + used.system) / 1000,
+    rssBytes: process.memoryUsage().rss,
     windowSeconds: Number(windowSeconds),
     listed,
     events: wakeups,

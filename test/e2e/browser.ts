@@ -131,6 +131,23 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return file;
 }
 
+/** Where the README and the guides take their screenshots from. */
+export const DOC_SCREENSHOTS = path.join(REPO_ROOT, "docs", "screenshots");
+
+/**
+ * A screenshot the docs show: what fits in the window (small files), written to docs/screenshots/
+ * when PASSERELLE_DOC_SCREENSHOTS=1 (then look at them and commit them), else under artifacts/ like
+ * the others — so an ordinary test run leaves the repository as it was.
+ */
+export async function docScreenshot(page: Page, name: string): Promise<string> {
+  const dir = process.env["PASSERELLE_DOC_SCREENSHOTS"] === "1" ? DOC_SCREENSHOTS : ARTIFACTS;
+  mkdirSync(dir, { recursive: true });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  const file = path.join(dir, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: false });
+  return file;
+}
+
 /** The NIR key: 97 - (NIR mod 97), Corsica's 2A/2B counted as 19/18 (décret 82-103). */
 export function nirKey(nir13: string): string {
   // The department sits at positions 6-7 (sex, year, month come first).

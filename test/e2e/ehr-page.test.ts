@@ -15,6 +15,7 @@ import { serveExample, type ExampleServer } from "../../docs/examples/ehr-page/s
 import { openSocket, RpcPeer, startDaemon, type DaemonProcess } from "../helpers/daemon.ts";
 import {
   assertNoPersonalData,
+  docScreenshot,
   launchBrowser,
   screenshot,
   seriousAxeViolations,
@@ -194,6 +195,13 @@ test("card removal and insertion reach the EHR page as events", async () => {
 test("accessibility and a screenshot of the EHR page", async () => {
   assert.deepEqual(await seriousAxeViolations(page), []);
   await screenshot(page, "ehr-page");
+  // For the docs: the receptionist's screen, desktop and phone (French: the example is French only).
+  await page.locator("#beneficiaries button").first().waitFor();
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await docScreenshot(page, "ehr-page-fr-desktop");
+  await page.setViewportSize({ width: 390, height: 844 });
+  await docScreenshot(page, "ehr-page-fr-phone");
+  await page.setViewportSize({ width: 1280, height: 900 });
 });
 
 test("the EHR page reconnects by itself after the daemon restarts", async () => {

@@ -19,6 +19,7 @@ import type { Page } from "playwright-core";
 import { openSocket, RpcPeer, startDaemon, type DaemonProcess } from "../helpers/daemon.ts";
 import {
   assertNoPersonalData,
+  docScreenshot,
   launchBrowser,
   screenshot,
   watchConsole,
@@ -214,6 +215,9 @@ test("per-origin PIN: a PIN verified on the daemon's page does not serve a web a
     // test/server/pin-page.test.ts. Here this test's own client on the daemon's origin is connected.)
     const page = await openPage();
     try {
+      // A fresh insertion: no origin has given the PIN yet (an earlier test gave it for WEB_APP).
+      await putCard(page, "cps", "cps");
+      await page.locator("[data-field=cps-name]").waitFor();
       await verifyOnPage(page, SIMULATION_PIN);
       await page.locator("#cps-status[data-kind=ok]").waitFor();
       assert.match((await page.locator("#pin-per-origin").textContent()) ?? "", /vaut pour le logiciel/);
@@ -394,3 +398,43 @@ for (const width of [360, 390, 1920]) {
     }
   });
 }
+
+const SCREENS = [
+  { name: "desktop", width: 1280, height: 800 },
+  { name: "phone", width: 390, height: 844 },
+] as const;
+
+test("screenshots of the daemon's page and the PIN page, in French and English, desktop and phone", async () => {
+  const opened = await openSocket(daemon, { origin: WEB_APP });
+  assert.ok("socket" in opened);
+  const app = new RpcPeer(opened.socket);
+  try {
+    for (const screen of SCREENS) {
+      for (const language of ["fr", "en"] as const) {
+        const page = await openPage("/", screen.width);
+        await page.setViewportSize({ width: screen.width, height: screen.height });
+        if (language === "en") await page.locator("#lang-toggle").click();
+        assert.equal(await page.getAttribute("html", "lang"), language);
+        await page.locator("[data-field=cps-name]").waitFor();
+        await page.locator("#beneficiaries tr").first().waitFor();
+        const file = await docScreenshot(page, `daemon-page-${language}-${screen.name}`);
+        assert.ok(file.endsWith(".png"));
+        await page.close();
+
+        // The PIN page as the doctor meets it: a web app asks, its origin shown first.
+        const pinPage = await openPage("/pin.html", screen.width);
+        await pinPage.setViewportSize({ width: screen.width, height: screen.height });
+        if (language === "en") await pinPage.locator("#lang-toggle").click();
+        const asked = app.call("cps.verifyPin", {});
+        const request = pinPage.locator(".pin-request");
+        await request.waitFor();
+        await docScreenshot(pinPage, `pin-page-${language}-${screen.name}`);
+        await request.locator("button.secondary").click();
+        assert.equal(((await asked)["error"] as { data: { reason: string } }).data.reason, "USER_CANCELLED");
+        await pinPage.close();
+      }
+    }
+  } finally {
+    app.close();
+  }
+});

@@ -26,6 +26,8 @@ export const CardTableEntry = z.strictObject({
   generation: z.string().min(1).optional(),
   label: z.string().min(1),
   match: CardMatch,
+  /** The card answers through a contactless interface (a CPS3 then has its "CPx IAS CL" application). */
+  contactless: z.boolean().optional(),
   /** Overrides the ATR's card capabilities for APDU encoding (extended Lc/Le). */
   extendedLength: z.boolean().optional(),
 });

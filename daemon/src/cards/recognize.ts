@@ -13,6 +13,8 @@ export interface RecognizedCard {
   readonly label: string;
   readonly generation?: string;
   readonly extendedLength?: boolean;
+  /** Read through a contactless interface (card-table.json `contactless`). */
+  readonly contactless?: boolean;
 }
 
 export const UNKNOWN_CARD: RecognizedCard = { type: "unknown", id: "unknown", label: "unknown card" };
@@ -57,13 +59,14 @@ export function compileCardTable(data: unknown): (atr: Uint8Array) => Recognized
   return (atr) => {
     const hit = compiled.find((candidate) => candidate.test(atr));
     if (hit === undefined) return UNKNOWN_CARD;
-    const { id, type, label, generation, extendedLength } = hit.entry;
+    const { id, type, label, generation, extendedLength, contactless } = hit.entry;
     return {
       id,
       type,
       label,
       ...(generation === undefined ? {} : { generation }),
       ...(extendedLength === undefined ? {} : { extendedLength }),
+      ...(contactless === undefined ? {} : { contactless }),
     };
   };
 }

@@ -303,7 +303,9 @@ export class AssertionPsCache {
     const certificatePem = await signer.signatureCertificatePem();
     const identity = this.#identity(certificatePem);
     const attributes = attributesOf(identity);
-    const key = `${identity.fingerprint} ${scope} ${JSON.stringify(attributes)}`;
+    // Tied to the card's insertion as well: nothing signed before the card left is served after.
+    const presence = signer.presence?.() ?? "";
+    const key = `${identity.fingerprint} ${presence} ${scope} ${JSON.stringify(attributes)}`;
     const cached = this.#entries.get(key);
     if (cached !== undefined && cached.expiresAt > now().getTime()) return cached.assertion;
     const issueInstant = now();

@@ -17,6 +17,14 @@ export interface AssertionSigner {
    * it rejects with a PasserelleError (PIN_REQUIRED, CARD_REMOVED…) that the client passes through.
    */
   sign(data: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Which insertion of which card signs (e.g. `reader#insertion`), as last seen by
+   * `signatureCertificatePem()`. The assertion cache ties its entries to it: a card that left the
+   * reader (and came back, or was replaced by one with the same certificate) signs again, with its
+   * PIN asked again, instead of being served an assertion signed before it left. Absent: tied to
+   * the certificate alone (a key that never leaves, as in tests).
+   */
+  presence?(): string | undefined;
 }
 
 export interface VitaleAssertionProvider {

@@ -39,4 +39,17 @@ export interface CardChannel {
   transmit(command: CommandApdu): Promise<ResponseApdu>;
   /** SCardControl (PC/SC part 10 PIN pads). Throws PasserelleError when the reader has no such feature. */
   control(code: number, data: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Runs `during` — a wait for a person, such as the daemon's PIN page — with the card's PC/SC
+   * transaction released, then takes the transaction again. Windows resets a card whose
+   * transaction is held with no command for more than 5 s (SCardBeginTransaction documentation),
+   * and other applications may use the card meanwhile. No command may be sent while `during`
+   * runs. Throws CARD_REMOVED (`details.replaced` when another card came in) if the card left the
+   * reader meanwhile, as PC/SC sees it (insertion count, event counter); READER_BUSY if another
+   * application keeps the card past the transaction bound. The card's own state (current file,
+   * PIN status) may have changed: the caller checks what it relies on — for a CPS the serial, a
+   * same-ATR card being the case PC/SC cannot see.
+   * Absent on channels that hold no transaction (test channels): callers then run `during` as is.
+   */
+  outsideTransaction?<T>(during: () => Promise<T>): Promise<T>;
 }

@@ -41,6 +41,8 @@ export interface CardSessionOptions {
    * a throw (the service cannot tell) leaves the failure as it was.
    */
   readonly cardStillThere: () => Promise<boolean>;
+  /** Ends the transaction, runs `during`, takes it again and checks the card (see CardChannel). */
+  readonly outsideTransaction?: <T>(during: () => Promise<T>) => Promise<T>;
 }
 
 export class CardSession implements CardChannel {
@@ -50,6 +52,8 @@ export class CardSession implements CardChannel {
   readonly #card: PcscCard;
   readonly #options: CardSessionOptions;
   #closed = false;
+  /** True while `outsideTransaction` runs its callback: the card is not ours then. */
+  #outside = false;
   /** A round trip timed out while the card was still busy: the connection must be reset afterwards. */
   #abandoned: Promise<unknown> | undefined;
   /** Driver calls are serialized even if a driver forgets to await. */
@@ -74,6 +78,7 @@ export class CardSession implements CardChannel {
   }
 
   transmit(command: CommandApdu): Promise<ResponseApdu> {
+    if (this.#outside) return Promise.reject(this.#outsideError());
     return this.#serialize(() =>
       exchange(command, (raw) => this.#transmitRaw(raw), this.#options.capabilities),
     );
@@ -102,11 +107,31 @@ export class CardSession implements CardChannel {
   }
 
   control(code: number, data: Uint8Array): Promise<Uint8Array> {
+    if (this.#outside) return Promise.reject(this.#outsideError());
     return this.#serialize(() =>
       this.#guard("SCardControl", this.#options.controlTimeoutMs, (card) =>
         card.control(code, data, MAX_CONTROL_RESPONSE),
       ),
     );
+  }
+
+  outsideTransaction<T>(during: () => Promise<T>): Promise<T> {
+    const release = this.#options.outsideTransaction;
+    if (release === undefined) return during();
+    return this.#serialize(async () => {
+      if (this.#closed) throw new Error(`CardChannel for ${this.readerId} used after its operation ended`);
+      if (this.#outside) throw new Error("outsideTransaction cannot nest");
+      this.#outside = true;
+      try {
+        return await release(during);
+      } finally {
+        this.#outside = false;
+      }
+    });
+  }
+
+  #outsideError(): Error {
+    return new Error(`CardChannel for ${this.readerId} used while its transaction is released`);
   }
 
   #serialize<T>(call: () => Promise<T>): Promise<T> {
@@ -133,6 +158,7 @@ export class CardSession implements CardChannel {
     if (this.#closed) {
       return Promise.reject(new Error(`CardChannel for ${this.readerId} used after its operation ended`));
     }
+
     if (this.#abandoned)
       return Promise.reject(new PasserelleError("TIMEOUT", "an earlier APDU on this card timed out"));
     return this.#withTimeout(operation, timeoutMs, call(this.#card)).catch(async (error: unknown) => {

@@ -26,7 +26,10 @@ import {
 import { FairQueue, MAX_QUEUED_PER_READER } from "./fair-queue.ts";
 import { ReaderMonitor, type ReaderMonitorOptions } from "./reader-monitor.ts";
 import type { ReaderEvent, ReaderState, Readers } from "./readers.ts";
-import { recoveryOf } from "./return-codes.ts";
+import { recoveryOf, returnCodeOf } from "./return-codes.ts";
+
+/** pcsc-lite / winscard: the card was reset by another handle since this one last used it. */
+const SCARD_W_RESET_CARD = 0x80100068;
 
 /**
  * After a failed transmit, how long to wait for the service to report a removal before treating
@@ -159,6 +162,8 @@ export class PcscReaders implements Readers {
     const slot = this.#slot(readerId);
     if (slot.settling !== undefined) await this.#settle(slot);
     const connection = await this.#beginTransaction(slot, reader);
+    // False while outsideTransaction has the transaction released and could not take it again.
+    let held = true;
     const session = new CardSession(connection.handle, {
       readerId,
       atr: connection.atr,
@@ -167,6 +172,8 @@ export class PcscReaders implements Readers {
       apduTimeoutMs: this.#apduTimeoutMs,
       controlTimeoutMs: this.#controlTimeoutMs,
       cardStillThere: () => this.#cardStillThere(slot, reader.name, connection),
+      outsideTransaction: (during) =>
+        this.#outsideTransaction(slot, readerId, connection, during, (value) => (held = value)),
     });
     try {
       return await operation(session);
@@ -187,7 +194,7 @@ export class PcscReaders implements Readers {
           this.#apduTimeoutMs,
           "the card is still busy with a command that timed out",
         );
-      } else if (slot.connection === connection) {
+      } else if (slot.connection === connection && held) {
         await connection.handle
           .endTransaction(SCARD_LEAVE_CARD)
           .catch((error: unknown) => this.#recover(slot, error, true));
@@ -253,6 +260,87 @@ export class PcscReaders implements Readers {
         `another application held the card for more than ${this.#transactionTimeoutMs} ms`,
       );
     }
+  }
+
+  /**
+   * CardChannel.outsideTransaction: ends the transaction, runs `during`, then takes the
+   * transaction again (bounded like the first one) and checks with PC/SC that the card is the one
+   * this operation connected to: same insertion, same event counter (a card pulled and another
+   * pushed moves it). A card reset by another application meanwhile is reconnected once (the
+   * card is the same; its volatile state is gone, which the driver's checks cover).
+   */
+  async #outsideTransaction<T>(
+    slot: Slot,
+    readerId: string,
+    connection: Connection,
+    during: () => Promise<T>,
+    setHeld: (held: boolean) => void,
+  ): Promise<T> {
+    try {
+      await connection.handle.endTransaction(SCARD_LEAVE_CARD);
+    } catch (error) {
+      await this.#recover(slot, error, true);
+      throw error;
+    }
+    setHeld(false);
+    const value = await during();
+    const reader = this.#current(readerId);
+    if (!reader.cardPresent || reader.insertion !== connection.insertion) {
+      throw new PasserelleError(
+        "CARD_REMOVED",
+        reader.cardPresent ? "another card was inserted meanwhile" : "the card was removed meanwhile",
+        reader.cardPresent ? { replaced: true } : {},
+      );
+    }
+    for (let attempt = 0; ; attempt += 1) {
+      const pending = connection.handle.beginTransaction();
+      let begun: boolean;
+      try {
+        begun = await settlesWithin(pending, this.#transactionTimeoutMs);
+      } catch (error) {
+        if (attempt === 0 && returnCodeOf(error) === SCARD_W_RESET_CARD) {
+          try {
+            await connection.handle.reconnect(SCARD_SHARE_SHARED, SCARD_PROTOCOL_ANY, SCARD_LEAVE_CARD);
+            continue;
+          } catch (reconnectError) {
+            await this.#recover(slot, reconnectError, true);
+            throw reconnectError;
+          }
+        }
+        await this.#recover(slot, error, true);
+        throw error;
+      }
+      if (!begun) {
+        slot.connection = undefined;
+        this.#settleLater(
+          slot,
+          pending.then(() => connection.handle.disconnect(SCARD_LEAVE_CARD)),
+          this.#transactionTimeoutMs,
+          "another application still holds the card",
+        );
+        throw new PasserelleError(
+          "READER_BUSY",
+          `another application held the card for more than ${this.#transactionTimeoutMs} ms`,
+        );
+      }
+      break;
+    }
+    setHeld(true);
+    const context = slot.context;
+    const [state] =
+      context === undefined
+        ? []
+        : await context.getStatusChange([{ reader: reader.name, currentState: SCARD_STATE_UNAWARE }], 0);
+    if (
+      state === undefined ||
+      (state.eventState & SCARD_STATE_PRESENT) === 0 ||
+      eventCounterOf(state.eventState) !== connection.eventCounter
+    ) {
+      throw new PasserelleError("CARD_REMOVED", "the card left the reader meanwhile", {
+        replaced: state !== undefined && (state.eventState & SCARD_STATE_PRESENT) !== 0,
+      });
+    }
+    return value;
   }
 
   async #connectAndLock(slot: Slot, reader: ReaderState): Promise<Connection> {

@@ -7,7 +7,7 @@
  *
  * The native module is koffi's whole API (koffi's own index only adds deprecated aliases).
  */
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import path from "node:path";
 import sea from "node:sea";
 import type * as Koffi from "koffi";
@@ -19,7 +19,8 @@ declare const PASSERELLE_KOFFI_VERSION: string | undefined;
 
 /** The folder a build's files sit in: the executable's (single executable) or the bundle's. */
 export function programDir(): string {
-  return sea.isSea() ? path.dirname(process.execPath) : __dirname;
+  // /usr/bin/passerelle and /usr/local/bin/passerelle are symlinks to the installed executable.
+  return sea.isSea() ? path.dirname(realpathSync(process.execPath)) : __dirname;
 }
 
 export class KoffiMissingError extends Error {

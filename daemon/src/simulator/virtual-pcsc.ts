@@ -71,8 +71,9 @@ export interface VirtualReaderOptions {
 }
 
 interface VirtualCard {
-  readonly emulator: CardEmulator;
-  readonly atr: Uint8Array;
+  /** Mutable only for `swapUnnoticed`. */
+  emulator: CardEmulator;
+  atr: Uint8Array;
   /** Increments on every reset: handles from before a reset get SCARD_W_RESET_CARD once. */
   resets: number;
   lockOwner: VirtualCardHandle | undefined;
@@ -155,6 +156,22 @@ export class VirtualPcsc implements PcscBackend {
     for (const wake of card.lockWaiters.splice(0)) wake();
     this.#notify();
     return card.emulator;
+  }
+
+  /**
+   * Replaces the chip in `readerName` the way a reader that missed the swap shows it: the handles
+   * on the card stay valid and the reader's event counter moves by `countedEvents` only (0: PC/SC
+   * saw nothing at all; 1: one change it did count; 2: a removal and an insertion reported at
+   * once). For swap-detection tests; `insert`/`remove` play a swap PC/SC sees.
+   */
+  swapUnnoticed(readerName: string, emulator: CardEmulator, countedEvents = 0): void {
+    const card = this.#reader(readerName).card;
+    if (card === undefined) throw new Error(`virtual reader ${readerName} holds no card`);
+    emulator.reset();
+    card.emulator = emulator;
+    card.atr = Uint8Array.from(emulator.atr);
+    this.#reader(readerName).events += countedEvents;
+    if (countedEvents > 0) this.#notify();
   }
 
   cardIn(readerName: string): CardEmulator | undefined {

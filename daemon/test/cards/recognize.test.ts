@@ -65,3 +65,18 @@ test("the shipped table passes its schema and lists specific entries before the 
   const ids = tableJson.cards.map((c) => c.id);
   assert.equal(ids.at(-1), "cpx-marker");
 });
+
+test("contactless CPx ATRs: the contactless CPS3 and the French public-hospital card (smartcard_list)", () => {
+  const cl = recognizeCard(Uint8Array.from(Buffer.from("3B8F80010031B86404B0ECC1739401808290000E", "hex")));
+  assert.equal(cl.type, "cps");
+  assert.equal(cl.contactless, true);
+  const hospital = recognizeCard(
+    Uint8Array.from(Buffer.from("3B8F80010031B86404B0ECC173940180FFFFFFE3", "hex")),
+  );
+  assert.equal(hospital.type, "cps");
+  assert.equal(hospital.id, "cps3-contactless-hospital");
+  assert.equal(hospital.contactless, true);
+  const contact = recognizeCard(Uint8Array.from(Buffer.from("3BAC00402A001225006480820212009000", "hex")));
+  assert.equal(contact.id, "cps3-contact", "the CPS3 variant of smartcard_list matches the contact mask");
+  assert.equal(contact.contactless, undefined);
+});

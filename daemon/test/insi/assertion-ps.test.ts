@@ -174,6 +174,22 @@ test("the cache is per origin: another origin makes the card sign again", async 
   assert.equal(signer.calls, 2);
 });
 
+test("the cache is per card insertion: a card that left and came back signs again (PIN asked again)", async () => {
+  const cache = new AssertionPsCache({ cacheSeconds: 20, validitySeconds: 300 });
+  let presence = "Reader 00 00#1";
+  const signer = { ...keySigner(), calls: 0, presence: () => presence };
+  signer.sign = async function (data) {
+    signer.calls += 1;
+    return rsaSign("sha256", data, signatureCert.privateKey);
+  };
+  await cache.assertionFor(signer, "https://a.example");
+  await cache.assertionFor(signer, "https://a.example");
+  assert.equal(signer.calls, 1);
+  presence = "Reader 00 00#2"; // same card, same certificate, pulled and pushed back
+  await cache.assertionFor(signer, "https://a.example");
+  assert.equal(signer.calls, 2, "nothing signed before the card left is served after");
+});
+
 test("no cache: every call signs; a failed signature is not cached", async () => {
   const cache = new AssertionPsCache({ cacheSeconds: 0, validitySeconds: 300 });
   const signer = keySigner();

@@ -54,8 +54,6 @@ import {
 export const MAX_FILE_BYTES = 8 * 1024;
 /** The CPx IAS application DF under the MF (OpenSC card-iasecc.c: private keys in 3F00:0001). */
 const DEFAULT_APPLICATION_FID = Uint8Array.of(0x00, 0x01);
-/** The card-table entry of the contactless CPS3 ATR: its application is "CPx IAS CL". */
-const CONTACTLESS_ID = "cps3-contactless";
 /** DER DigestInfo header for SHA-256 (PKCS#1 v2.2 §9.2 note 1). */
 const SHA256_DIGEST_INFO_PREFIX = Uint8Array.from(
   Buffer.from("3031300d060960864801650304020105000420", "hex"),
@@ -167,7 +165,7 @@ export class CpsDriver {
         choosePinRoute({ pagePin: true, pinFromPage: false, pinPad: false, prompt: false });
     }
     const entry = await this.#entry(channel);
-    const tries = await this.#readTries(channel, entry);
+    let tries = await this.#readTries(channel, entry);
     checkTriesBeforeVerify(tries, request);
     const pinPad =
       request.pin === undefined && request.usePinPad !== false ? await this.#pinPadCode(channel) : null;
@@ -188,15 +186,33 @@ export class CpsDriver {
       if (sw === SW.pinPadCancelled)
         throw new PasserelleError("USER_CANCELLED", "PIN entry cancelled on the PIN pad");
     } else {
-      const pin =
-        route === "page"
-          ? request.pin!
-          : await request.prompt!.ask({
-              origin: request.origin,
-              readerId: channel.readerId,
-              triesRemaining: tries,
-            });
+      let pin: string;
+      if (route === "page") pin = request.pin!;
+      else {
+        // The person types with the card's transaction released (CardChannel.outsideTransaction):
+        // Windows resets a card held idle in a transaction for more than 5 s.
+        const asked = { origin: request.origin, readerId: channel.readerId, triesRemaining: tries };
+        let typed = false;
+        const ask = async () => {
+          const answer = await request.prompt!.ask(asked);
+          typed = true;
+          return answer;
+        };
+        try {
+          pin = channel.outsideTransaction ? await channel.outsideTransaction(ask) : await ask();
+        } catch (error) {
+          if (typed) request.prompt?.answered?.({ error });
+          throw error;
+        }
+      }
       try {
+        if (route === "prompt" && channel.outsideTransaction !== undefined) {
+          // The card was free meanwhile: it must still be this card (same-ATR cards differ only
+          // by serial), and its counter what the rule saw (another application may have spent a try).
+          await this.#checkSameCard(channel, entry);
+          tries = await this.#readTries(channel, entry);
+          checkTriesBeforeVerify(tries, request);
+        }
         let block: Uint8Array;
         try {
           block = buildPinBlock(pin, entry.data.pin);
@@ -310,6 +326,16 @@ export class CpsDriver {
     } catch (error) {
       if (isPasserelleError(error, "CARD_REMOVED") || isPasserelleError(error, "NO_CARD"))
         this.forget(channel.readerId);
+      // The transport's own CARD_ERROR (an answer without status word, a 61xx loop, more bytes than
+      // Le) names no step: name it by the command it broke.
+      if (isPasserelleError(error, "CARD_ERROR") && error.details["step"] === undefined) {
+        throw new PasserelleError(
+          "CARD_ERROR",
+          error.message,
+          { ...error.details, step: stepOf(command) },
+          error,
+        );
+      }
       throw error;
     }
   }
@@ -377,8 +403,7 @@ export class CpsDriver {
           "EF.DIR",
         ),
       );
-      const wanted =
-        recognizeCard(channel.atr).id === CONTACTLESS_ID ? apdu.CPX_IAS_CL_AID : apdu.CPX_IAS_AID;
+      const wanted = recognizeCard(channel.atr).contactless === true ? apdu.CPX_IAS_CL_AID : apdu.CPX_IAS_AID;
       const application =
         applications.find((a) => sameBytes(a.aid, wanted)) ??
         applications.find((a) => sameBytes(a.aid, apdu.CPX_IAS_AID) || sameBytes(a.aid, apdu.CPX_IAS_CL_AID));
@@ -459,6 +484,37 @@ export class CpsDriver {
     }
   }
 
+  /**
+   * After the card was released (the PIN page): EF.SN.ICC again (2 APDUs), compared with the
+   * serial read at insertion. Another card — the same ATR, so PC/SC saw nothing if the swap was
+   * quick — drops everything known about the reader: CARD_REMOVED (`details.replaced`), retriable.
+   */
+  async #checkSameCard(channel: CardChannel, entry: CacheEntry): Promise<void> {
+    let serial: Uint8Array | undefined;
+    try {
+      const sn = await this.#readFile(
+        channel,
+        Uint8Array.of(0x3f, 0x00, apdu.EF_SN_ICC >> 8, apdu.EF_SN_ICC & 0xff),
+        "EF.SN.ICC",
+      );
+      serial = parseSerial(sn);
+    } catch (error) {
+      // A card that cannot show a CPx serial is not the card that was read.
+      if (
+        !(error instanceof Pkcs15Error) &&
+        !isPasserelleError(error, "CARD_ERROR") &&
+        !isPasserelleError(error, "WRONG_CARD")
+      )
+        throw error;
+    }
+    if (serial === undefined || !sameBytes(serial, entry.data.serial)) {
+      this.forget(channel.readerId);
+      throw new PasserelleError("CARD_REMOVED", "another card is in the reader (its serial differs)", {
+        replaced: true,
+      });
+    }
+  }
+
   /** The tries counter, fresh from the card (SELECT MF + GET DATA: 2 APDUs). */
   async #readTries(channel: CardChannel, entry: CacheEntry): Promise<number> {
     await this.#expect(channel, apdu.selectMf(), "SELECT MF");
@@ -508,6 +564,20 @@ export class CpsDriver {
     }
     throw cardError("VERIFY", sw);
   }
+}
+
+const STEP_BY_INS: Readonly<Record<number, string>> = {
+  0xa4: "SELECT",
+  0xb0: "READ BINARY",
+  0xcb: "GET DATA",
+  0x20: "VERIFY",
+  0x22: "MSE SET",
+  0x2a: "PSO",
+  0x88: "INTERNAL AUTHENTICATE",
+};
+
+function stepOf(command: CommandApdu): string {
+  return STEP_BY_INS[command.ins] ?? `INS ${command.ins.toString(16).toUpperCase().padStart(2, "0")}`;
 }
 
 /** EF.SN.ICC: `5A len <ANS issuer number (5)> <serial>`. */

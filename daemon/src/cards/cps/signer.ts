@@ -21,6 +21,8 @@ export interface CpsSigner {
   /** The certificate of the key that signs (the signature certificate by default), PEM. */
   signatureCertificatePem(): Promise<string>;
   sign(data: Uint8Array): Promise<Uint8Array>;
+  /** `readerId#insertion` of the card as `signatureCertificatePem()` last saw it (see insi/signer.ts). */
+  presence(): string | undefined;
 }
 
 export interface CpsSignerContext {
@@ -41,8 +43,14 @@ export function createCpsSigner(
 ): CpsSigner {
   const driver = context.driver ?? defaultDriver;
   const key = context.key ?? "signature";
+  let presence: string | undefined;
   return {
-    signatureCertificatePem: () => context.withCard((channel) => driver.certificatePem(channel, key)),
+    signatureCertificatePem: () =>
+      context.withCard((channel) => {
+        presence = `${channel.readerId}#${channel.insertion}`;
+        return driver.certificatePem(channel, key);
+      }),
+    presence: () => presence,
     sign: (data) =>
       context.withCard(async (channel) => {
         try {

@@ -120,3 +120,55 @@ test("card pulled mid-read: CARD_REMOVED", async () => {
     );
   });
 });
+
+async function insertionIs(readers: Readers, readerId: string, insertion: number): Promise<boolean> {
+  for (let i = 0; i < 100; i += 1) {
+    if (readers.list().some((reader) => reader.id === readerId && reader.insertion === insertion))
+      return true;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return false;
+}
+
+test("two same-ATR Vitale cards swapped between two wake-ups (counter moved by 2): the second patient, never the first's cache", async () => {
+  await withLab(async ({ pcsc, readers }) => {
+    const service = createVitaleService({
+      reader: createPublicLayoutVitaleReader({ layout: LAB_BENEFICIARY_LAYOUT }),
+    });
+    pcsc.insert(SLOT0!, await createEmulator(VITALE_PROFILES.vitale4));
+    await cardSeen(readers, SLOT0!, true);
+    const first = await readers.withCard(SLOT0!, (channel) => service.read(channel));
+    assert.equal(first.beneficiaries.length, 4);
+    const other = await createEmulator(VITALE_PROFILES.vitaleSingle);
+    assert.deepEqual(other.atr, (await createEmulator(VITALE_PROFILES.vitale4)).atr, "same ATR");
+    // pulled and another pushed before the monitor woke: the ATR is the same, only the counter tells
+    const before = readers.list().find((r) => r.id === SLOT0)!.insertion;
+    pcsc.swapUnnoticed(SLOT0!, other, 2);
+    assert.ok(await insertionIs(readers, SLOT0!, before + 1), "a new insertion");
+    const second = await readers.withCard(SLOT0!, (channel) => service.read(channel));
+    assert.equal(second.beneficiaries.length, 1, "the new card was read, not the cache of the old one");
+  });
+});
+
+test("a reader whose counter moved by one only: another ATR still makes a new insertion", async () => {
+  await withLab(async ({ pcsc, readers }) => {
+    const service = createVitaleService({
+      reader: createPublicLayoutVitaleReader({ layout: LAB_BENEFICIARY_LAYOUT }),
+    });
+    pcsc.insert(SLOT0!, await createEmulator(VITALE_PROFILES.vitale4));
+    await cardSeen(readers, SLOT0!, true);
+    await readers.withCard(SLOT0!, (channel) => service.read(channel));
+    const before = readers.list().find((r) => r.id === SLOT0)!.insertion;
+    // the other Vitale 2 ATR of smartcard_list.txt
+    const otherAtr = Uint8Array.from(Buffer.from("3B751300004509FA9000", "hex"));
+    const inner = await createEmulator(VITALE_PROFILES.vitaleSingle);
+    pcsc.swapUnnoticed(
+      SLOT0!,
+      { atr: otherAtr, transmit: (a) => inner.transmit(a), reset: () => inner.reset() },
+      1,
+    );
+    assert.ok(await insertionIs(readers, SLOT0!, before + 1), "a new insertion");
+    const second = await readers.withCard(SLOT0!, (channel) => service.read(channel));
+    assert.equal(second.beneficiaries.length, 1);
+  });
+});

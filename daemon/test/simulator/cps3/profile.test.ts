@@ -24,3 +24,33 @@ test("profiles behave as named through the driver", async () => {
   assert.ok(Date.parse((await read(CPS_PROFILES.cpsExpired)).certificates.signature.notAfter) < Date.now());
   await assert.rejects(read(CPS_PROFILES.cpsBadCertificate), (e) => isPasserelleError(e, "CARD_ERROR"));
 });
+
+test("the contactless CPS3: its ATR routes the driver to the 'CPx IAS CL' application that EF.DIR lists", async () => {
+  const card = await createEmulator(CPS_PROFILES.cpsContactless);
+  const channel = new EmulatorChannel(card);
+  const result = await new CpsDriver().read(channel);
+  assert.equal(result.holder.idNat, "899700001234");
+  // The application's files are read under 3F00/0002, the DF EF.DIR gives for the CL AID.
+  const paths = channel.sent.filter((c) => c.ins === 0xa4).map((c) => Buffer.from(c.data!).toString("hex"));
+  assert.ok(paths.includes("3f0000025031"), paths.join(" "));
+  // The same driver on a contact card reads 3F00/0001.
+  const contact = new EmulatorChannel(await createEmulator(CPS_PROFILES.cps));
+  await new CpsDriver().read(contact);
+  assert.ok(contact.sent.some((c) => Buffer.from(c.data ?? []).toString("hex") === "3f0000015031"));
+});
+
+test("padded certificate files and an unpadded-PIN card read and verify through the driver", async () => {
+  const padded = await new CpsDriver().read(
+    new EmulatorChannel(await createEmulator(CPS_PROFILES.cpsPaddedCertificates)),
+  );
+  assert.equal(padded.holder.lastName, "MEDECIN-TEST");
+  const driver = new CpsDriver();
+  const channel = new EmulatorChannel(await createEmulator(CPS_PROFILES.cpsUnpaddedPin));
+  const verified = await driver.verifyPin(channel, {
+    origin: "https://o.example",
+    pin: "1234",
+    pinFromPage: true,
+    usePinPad: false,
+  });
+  assert.deepEqual(verified, { verified: true, triesRemaining: 3 });
+});

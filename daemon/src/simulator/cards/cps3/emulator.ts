@@ -44,6 +44,8 @@ import {
 
 /** CPS3 contact ATR (dops-cryptolib CPS3_C_ATR; OpenSC card-iasecc.c "IAS/ECC CPx"). */
 export const CPS3_ATR = Uint8Array.from(Buffer.from("3BAC00402A001225006480000310009000", "hex"));
+/** CPS3 contactless ATR (dops-cryptolib CPS3_CL_ATR; smartcard_list "Contactless CPS v3 Card"). */
+export const CPS3_CL_ATR = Uint8Array.from(Buffer.from("3B8F80010031B86404B0ECC1739401808290000E", "hex"));
 
 export const DEFAULT_PIN = "1234";
 export const PIN_MAX_TRIES = 3;
@@ -110,6 +112,12 @@ export interface Cps3Options {
   readonly pinPadding?: boolean;
   /** Bytes after each certificate's DER in its file (a card's file is allocated larger). */
   readonly certificatePadding?: number;
+  /**
+   * The contactless interface: the contactless ATR, EF.DIR listing "CPx IAS CL" (DF 0002, a guess),
+   * and no PSO CDS (Cryptolib `cps3_init`: "En sans contact, il n'est pas permis de faire de la
+   * signature"; the card's status word for it is a guess, 6985).
+   */
+  readonly contactless?: boolean;
 }
 
 interface Command {
@@ -183,11 +191,14 @@ interface SecurityEnvironment {
 }
 
 export class Cps3Emulator implements CardEmulator {
-  readonly atr = CPS3_ATR;
+  readonly atr: Uint8Array;
+  readonly #contactless: boolean;
   readonly certificates: CpsCertificates;
   readonly serial: Uint8Array;
   readonly holder: CpsHolderSpec;
   readonly #mf: DfNode;
+  /** The IAS application DF (contact "CPx IAS" or contactless "CPx IAS CL"). */
+  readonly #app: DfNode;
   readonly #pin: Uint8Array;
   readonly #pinPadding: boolean;
   readonly #keys: Record<number, { key: KeyObject; usage: "authentication" | "signature" }>;
@@ -207,6 +218,8 @@ export class Cps3Emulator implements CardEmulator {
     if (!new RegExp(`^[0-9]{${PIN_MIN_LENGTH},${PIN_MAX_LENGTH}}$`).test(pin)) {
       throw new RangeError(`the emulated PIN must be ${PIN_MIN_LENGTH} to ${PIN_MAX_LENGTH} digits`);
     }
+    this.#contactless = options.contactless ?? false;
+    this.atr = this.#contactless ? CPS3_CL_ATR : CPS3_ATR;
     this.#pinPadding = options.pinPadding ?? true;
     this.#pin = this.#pinPadding ? padPin(pin) : Uint8Array.from(pin, (c) => c.charCodeAt(0));
     this.#tries = Math.max(0, Math.min(PIN_MAX_TRIES, options.triesRemaining ?? PIN_MAX_TRIES));
@@ -229,7 +242,9 @@ export class Cps3Emulator implements CardEmulator {
       authenticationCertificate: padded(authCert),
       signatureCertificate: padded(this.certificates.signature.der),
       pinNeedsPadding: this.#pinPadding,
+      contactless: this.#contactless,
     });
+    this.#app = this.#mf.children.find((n): n is DfNode => n.kind === "df")!;
     this.#keys = {
       [KEY_REF.authentication]: { key: this.certificates.authentication.privateKey, usage: "authentication" },
       [KEY_REF.signature]: { key: this.certificates.signature.privateKey, usage: "signature" },
@@ -517,7 +532,7 @@ export class Cps3Emulator implements CardEmulator {
   }
 
   #inApplication(): boolean {
-    return this.#currentDf.aid !== undefined && equal(this.#currentDf.aid, CPX_IAS_AID);
+    return this.#currentDf === this.#app;
   }
 
   #verify(c: Command): number {
@@ -542,8 +557,7 @@ export class Cps3Emulator implements CardEmulator {
   #manageSecurityEnvironment(c: Command): number {
     if (c.p1 !== 0x41) return SW.incorrectP1P2;
     // Private keys are SDOs of the application DF (OpenSC: "3F00:0001"): elsewhere they are unknown.
-    if (this.#currentDf.aid === undefined || !equal(this.#currentDf.aid, CPX_IAS_AID))
-      return SW.referenceNotFound;
+    if (!this.#inApplication()) return SW.referenceNotFound;
     const items = parseTlvs(c.data);
     const alg = find(items, 0x80)?.value;
     const keyRef = (find(items, 0x84) ?? find(items, 0x83))?.value;
@@ -593,6 +607,8 @@ export class Cps3Emulator implements CardEmulator {
       this.#digest = sha256Resume(state ?? initialState(), hashed, last);
       return { sw: SW.ok, data: none };
     }
+    if (c.p1 === 0x9e && c.p2 === 0x9a && this.#contactless)
+      return { sw: SW.conditionsNotSatisfied, data: none };
     if (c.p1 === 0x9e && c.p2 === 0x9a) {
       // PSO COMPUTE DIGITAL SIGNATURE with the hash the card just finished.
       if (c.data.length !== 0) return { sw: SW.incorrectData, data: none };

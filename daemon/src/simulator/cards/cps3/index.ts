@@ -6,6 +6,7 @@ export {
   Cps3Emulator,
   createCps3Emulator,
   CPS3_ATR,
+  CPS3_CL_ATR,
   DEFAULT_HOLDER,
   DEFAULT_PIN,
   PIN_MAX_TRIES,

@@ -54,6 +54,14 @@ export const CPX_IAS_AID = Uint8Array.of(
   0x00,
   0x10,
 );
+/** "CPx IAS CL", the contactless application (dops-cryptolib `cps3_aid_cps3_cl`; OpenSC dir.c). */
+export const CPX_IAS_CL_AID = Uint8Array.of(...CPX_IAS_AID.subarray(0, 11), 0x00, 0x20);
+/**
+ * The contactless application's DF: a real CPx has a DF 0002 beside 0001 (opensc-explorer session in
+ * OpenSC commit fcd2e665f, `cd 0002`); that it is the "CPx IAS CL" application is a guess.
+ */
+export const CL_APP_FID = 0x0002;
+
 /** The IAS-ECC root application, named in a real CPx EF.ATR (tag 4F): it is the MF. */
 export const CPX_ROOT_AID = Uint8Array.of(0x80, 0x25, 0x00, 0x00, 0x01, 0xff, 0x01, 0x00);
 /** ANS issuer number, bytes 2..6 of EF.SN.ICC (Cryptolib `cps3_fsn`). */
@@ -131,12 +139,12 @@ export function efAtr(): Uint8Array {
 }
 
 /** EF.DIR: one application template for the contact IAS application. */
-export function efDir(): Uint8Array {
+export function efDir(aid: Uint8Array = CPX_IAS_AID, app: number = FID.app): Uint8Array {
   return tlv(
     0x61,
-    tlv(0x4f, CPX_IAS_AID),
-    tlv(0x50, utf8("CPS3 IAS")),
-    tlv(0x51, fid2(FID.mf), fid2(FID.app)),
+    tlv(0x4f, aid),
+    tlv(0x50, utf8(app === FID.app ? "CPS3 IAS" : "CPS3 IAS CL")),
+    tlv(0x51, fid2(FID.mf), fid2(app)),
   );
 }
 
@@ -145,11 +153,11 @@ export function efSnIcc(serial: Uint8Array): Uint8Array {
   return tlv(0x5a, ANS_ISSUER_NUMBER, serial);
 }
 
-export function odf(): Uint8Array {
+export function odf(app: number = FID.app): Uint8Array {
   return concat(
-    tlv(0xa0, path(FID.mf, FID.app, FID.prkdf)),
-    tlv(0xa4, path(FID.mf, FID.app, FID.cdf)),
-    tlv(0xa8, path(FID.mf, FID.app, FID.aodf)),
+    tlv(0xa0, path(FID.mf, app, FID.prkdf)),
+    tlv(0xa4, path(FID.mf, app, FID.cdf)),
+    tlv(0xa8, path(FID.mf, app, FID.aodf)),
   );
 }
 
@@ -192,32 +200,38 @@ export function tokenInfo(serial: Uint8Array): Uint8Array {
   );
 }
 
-function certificateEntry(label: string, id: number, fid: number): Uint8Array {
+function certificateEntry(label: string, id: number, fid: number, app: number): Uint8Array {
   return tlv(
     0x30,
     tlv(0x30, tlv(0x0c, utf8(label))),
     tlv(0x30, tlv(0x04, [id])),
-    tlv(0xa1, tlv(0x30, path(FID.mf, FID.app, fid))),
+    tlv(0xa1, tlv(0x30, path(FID.mf, app, fid))),
   );
 }
 
-export function cdf(): Uint8Array {
+export function cdf(app: number = FID.app): Uint8Array {
   return concat(
-    certificateEntry("Certificat d'authentification CPS", KEY_ID.authentication, FID.certAuthentication),
-    certificateEntry("Certificat de signature CPS", KEY_ID.signature, FID.certSignature),
+    certificateEntry("Certificat d'authentification CPS", KEY_ID.authentication, FID.certAuthentication, app),
+    certificateEntry("Certificat de signature CPS", KEY_ID.signature, FID.certSignature, app),
   );
 }
 
-function privateKeyEntry(label: string, id: number, usage: Uint8Array, keyRef: number): Uint8Array {
+function privateKeyEntry(
+  label: string,
+  id: number,
+  usage: Uint8Array,
+  keyRef: number,
+  app: number,
+): Uint8Array {
   return tlv(
     0x30,
     tlv(0x30, tlv(0x0c, utf8(label)), tlv(0x03, [0x07, 0x80]), tlv(0x04, [AUTH_ID])),
     tlv(0x30, tlv(0x04, [id]), tlv(0x03, usage), tlv(0x02, unsignedBytes(keyRef))),
-    tlv(0xa1, tlv(0x30, path(FID.mf, FID.app), tlv(0x02, unsignedBytes(RSA_BITS)))),
+    tlv(0xa1, tlv(0x30, path(FID.mf, app), tlv(0x02, unsignedBytes(RSA_BITS)))),
   );
 }
 
-export function prkdf(): Uint8Array {
+export function prkdf(app: number = FID.app): Uint8Array {
   return concat(
     // KeyUsageFlags: decrypt(1) + sign(2) for the authentication key…
     privateKeyEntry(
@@ -225,6 +239,7 @@ export function prkdf(): Uint8Array {
       KEY_ID.authentication,
       Uint8Array.of(0x05, 0x60),
       KEY_REF.authentication,
+      app,
     ),
     // …nonRepudiation(9) for the signature key.
     privateKeyEntry(
@@ -232,6 +247,7 @@ export function prkdf(): Uint8Array {
       KEY_ID.signature,
       Uint8Array.of(0x06, 0x00, 0x40),
       KEY_REF.signature,
+      app,
     ),
   );
 }
@@ -292,21 +308,24 @@ export interface LayoutContent {
   readonly signatureCertificate: Uint8Array;
   /** The AODF's needs-padding flag (default true). */
   readonly pinNeedsPadding?: boolean;
+  /** The contactless interface: the application is "CPx IAS CL" in DF 0002 (a guess, see CL_APP_FID). */
+  readonly contactless?: boolean;
 }
 
 export function buildFileSystem(content: LayoutContent): DfNode {
   const ef = (fid: number, data: Uint8Array, sfi?: number): EfNode =>
     sfi === undefined ? { kind: "ef", fid, content: data } : { kind: "ef", fid, sfi, content: data };
+  const appFid = content.contactless ? CL_APP_FID : FID.app;
   const app: DfNode = {
     kind: "df",
-    fid: FID.app,
-    aid: CPX_IAS_AID,
+    fid: appFid,
+    aid: content.contactless ? CPX_IAS_CL_AID : CPX_IAS_AID,
     children: [
-      ef(FID.odf, odf()),
+      ef(FID.odf, odf(appFid)),
       ef(FID.tokenInfo, tokenInfo(content.serial)),
       ef(FID.aodf, aodf(content.pinNeedsPadding ?? true)),
-      ef(FID.prkdf, prkdf()),
-      ef(FID.cdf, cdf()),
+      ef(FID.prkdf, prkdf(appFid)),
+      ef(FID.cdf, cdf(appFid)),
       ef(FID.certAuthentication, content.authenticationCertificate),
       ef(FID.certSignature, content.signatureCertificate),
     ],
@@ -316,7 +335,7 @@ export function buildFileSystem(content: LayoutContent): DfNode {
     fid: FID.mf,
     aid: CPX_ROOT_AID,
     children: [
-      ef(FID.dir, efDir(), SFI.dir),
+      ef(FID.dir, efDir(app.aid, appFid), SFI.dir),
       ef(FID.atr, efAtr(), SFI.atr),
       ef(FID.snIcc, efSnIcc(content.serial), SFI.snIcc),
       app,

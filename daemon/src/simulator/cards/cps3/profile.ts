@@ -22,6 +22,12 @@ export const CPS_PROFILES = {
   cpsExpired: "cps-expired",
   /** The authentication certificate is not a certificate: cps.read answers CARD_ERROR. */
   cpsBadCertificate: "cps-badcert",
+  /** Certificate files 512 bytes larger than their DER, padded with FF (as cards allocate them). */
+  cpsPaddedCertificates: "cps-padded-certs",
+  /** The AODF says no padding: the card stores the 4 digits alone (a padded block costs a try). */
+  cpsUnpaddedPin: "cps-unpadded-pin",
+  /** The contactless interface: contactless ATR, "CPx IAS CL" application, no PSO CDS. */
+  cpsContactless: "cps-contactless",
 } as const;
 
 registerProfile(CPS_PROFILES.cps, () => createCps3Emulator());
@@ -53,3 +59,6 @@ registerProfile(CPS_PROFILES.cpsExpired, () => createCps3Emulator({ expired: tru
 registerProfile(CPS_PROFILES.cpsBadCertificate, () =>
   createCps3Emulator({ corruptAuthenticationCertificate: true }),
 );
+registerProfile(CPS_PROFILES.cpsPaddedCertificates, () => createCps3Emulator({ certificatePadding: 512 }));
+registerProfile(CPS_PROFILES.cpsUnpaddedPin, () => createCps3Emulator({ pinPadding: false }));
+registerProfile(CPS_PROFILES.cpsContactless, () => createCps3Emulator({ contactless: true }));
