@@ -215,6 +215,9 @@ test("per-origin PIN: a PIN verified on the daemon's page does not serve a web a
     // test/server/pin-page.test.ts. Here this test's own client on the daemon's origin is connected.)
     const page = await openPage();
     try {
+      // A fresh insertion: no origin has given the PIN yet (an earlier test gave it for WEB_APP).
+      await putCard(page, "cps", "cps");
+      await page.locator("[data-field=cps-name]").waitFor();
       await verifyOnPage(page, SIMULATION_PIN);
       await page.locator("#cps-status[data-kind=ok]").waitFor();
       assert.match((await page.locator("#pin-per-origin").textContent()) ?? "", /vaut pour le logiciel/);

@@ -326,6 +326,16 @@ export class CpsDriver {
     } catch (error) {
       if (isPasserelleError(error, "CARD_REMOVED") || isPasserelleError(error, "NO_CARD"))
         this.forget(channel.readerId);
+      // The transport's own CARD_ERROR (an answer without status word, a 61xx loop, more bytes than
+      // Le) names no step: name it by the command it broke.
+      if (isPasserelleError(error, "CARD_ERROR") && error.details["step"] === undefined) {
+        throw new PasserelleError(
+          "CARD_ERROR",
+          error.message,
+          { ...error.details, step: stepOf(command) },
+          error,
+        );
+      }
       throw error;
     }
   }
@@ -554,6 +564,20 @@ export class CpsDriver {
     }
     throw cardError("VERIFY", sw);
   }
+}
+
+const STEP_BY_INS: Readonly<Record<number, string>> = {
+  0xa4: "SELECT",
+  0xb0: "READ BINARY",
+  0xcb: "GET DATA",
+  0x20: "VERIFY",
+  0x22: "MSE SET",
+  0x2a: "PSO",
+  0x88: "INTERNAL AUTHENTICATE",
+};
+
+function stepOf(command: CommandApdu): string {
+  return STEP_BY_INS[command.ins] ?? `INS ${command.ins.toString(16).toUpperCase().padStart(2, "0")}`;
 }
 
 /** EF.SN.ICC: `5A len <ANS issuer number (5)> <serial>`. */
