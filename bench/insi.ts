@@ -5,8 +5,9 @@
  * Organisation mode: normalise + build + send + parse (client.searchByTraits) vs a bare HTTPS POST of
  * the same envelope bytes to the same simulator over an equivalent keep-alive mutual-TLS agent,
  * reading the body without parsing. Target (issue 6): ≤ 1.2× at p50. Also: the audit trail's fsync.
- * Most of the difference is parsing the answer: @xmldom/xmldom 0.9.12 builds a new Unicode RegExp
- * for every end tag (lib/sax.js), about 40 % of its parse time; the line "bare POST + parse" shows it.
+ * Parsing the answer was most of the difference with @xmldom/xmldom 0.9.12 (a new Unicode RegExp
+ * for every end tag); the client now reads responses with saxes into a small tree, and the
+ * "response parsing alone" lines compare the two parsers on the same RESULTAT.
  * Card mode: the assertion PS signature time on its own (software key standing in for the card, plus
  * exclusive C14N and digests), and a call with the assertion cache vs without it (a signature per call).
  */
@@ -23,6 +24,10 @@ import { createInsiClient } from "../daemon/src/insi/client.ts";
 import { InsiConfig } from "../daemon/src/insi/config.ts";
 import { loadOrganisationCredentials } from "../daemon/src/insi/credentials.ts";
 import { parseInsiResponse } from "../daemon/src/insi/response.ts";
+import { parseResponseXml } from "../daemon/src/insi/response-xml.ts";
+import { parseUntrustedXml } from "../daemon/src/insi/xml.ts";
+import { SIMULATED_IDENTITIES } from "../daemon/src/simulator/insi/identities.ts";
+import { resultatEnvelope } from "../daemon/src/simulator/insi/responses.ts";
 import { buildEnvelope, recSansVitaleBody } from "../daemon/src/insi/envelope.ts";
 import { SOAP12_CONTENT_TYPE, OPERATIONS } from "../daemon/src/insi/namespaces.ts";
 import type { AssertionSigner } from "../daemon/src/insi/signer.ts";
@@ -196,6 +201,29 @@ try {
     await audit.close();
     agent.destroy();
     sim.process.kill("SIGTERM");
+  }
+
+  // ---------------------------------------------------------------- response parsers, side by side
+  {
+    // The same RESULTAT (an identity with history, ~1.2 KB) parsed by the client's reader (saxes,
+    // strict and namespace-aware, into a small tree) and by an xmldom document (the parser the
+    // client used before; the simulator still uses it). Both refuse DOCTYPE/ENTITY beforehand.
+    const xml = resultatEnvelope("rechercherInsAvecTraitsIdentite", "uuid:1", "00", SIMULATED_IDENTITIES[3]);
+    const saxesTimes: number[] = [];
+    const xmldomTimes: number[] = [];
+    for (let i = 0; i < WARMUP * 10 + ROUNDS * 5; i += 1) {
+      const a = performance.now();
+      parseResponseXml(xml);
+      const b = performance.now();
+      parseUntrustedXml(xml);
+      const c = performance.now();
+      if (i >= WARMUP * 10) {
+        saxesTimes.push(b - a);
+        xmldomTimes.push(c - b);
+      }
+    }
+    console.log("response parsing alone (same RESULTAT):");
+    console.log("  " + ratioLine("saxes tree vs xmldom document", saxesTimes, xmldomTimes, 50));
   }
 
   // ---------------------------------------------------------------- card mode

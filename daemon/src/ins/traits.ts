@@ -65,6 +65,8 @@ const APOSTROPHES = /[\u2019\u2018\u02BC\u00B4\u0060\u2032]/g;
 const DASHES = /[\u2010\u2011\u2012\u2013\u2014\u2212]/g;
 const COMBINING_MARKS = /\p{M}/gu;
 const LIGATURES = /[ÆæŒœ]/;
+/** Letters A–Z (either case), separators and spaces only: nothing to decompose or map. */
+const ALREADY_PLAIN = /^[A-Za-z' -]*$/;
 /** Birth name: upper-case A–Z words joined by one separator (`-`, `--`, `'`, a space); `'` may lead or end. */
 const BIRTH_NAME = /^'?[A-Z]+(?:(?:--|[-' ])[A-Z]+)*'?$/;
 /** One given name: the same without `--` and without a trailing `'`. */
@@ -94,14 +96,20 @@ export function normaliseName(
       "contains the ligature Æ or Œ: INSi does not accept it; enter AE or OE as on the identity document",
     );
   }
-  const unified = raw
-    .normalize("NFD")
-    .replace(COMBINING_MARKS, "")
-    .replace(APOSTROPHES, "'")
-    .replace(DASHES, "-")
-    .replace(/\s+/gu, " ")
-    .trim()
-    .replace(/ *([-']) */g, "$1");
+  // Already in INSi's form (the common case, and every name INSi sends back): no Unicode work.
+  const unified = ALREADY_PLAIN.test(raw)
+    ? raw
+        .replace(/\s+/gu, " ")
+        .trim()
+        .replace(/ *([-']) */g, "$1")
+    : raw
+        .normalize("NFD")
+        .replace(COMBINING_MARKS, "")
+        .replace(APOSTROPHES, "'")
+        .replace(DASHES, "-")
+        .replace(/\s+/gu, " ")
+        .trim()
+        .replace(/ *([-']) */g, "$1");
   for (const char of unified) {
     if (!/[A-Za-z' -]/.test(char)) {
       const codePoint = `U+${char.codePointAt(0)?.toString(16).toUpperCase().padStart(4, "0")}`;

@@ -11,20 +11,19 @@
  *   INSI_INVALID_RESPONSE. Error details carry codes and element names, never response content.
  */
 import type { InsiResult } from "@passerelle/protocol";
-import type { Element } from "@xmldom/xmldom";
 import { PasserelleError } from "../errors.ts";
 import { isNirKeyValid, isNirShape, nirKey } from "../ins/nir.ts";
 import { insTypeForOid } from "../ins/oid.ts";
 import { normaliseName, splitListePrenom } from "../ins/traits.ts";
 import { NS } from "./namespaces.ts";
 import {
-  childElements,
-  childNamed,
+  childNamed as child,
   childrenNamed,
-  parseUntrustedXml,
+  parseResponseXml,
   textOf,
-  UnsafeXmlError,
-} from "./xml.ts";
+  type XmlElement as Element,
+} from "./response-xml.ts";
+import { UnsafeXmlError } from "./xml.ts";
 
 export type InsiIdentity = NonNullable<InsiResult["identity"]>;
 type InsValue = InsiIdentity["ins"];
@@ -38,25 +37,34 @@ export const CR_OUTCOME: Readonly<Record<string, InsiResult["outcome"]>> = {
 const KEY_PATTERN = /^[0-9]{2}$/;
 const DATE_PATTERN = /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/;
 
+/** A repeated element where the contract has one: the answer is not what INSi sends. */
+function duplicated(name: string): PasserelleError {
+  return invalid(`${name} appears more than once`, { element: name });
+}
+
+function childOnce(parent: Element, namespace: string, localName: string): Element | undefined {
+  return child(parent, namespace, localName, duplicated);
+}
+
 function invalid(message: string, details: Record<string, unknown> = {}, cause?: unknown): PasserelleError {
   return new PasserelleError("INSI_INVALID_RESPONSE", `INSi response: ${message}`, details, cause);
 }
 
 /** A required child of RESULTAT's namespace, with its text. */
 function requiredText(parent: Element, name: string): string {
-  const value = textOf(childNamed(parent, NS.resultat, name));
+  const value = textOf(childOnce(parent, NS.resultat, name));
   if (value === undefined || value === "")
     throw invalid(`${parent.localName}/${name} is missing`, { element: name });
   return value;
 }
 
 function optionalText(parent: Element, name: string): string | undefined {
-  const value = textOf(childNamed(parent, NS.resultat, name));
+  const value = textOf(childOnce(parent, NS.resultat, name));
   return value === "" ? undefined : value;
 }
 
 function insValue(element: Element): InsValue {
-  const idIndividu = childNamed(element, NS.resultat, "IdIndividu");
+  const idIndividu = childOnce(element, NS.resultat, "IdIndividu");
   if (idIndividu === undefined)
     throw invalid(`${element.localName}/IdIndividu is missing`, { element: "IdIndividu" });
   const value = requiredText(idIndividu, "NumIdentifiant").toUpperCase();
@@ -89,7 +97,7 @@ function identity(individu: Element): InsiIdentity {
   const actif = childrenNamed(individu, NS.resultat, "INSACTIF");
   if (actif.length !== 1 || actif[0] === undefined)
     throw invalid("INDIVIDU must hold exactly one INSACTIF", { element: "INSACTIF" });
-  const tiq = childNamed(individu, NS.resultat, "TIQ");
+  const tiq = childOnce(individu, NS.resultat, "TIQ");
   if (tiq === undefined) throw invalid("INDIVIDU/TIQ is missing", { element: "TIQ" });
 
   const birthName = referenceName(requiredText(tiq, "NomNaissance"));
@@ -137,7 +145,7 @@ export const TEMPORARY_FAULTS: ReadonlySet<string> = new Set(["siram_40"]);
 export const MAX_FAULT_MESSAGE = 500;
 
 function resultat(element: Element, meta: ResponseMeta): InsiResult {
-  const cr = childNamed(element, NS.resultat, "CR");
+  const cr = childOnce(element, NS.resultat, "CR");
   if (cr === undefined) throw invalid("RESULTAT/CR is missing", { element: "CR" });
   const code = requiredText(cr, "CodeCR");
   const label = optionalText(cr, "LibelleCR") ?? "";
@@ -145,7 +153,7 @@ function resultat(element: Element, meta: ResponseMeta): InsiResult {
   // Only a code-like value goes back to the web app: never response content of arbitrary size.
   if (outcome === undefined)
     throw invalid("unknown CodeCR", { cr: /^\w{1,8}$/.test(code) ? code : "(not a CR code)" });
-  const individu = childNamed(element, NS.resultat, "INDIVIDU");
+  const individu = childOnce(element, NS.resultat, "INDIVIDU");
   if (outcome === "found" && individu === undefined) throw invalid("CR 00 without INDIVIDU", { cr: code });
   return {
     outcome,
@@ -157,25 +165,25 @@ function resultat(element: Element, meta: ResponseMeta): InsiResult {
 }
 
 function fault(element: Element): PasserelleError {
-  const code = childNamed(element, NS.soap, "Code");
-  const soapCode = textOf(code === undefined ? undefined : childNamed(code, NS.soap, "Value"));
-  const subcodeElement = code === undefined ? undefined : childNamed(code, NS.soap, "Subcode");
+  const code = childOnce(element, NS.soap, "Code");
+  const soapCode = textOf(code === undefined ? undefined : childOnce(code, NS.soap, "Value"));
+  const subcodeElement = code === undefined ? undefined : childOnce(code, NS.soap, "Subcode");
   const subcode = textOf(
-    subcodeElement === undefined ? undefined : childNamed(subcodeElement, NS.soap, "Value"),
+    subcodeElement === undefined ? undefined : childOnce(subcodeElement, NS.soap, "Value"),
   );
-  const reasonElement = childNamed(element, NS.soap, "Reason");
-  const reason = textOf(reasonElement === undefined ? undefined : childNamed(reasonElement, NS.soap, "Text"));
-  const detail = childNamed(element, NS.soap, "Detail");
-  const erreur = detail === undefined ? undefined : childNamed(detail, NS.siram, "Erreur");
+  const reasonElement = childOnce(element, NS.soap, "Reason");
+  const reason = textOf(reasonElement === undefined ? undefined : childOnce(reasonElement, NS.soap, "Text"));
+  const detail = childOnce(element, NS.soap, "Detail");
+  const erreur = detail === undefined ? undefined : childOnce(detail, NS.siram, "Erreur");
   const stripPrefix = (qname: string | undefined) => qname?.replace(/^[^:]*:/, "");
   const faultCode =
-    erreur?.getAttribute("code") ?? stripPrefix(subcode) ?? stripPrefix(soapCode) ?? "unknown";
+    erreur?.attributes.get("code") ?? stripPrefix(subcode) ?? stripPrefix(soapCode) ?? "unknown";
   // INSi's own words for the web app, bounded (MAX_FAULT_MESSAGE): never response content of any size.
   const faultMessage = (textOf(erreur) || reason || "").slice(0, MAX_FAULT_MESSAGE);
   const details: Record<string, unknown> = { faultCode, faultMessage };
   if (soapCode !== undefined) details["soapCode"] = stripPrefix(soapCode);
   if (subcode !== undefined) details["subcode"] = stripPrefix(subcode);
-  const severity = erreur?.getAttribute("severite");
+  const severity = erreur?.attributes.get("severite");
   if (severity) details["severity"] = severity;
   if (reason !== undefined && reason !== faultMessage) details["reason"] = reason;
   const codes = [faultCode, stripPrefix(subcode)].map((c) => c?.toLowerCase());
@@ -203,21 +211,19 @@ export interface ResponseMeta {
 export function parseInsiResponse(xml: string, meta: ResponseMeta): InsiResult {
   let root: Element;
   try {
-    const doc = parseUntrustedXml(xml);
-    if (doc.documentElement === null) throw new UnsafeXmlError("no root element");
-    root = doc.documentElement;
+    root = parseResponseXml(xml);
   } catch (error) {
     throw invalid(error instanceof UnsafeXmlError ? error.message : "unreadable XML", {}, error);
   }
-  if (root.namespaceURI !== NS.soap || root.localName !== "Envelope") {
+  if (root.namespace !== NS.soap || root.localName !== "Envelope") {
     throw invalid("not a SOAP 1.2 envelope", { element: root.localName });
   }
-  const body = childNamed(root, NS.soap, "Body");
+  const body = childOnce(root, NS.soap, "Body");
   if (body === undefined) throw invalid("no SOAP Body", { element: "Body" });
-  const [content, ...rest] = childElements(body);
+  const [content, ...rest] = body.children;
   if (content === undefined || rest.length > 0) throw invalid("the SOAP Body must hold exactly one element");
-  if (content.namespaceURI === NS.soap && content.localName === "Fault") throw fault(content);
-  if (content.namespaceURI === NS.resultat && content.localName === "RESULTAT")
+  if (content.namespace === NS.soap && content.localName === "Fault") throw fault(content);
+  if (content.namespace === NS.resultat && content.localName === "RESULTAT")
     return resultat(content, meta);
   throw invalid("the SOAP Body holds neither RESULTAT nor a Fault", { element: content.localName });
 }

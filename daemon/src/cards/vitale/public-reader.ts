@@ -11,7 +11,7 @@
  */
 import type { CardChannel, CommandApdu, ResponseApdu } from "../../pcsc/apdu.ts";
 import { SW_OK } from "../../pcsc/apdu.ts";
-import { PasserelleError } from "../../errors.ts";
+import { isPasserelleError, PasserelleError } from "../../errors.ts";
 import {
   decodeDataFile,
   decodePointerFile,
@@ -53,6 +53,29 @@ const SW_FILE_NOT_FOUND = 0x6a82;
 /** `details.step` of a CARD_ERROR: which part of the read the card broke. */
 export const STEP_SELECT_APPLICATION = "select application";
 export const STEP_POINTER_FILE = "pointer file";
+/** The split layout's names and birth dates in the MF. Data files are named `file <FID> (<name>)`. */
+export const STEP_MF_IDENTITIES = "MF identities";
+
+/**
+ * One command of the read. A card answer the PC/SC layer could not make sense of (no status word,
+ * an impossible one, an endless 61xx loop…) is a CARD_ERROR there; here it gets the step it broke
+ * (`details.step`), so the web app and the logs say where. Other errors (CARD_REMOVED…) pass as is.
+ */
+async function transmitAt(card: CardChannel, step: string, command: CommandApdu): Promise<ResponseApdu> {
+  try {
+    return await card.transmit(command);
+  } catch (error) {
+    if (isPasserelleError(error, "CARD_ERROR") && error.details["step"] === undefined) {
+      throw new PasserelleError(
+        "CARD_ERROR",
+        `Vitale ${step}: ${error.message}`,
+        { ...error.details, step },
+        error,
+      );
+    }
+    throw error;
+  }
+}
 
 export interface PublicLayoutReaderOptions {
   /** Which beneficiary tags mean what; the public layout by default. */
@@ -86,7 +109,7 @@ async function readPublicLayout(card: CardChannel, layout: VitaleBeneficiaryLayo
     );
   }
 
-  const selected = await card.transmit(selectApplication(VITALE_AID));
+  const selected = await transmitAt(card, STEP_SELECT_APPLICATION, selectApplication(VITALE_AID));
   if (selected.sw !== SW_OK) {
     if (SW_NO_APPLICATION.has(selected.sw)) {
       throw new PasserelleError("WRONG_CARD", "no Vitale application on this card", {
@@ -99,7 +122,7 @@ async function readPublicLayout(card: CardChannel, layout: VitaleBeneficiaryLayo
     });
   }
 
-  const pointer = await readFile(card, { fid: POINTER_FILE_ID });
+  const pointer = await readFile(card, { fid: POINTER_FILE_ID }, STEP_POINTER_FILE);
   if (!pointer.ok) {
     throw new PasserelleError(
       "CARD_ERROR",
@@ -208,7 +231,7 @@ async function readDataFile(
   layout: VitaleBeneficiaryLayout,
   warnings: string[],
 ): Promise<DataFileContent | undefined> {
-  const read = await readFile(card, target);
+  const read = await readFile(card, target, label);
   if (!read.ok) {
     warnings.push(`${label}: ${read.problem}`);
     return undefined;
@@ -235,14 +258,20 @@ async function readIdentities(
   warnings: string[],
 ): Promise<LabelledRecord[]> {
   if (listed.length > 0) {
-    const selected = await card.transmit(selectApplication(VITALE_MF_AID));
+    const selected = await transmitAt(card, STEP_MF_IDENTITIES, selectApplication(VITALE_MF_AID));
     if (selected.sw !== SW_OK) {
       warnings.push(`SELECT of the MF_VITALE application answered status ${swHex(selected.sw)}`);
       return [];
     }
     return (await readDataFiles(card, listed, layout, warnings)).records;
   }
-  const selected = await card.transmit({ cla: 0x00, ins: 0xa4, p1: 0x00, p2: 0x00, data: MF_FID });
+  const selected = await transmitAt(card, STEP_MF_IDENTITIES, {
+    cla: 0x00,
+    ins: 0xa4,
+    p1: 0x00,
+    p2: 0x00,
+    data: MF_FID,
+  });
   if (selected.sw !== SW_OK) {
     warnings.push(`SELECT of the MF answered status ${swHex(selected.sw)}`);
     return [];
@@ -292,9 +321,9 @@ type FileTarget = { readonly fid: number } | { readonly sfi: number };
  * for a short EF identifier, a first READ BINARY with the SFI in P1 (which makes the file current,
  * ISO/IEC 7816-4 §11.2.2) and the next chunks by offset.
  */
-async function readFile(card: CardChannel, target: FileTarget): Promise<FileRead> {
+async function readFile(card: CardChannel, target: FileTarget, step: string): Promise<FileRead> {
   if ("fid" in target) {
-    const selected = await card.transmit({
+    const selected = await transmitAt(card, step, {
       cla: 0x00,
       ins: 0xa4,
       p1: 0x02,
@@ -310,7 +339,7 @@ async function readFile(card: CardChannel, target: FileTarget): Promise<FileRead
   let size = 0;
   for (;;) {
     const bySfi = size === 0 && "sfi" in target;
-    const response = await card.transmit({
+    const response = await transmitAt(card, step, {
       cla: 0x00,
       ins: 0xb0,
       p1: bySfi ? 0x80 | target.sfi : (size >> 8) & 0x7f,
