@@ -26,6 +26,10 @@ const QUICK: Record<string, { args?: string[]; env?: Record<string, string>; pri
     env: { BENCH_ROUNDS: "20", BENCH_SIGNATURES: "5" },
     prints: /build\+send\+parse p50: .* → [\d.]+×/,
   },
+  "packaged.ts": {
+    env: { BENCH_ROUNDS: "1", BENCH_IDLE_SECONDS: "1" },
+    prints: /packaged − bare node: \+|packaged: skipped/,
+  },
   "ping.ts": { env: { BENCH_ROUNDS: "50" }, prints: /round trip p50: .* → [\d.]+×/ },
   "vitale.ts": { args: ["10"], prints: /ratio cold \/ bare +: [\d.]+/ },
 };
