@@ -18,7 +18,7 @@ const QUICK: Record<string, { args?: string[]; env?: Record<string, string>; pri
     env: { BENCH_BLOCKS: "2", BENCH_APDUS: "5" },
     prints: /CardSession vs bare koffi async Transmit p50: .* → [\d.]+×/,
   },
-  "cps.ts": { args: ["5"], prints: /cold cps\.read: 22 APDUs/ },
+  "cps.ts": { args: ["5"], prints: /cold cps\.read: 25 APDUs/ },
   "cps4-pcscd.ts": { args: ["1"], prints: /cold read: ours \d+ APDUs/ },
   "idle-cpu.ts": { env: { BENCH_IDLE_SECONDS: "1" }, prints: /idle CPU over 1 s/ },
   "insert-event.ts": { env: { BENCH_ROUNDS: "2" }, prints: /WebSocket client card\.inserted − bare: p50/ },

@@ -4,8 +4,18 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { test } from "node:test";
+import { after, before, test } from "node:test";
 import { REPO_ROOT, cliCommand } from "../helpers/daemon.ts";
+import { acquirePcscd, type PcscdLab } from "../helpers/pcscd.ts";
+
+// doctor asks the PC/SC service: hold the lab lock so that no other test file restarts pcscd meanwhile.
+let lab: PcscdLab | undefined;
+before(async () => {
+  lab = await acquirePcscd();
+});
+after(async () => {
+  await lab?.release();
+});
 
 function doctor(config: unknown) {
   const dir = mkdtempSync(path.join(tmpdir(), "passerelle-doctor-"));

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { REPO_ROOT, startDaemon, type DaemonProcess } from "../helpers/daemon.ts";
+import { CLI, REPO_ROOT, startDaemon, type DaemonProcess } from "../helpers/daemon.ts";
 import { launchBrowser, type Browser } from "./browser.ts";
 
 const GUIDE = "docs/admin-guide.md";
@@ -33,7 +33,9 @@ function guideBlocks(): string[] {
 }
 
 function runAsAdmin(script: string): { status: number | null; output: string } {
-  const result = spawnSync("bash", ["-c", `set -eo pipefail\n${script}`], {
+  // `passerelle` as the guide means it: the CLI of this checkout.
+  const cli = `passerelle() { "${process.execPath}" --import tsx "${CLI}" "$@"; }\n`;
+  const result = spawnSync("bash", ["-c", `set -eo pipefail\n${cli}${script}`], {
     cwd: REPO_ROOT,
     env: { PATH: process.env["PATH"], HOME: home, LANG: "C.UTF-8" },
     encoding: "utf8",
@@ -41,8 +43,10 @@ function runAsAdmin(script: string): { status: number | null; output: string } {
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
-function listedCas(): string {
-  return runAsAdmin('certutil -d "sql:$HOME/.pki/nssdb" -L').output;
+const FIREFOX_PROFILE = ".mozilla/firefox/t3st.default-release";
+
+function listedCas(db = "$HOME/.pki/nssdb"): string {
+  return runAsAdmin(`certutil -d "sql:${db}" -L`).output;
 }
 
 before(async () => {
@@ -51,6 +55,9 @@ before(async () => {
   const dataDir = path.join(home, ".local/share/passerelle");
   mkdirSync(dataDir, { recursive: true });
   daemon = await startDaemon({ dataDir, env: { HOME: home } });
+  // A Firefox profile with its own NSS database: trust install must find it too.
+  mkdirSync(path.join(home, FIREFOX_PROFILE), { recursive: true });
+  runAsAdmin(`certutil -d "sql:$HOME/${FIREFOX_PROFILE}" -N --empty-password`);
 });
 
 after(async () => {
@@ -71,7 +78,7 @@ async function openOwnPage(browser: Browser): Promise<{ ok: boolean; error?: str
   }
 }
 
-test("the admin guide's certutil commands make Chromium trust the daemon, and the uninstall removes it", async () => {
+test("passerelle trust install (the admin guide's line) makes Chromium trust the daemon with no certificate flag; uninstall removes it", async () => {
   const [install, uninstall] = guideBlocks();
   assert.ok(install && uninstall, `${GUIDE}: two blocks for this test (trust, uninstall)`);
 
@@ -88,6 +95,13 @@ test("the admin guide's certutil commands make Chromium trust the daemon, and th
   const installed = runAsAdmin(install);
   assert.equal(installed.status, 0, installed.output);
   assert.match(listedCas(), new RegExp(CA_NICKNAME));
+  assert.match(listedCas(`$HOME/${FIREFOX_PROFILE}`), new RegExp(CA_NICKNAME), "every Firefox profile");
+  assert.match(installed.output, /\.pki\/nssdb: installed$/m, "one line per store");
+  assert.match(installed.output, /t3st\.default-release: installed$/m);
+  // Idempotent: again, nothing changes, and status agrees.
+  const again = runAsAdmin(install);
+  assert.match(again.output, /\.pki\/nssdb: already installed$/m);
+  assert.match(runAsAdmin("passerelle trust status --no-system").output, /\.pki\/nssdb: installed$/m);
 
   const after = await launchBrowser({ env: { ...process.env, HOME: home } });
   try {
@@ -100,4 +114,5 @@ test("the admin guide's certutil commands make Chromium trust the daemon, and th
   const removed = runAsAdmin(uninstall);
   assert.equal(removed.status, 0, removed.output);
   assert.doesNotMatch(listedCas(), new RegExp(CA_NICKNAME));
+  assert.doesNotMatch(listedCas(`$HOME/${FIREFOX_PROFILE}`), new RegExp(CA_NICKNAME));
 });

@@ -152,3 +152,23 @@ test("no PIN page open and no window to open: PIN_REQUIRED at once with the page
   ehr.close();
   page.close();
 });
+
+test("a CPS4 too: the PIN page hears the card's answer to the PIN typed there", async () => {
+  const ehr = await connect(ORIGIN);
+  const page = await connect(`http://localhost:${daemon.port}`);
+  try {
+    await page.call("lab.insertCard", { slot: 0, card: "cps4" });
+    const wrong = ehr.call("cps.verifyPin", {});
+    const [request] = await pendingRequests(page);
+    assert.ok(request);
+    const typed = (await page.call("pin.submit", { requestId: request.requestId, pin: "9999" }))["error"] as {
+      data: { reason: string };
+    };
+    assert.equal(typed.data.reason, "PIN_INCORRECT");
+    assert.equal(((await wrong)["error"] as { data: { reason: string } }).data.reason, "PIN_INCORRECT");
+  } finally {
+    await page.call("lab.insertCard", { slot: 0, card: "cps" });
+    ehr.close();
+    page.close();
+  }
+});

@@ -221,7 +221,14 @@ export class AuditTrail implements AuditSink {
       try {
         const data = Buffer.from((this.#torn ? "\n" : "") + batch.map((p) => p.line).join(""), "utf8");
         if (this.#size > 0 && this.#size + data.length > this.#maxFileBytes) await this.#rotate();
-        await this.#handle.write(data);
+        // A nearly full disk may take part of the batch and say so only through bytesWritten (no
+        // error until the next write): keep writing the rest, so that the ENOSPC surfaces here and
+        // no caller is answered on a half-written line.
+        for (let offset = 0; offset < data.length;) {
+          const { bytesWritten } = await this.#handle.write(data, offset, data.length - offset);
+          if (bytesWritten <= 0) throw Object.assign(new Error("the disk took no bytes"), { code: "ENOSPC" });
+          offset += bytesWritten;
+        }
         await this.#handle.datasync();
         this.#size += data.length;
         this.#torn = false;

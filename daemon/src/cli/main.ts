@@ -19,6 +19,7 @@ import { registerLabInsert } from "./lab-insert.ts";
 import { registerLabInsi } from "./lab-insi.ts";
 import { shutdownOnSignal } from "./shutdown.ts";
 import { registerStatus } from "./status.ts";
+import { registerTrust } from "./trust.ts";
 
 /** Exit codes: documented in docs/admin-guide.md. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, portInUse: 3, config: 4 } as const;
@@ -92,6 +93,7 @@ export function buildProgram(): Command {
   registerInsiConformance(program);
   registerAuditTail(program);
   registerAuditPrune(program);
+  registerTrust(program);
   registerDoctor(program);
   return program;
 }

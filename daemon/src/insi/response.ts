@@ -223,7 +223,6 @@ export function parseInsiResponse(xml: string, meta: ResponseMeta): InsiResult {
   const [content, ...rest] = body.children;
   if (content === undefined || rest.length > 0) throw invalid("the SOAP Body must hold exactly one element");
   if (content.namespace === NS.soap && content.localName === "Fault") throw fault(content);
-  if (content.namespace === NS.resultat && content.localName === "RESULTAT")
-    return resultat(content, meta);
+  if (content.namespace === NS.resultat && content.localName === "RESULTAT") return resultat(content, meta);
   throw invalid("the SOAP Body holds neither RESULTAT nor a Fault", { element: content.localName });
 }

@@ -161,25 +161,38 @@ export class Cps4Driver {
               readerId: channel.readerId,
               triesRemaining: tries,
             });
-      let block: Uint8Array;
       try {
-        block = buildPinBlock(pin, entry.data.pin);
-      } catch (error) {
-        if (error instanceof PinFormatError && route === "prompt") {
-          throw new PasserelleError("PIN_INCORRECT", "the PIN page returned a malformed PIN", {
-            triesRemaining: tries,
-          });
+        let block: Uint8Array;
+        try {
+          block = buildPinBlock(pin, entry.data.pin);
+        } catch (error) {
+          if (error instanceof PinFormatError && route === "prompt") {
+            throw new PasserelleError("PIN_INCORRECT", "the PIN page returned a malformed PIN", {
+              triesRemaining: tries,
+            });
+          }
+          throw error;
         }
+        try {
+          sw = (await this.#transmit(channel, apdu.verify(entry.data.pin.reference, block), "VERIFY")).sw;
+        } finally {
+          block.fill(0);
+        }
+      } catch (error) {
+        // The PIN page waits for the card's answer (pin.submit): tell it, as the CPS3 driver does.
+        if (route === "prompt") request.prompt?.answered?.({ error });
         throw error;
       }
-      try {
-        sw = (await this.#transmit(channel, apdu.verify(entry.data.pin.reference, block), "VERIFY")).sw;
-      } finally {
-        block.fill(0);
-      }
     }
-    const outcome = this.#verifyOutcome(entry, sw, tries);
+    let outcome: CpsVerifyPinResult;
+    try {
+      outcome = this.#verifyOutcome(entry, sw, tries);
+    } catch (error) {
+      if (route === "prompt") request.prompt?.answered?.({ error });
+      throw error;
+    }
     entry.verifiedFor.add(request.origin);
+    if (route === "prompt") request.prompt?.answered?.(outcome);
     return outcome;
   }
 

@@ -1,0 +1,261 @@
+/**
+ * `passerelle trust install|uninstall|status`: puts the local CA (local-ca.ts) in the stores the
+ * browsers read, and takes it out again. One result per store; every action is idempotent (an
+ * install over the same CA says "already installed"; over an older CA, after a renewal, it replaces
+ * it — same nickname).
+ *
+ * - NSS databases (certutil from libnss3-tools): the user's Chromium/Chrome/Edge database
+ *   ~/.pki/nssdb on Linux (created when missing), and every Firefox profile found.
+ * - The OS store: Debian/Ubuntu /usr/local/share/ca-certificates + update-ca-certificates, Fedora
+ *   /etc/pki/ca-trust/source/anchors + update-ca-trust (both need root; skipped otherwise, and said
+ *   so), macOS the login keychain (security add-trusted-cert), Windows the user's Root store
+ *   (certutil -user -addstore). Only the Linux paths are exercised by the tests here.
+ */
+import { spawnSync } from "node:child_process";
+import { X509Certificate } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+
+export const CA_NICKNAME = "Passerelle local CA";
+const SYSTEM_FILE_NAME = "passerelle-local-ca";
+
+export type TrustAction = "install" | "uninstall" | "status";
+
+export interface StoreResult {
+  readonly store: string;
+  readonly outcome:
+    | "installed"
+    | "already installed"
+    | "replaced an older CA"
+    | "an older CA is installed"
+    | "not installed"
+    | "removed"
+    | "skipped"
+    | "failed";
+  readonly detail?: string;
+}
+
+export interface TrustOptions {
+  readonly caPem: string;
+  readonly caFile: string;
+  readonly home: string;
+  /** Also the OS store (default true). */
+  readonly system?: boolean;
+  readonly platform?: NodeJS.Platform;
+  /** Environment for the tools (APPDATA on Windows…). */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+function run(command: string, args: string[], env?: NodeJS.ProcessEnv): { ok: boolean; out: string } {
+  const result = spawnSync(command, args, { encoding: "utf8", env: env ?? process.env });
+  return { ok: result.status === 0, out: `${result.stdout ?? ""}${result.stderr ?? ""}`.trim() };
+}
+
+function hasCommand(command: string): boolean {
+  const result = spawnSync(
+    process.platform === "win32" ? "where" : "sh",
+    process.platform === "win32" ? [command] : ["-c", `command -v ${command}`],
+    { encoding: "utf8" },
+  );
+  return result.status === 0;
+}
+
+function base64Of(pem: string): string[] {
+  return [...pem.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)].map((m) =>
+    (m[1] ?? "").replace(/\s+/g, ""),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// NSS
+// ---------------------------------------------------------------------------------------------
+
+/** The NSS databases of this user: ~/.pki/nssdb (Linux) and every Firefox profile. */
+export function nssDatabases(home: string, platform: NodeJS.Platform, env: NodeJS.ProcessEnv): string[] {
+  const found: string[] = [];
+  if (platform === "linux") found.push(`sql:${path.join(home, ".pki", "nssdb")}`);
+  const profileRoots =
+    platform === "darwin"
+      ? [path.join(home, "Library", "Application Support", "Firefox", "Profiles")]
+      : platform === "win32"
+        ? [
+            path.join(
+              env["APPDATA"] ?? path.join(home, "AppData", "Roaming"),
+              "Mozilla",
+              "Firefox",
+              "Profiles",
+            ),
+          ]
+        : [
+            path.join(home, ".mozilla", "firefox"),
+            path.join(home, "snap", "firefox", "common", ".mozilla", "firefox"),
+            path.join(home, ".var", "app", "org.mozilla.firefox", ".mozilla", "firefox"),
+          ];
+  for (const root of profileRoots) {
+    let names: string[];
+    try {
+      names = readdirSync(root);
+    } catch {
+      continue;
+    }
+    for (const name of names.sort()) {
+      const profile = path.join(root, name);
+      if (existsSync(path.join(profile, "cert9.db"))) found.push(`sql:${profile}`);
+      else if (existsSync(path.join(profile, "cert8.db"))) found.push(`dbm:${profile}`);
+    }
+  }
+  return found;
+}
+
+function nssState(db: string, caPem: string): "current" | "older" | "absent" {
+  const listed = run("certutil", ["-d", db, "-L", "-n", CA_NICKNAME, "-a"]);
+  if (!listed.ok) return "absent";
+  const ours = base64Of(caPem)[0];
+  return base64Of(listed.out).includes(ours ?? "") ? "current" : "older";
+}
+
+function nssRemoveAll(db: string): boolean {
+  let removed = false;
+  // Renewals may have left several certificates under the nickname: delete until none is left.
+  for (let i = 0; i < 20 && run("certutil", ["-d", db, "-D", "-n", CA_NICKNAME]).ok; i++) removed = true;
+  return removed;
+}
+
+function nssStore(action: TrustAction, db: string, options: TrustOptions): StoreResult {
+  const store = `NSS ${db}`;
+  if (!hasCommand("certutil"))
+    return { store, outcome: "skipped", detail: "certutil not found (Debian: apt install libnss3-tools)" };
+  const dir = db.replace(/^(sql|dbm):/, "");
+  if (action === "status") {
+    const state = nssState(db, options.caPem);
+    return {
+      store,
+      outcome:
+        state === "current" ? "installed" : state === "older" ? "an older CA is installed" : "not installed",
+    };
+  }
+  if (action === "uninstall") {
+    if (!existsSync(dir)) return { store, outcome: "not installed" };
+    return { store, outcome: nssRemoveAll(db) ? "removed" : "not installed" };
+  }
+  if (!existsSync(path.join(dir, "cert9.db")) && !existsSync(path.join(dir, "cert8.db"))) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const created = run("certutil", ["-d", db, "-N", "--empty-password"]);
+    if (!created.ok) return { store, outcome: "failed", detail: created.out };
+  }
+  const state = nssState(db, options.caPem);
+  if (state === "current") return { store, outcome: "already installed" };
+  nssRemoveAll(db);
+  const added = run("certutil", ["-d", db, "-A", "-t", "C,,", "-n", CA_NICKNAME, "-i", options.caFile]);
+  if (!added.ok) return { store, outcome: "failed", detail: added.out };
+  return { store, outcome: state === "older" ? "replaced an older CA" : "installed" };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The OS store
+// ---------------------------------------------------------------------------------------------
+
+interface LinuxAnchors {
+  readonly name: string;
+  readonly file: string;
+  readonly update: [string, ...string[]];
+}
+
+function linuxAnchors(): LinuxAnchors | null {
+  if (hasCommand("update-ca-certificates"))
+    return {
+      name: "system (update-ca-certificates)",
+      file: `/usr/local/share/ca-certificates/${SYSTEM_FILE_NAME}.crt`,
+      update: ["update-ca-certificates"],
+    };
+  if (hasCommand("update-ca-trust"))
+    return {
+      name: "system (update-ca-trust)",
+      file: `/etc/pki/ca-trust/source/anchors/${SYSTEM_FILE_NAME}.pem`,
+      update: ["update-ca-trust", "extract"],
+    };
+  return null;
+}
+
+function linuxSystemStore(action: TrustAction, options: TrustOptions): StoreResult {
+  const anchors = linuxAnchors();
+  if (!anchors)
+    return { store: "system", outcome: "skipped", detail: "no update-ca-certificates or update-ca-trust" };
+  const store = anchors.name;
+  const present = existsSync(anchors.file) ? readFileSync(anchors.file, "utf8") : null;
+  const current = present !== null && base64Of(present)[0] === base64Of(options.caPem)[0];
+  if (action === "status")
+    return {
+      store,
+      outcome: present === null ? "not installed" : current ? "installed" : "an older CA is installed",
+    };
+  if (process.getuid?.() !== 0)
+    return { store, outcome: "skipped", detail: "needs root: sudo passerelle trust " + action };
+  if (action === "uninstall") {
+    if (present === null) return { store, outcome: "not installed" };
+    rmSync(anchors.file, { force: true });
+    const updated = run(anchors.update[0], [
+      ...anchors.update.slice(1),
+      ...(anchors.update[0] === "update-ca-certificates" ? ["--fresh"] : []),
+    ]);
+    return updated.ok ? { store, outcome: "removed" } : { store, outcome: "failed", detail: updated.out };
+  }
+  if (current) return { store, outcome: "already installed" };
+  writeFileSync(anchors.file, options.caPem, { mode: 0o644 });
+  const updated = run(anchors.update[0], anchors.update.slice(1));
+  if (!updated.ok) return { store, outcome: "failed", detail: updated.out };
+  return { store, outcome: present === null ? "installed" : "replaced an older CA" };
+}
+
+function sha1Of(caPem: string): string {
+  return new X509Certificate(caPem).fingerprint.replace(/:/g, "");
+}
+
+function macosStore(action: TrustAction, options: TrustOptions): StoreResult {
+  const keychain = path.join(options.home, "Library", "Keychains", "login.keychain-db");
+  const store = `macOS login keychain`;
+  const sha1 = sha1Of(options.caPem);
+  const listed = run("security", ["find-certificate", "-a", "-Z", "-c", CA_NICKNAME, keychain]);
+  const present = listed.ok && listed.out.toUpperCase().includes(sha1);
+  if (action === "status") return { store, outcome: present ? "installed" : "not installed" };
+  if (action === "uninstall") {
+    if (!present) return { store, outcome: "not installed" };
+    const removed = run("security", ["delete-certificate", "-Z", sha1, keychain]);
+    return removed.ok ? { store, outcome: "removed" } : { store, outcome: "failed", detail: removed.out };
+  }
+  if (present) return { store, outcome: "already installed" };
+  const added = run("security", ["add-trusted-cert", "-r", "trustRoot", "-k", keychain, options.caFile]);
+  return added.ok ? { store, outcome: "installed" } : { store, outcome: "failed", detail: added.out };
+}
+
+function windowsStore(action: TrustAction, options: TrustOptions): StoreResult {
+  const store = "Windows user Root store";
+  const sha1 = sha1Of(options.caPem);
+  const present = run("certutil", ["-user", "-verifystore", "Root", sha1]).ok;
+  if (action === "status") return { store, outcome: present ? "installed" : "not installed" };
+  if (action === "uninstall") {
+    if (!present) return { store, outcome: "not installed" };
+    const removed = run("certutil", ["-user", "-delstore", "Root", sha1]);
+    return removed.ok ? { store, outcome: "removed" } : { store, outcome: "failed", detail: removed.out };
+  }
+  if (present) return { store, outcome: "already installed" };
+  const added = run("certutil", ["-user", "-addstore", "Root", options.caFile]);
+  return added.ok ? { store, outcome: "installed" } : { store, outcome: "failed", detail: added.out };
+}
+
+/** Runs `action` on every store; one result per store, in a stable order. */
+export function trust(action: TrustAction, options: TrustOptions): StoreResult[] {
+  const platform = options.platform ?? process.platform;
+  const env = options.env ?? process.env;
+  const results: StoreResult[] = [];
+  if (options.system !== false) {
+    if (platform === "linux") results.push(linuxSystemStore(action, options));
+    else if (platform === "darwin") results.push(macosStore(action, options));
+    else if (platform === "win32") results.push(windowsStore(action, options));
+  }
+  // Windows has no NSS certutil (its certutil is another tool): Firefox there reads the Windows
+  // store itself (security.enterprise_roots.enabled, see the admin guide).
+  if (platform !== "win32")
+    for (const db of nssDatabases(options.home, platform, env)) results.push(nssStore(action, db, options));
+  return results;
+}
