@@ -87,6 +87,13 @@ after(() => {
 
 let before_: string[];
 
+test("the README's Debian install line names this very package", () => {
+  const readme = readFileSync(path.join(REPO, "README.md"), "utf8");
+  const line = /apt install \.\/(\S+\.deb)/.exec(readme);
+  assert.ok(line, "README.md has an `apt install ./….deb` line");
+  assert.equal(line[1], path.basename(DEB));
+});
+
 test("the package declares what it needs and installs its files, command and enabled user unit", () => {
   const fields = execFileSync("dpkg-deb", ["-f", DEB], { encoding: "utf8" });
   assert.match(fields, /^Depends: .*\blibpcsclite1\b.*\bpcscd\b/m);
