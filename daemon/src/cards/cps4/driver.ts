@@ -133,7 +133,7 @@ export class Cps4Driver {
     }
     const entry = await this.#entry(channel);
     await this.#selectApplet(channel);
-    const tries = await this.#readTries(channel, entry);
+    let tries = await this.#readTries(channel, entry);
     checkTriesBeforeVerify(tries, request);
     const pinPad =
       request.pin === undefined && request.usePinPad !== false ? await this.#pinPadCode(channel) : null;
@@ -153,15 +153,35 @@ export class Cps4Driver {
       if (sw === SW.pinPadCancelled)
         throw new PasserelleError("USER_CANCELLED", "PIN entry cancelled on the PIN pad");
     } else {
-      const pin =
-        route === "page"
-          ? request.pin!
-          : await request.prompt!.ask({
-              origin: request.origin,
-              readerId: channel.readerId,
-              triesRemaining: tries,
-            });
+      let pin: string;
+      if (route === "page") pin = request.pin!;
+      else {
+        // The person types with the card's transaction released (CardChannel.outsideTransaction):
+        // Windows resets a card held idle in a transaction for more than 5 s.
+        const asked = { origin: request.origin, readerId: channel.readerId, triesRemaining: tries };
+        let typed = false;
+        const ask = async () => {
+          const answer = await request.prompt!.ask(asked);
+          typed = true;
+          return answer;
+        };
+        try {
+          pin = channel.outsideTransaction ? await channel.outsideTransaction(ask) : await ask();
+        } catch (error) {
+          if (typed) request.prompt?.answered?.({ error });
+          throw error;
+        }
+      }
       try {
+        if (route === "prompt" && channel.outsideTransaction !== undefined) {
+          // The card was free meanwhile: a reset may have closed channel 1, another card with the
+          // same ATR may be in the reader (only the serial tells), another application may have
+          // spent a try. Check all three before the PIN goes anywhere.
+          await this.#selectApplet(channel);
+          await this.#checkSameCard(channel, entry);
+          tries = await this.#readTries(channel, entry);
+          checkTriesBeforeVerify(tries, request);
+        }
         let block: Uint8Array;
         try {
           block = buildPinBlock(pin, entry.data.pin);
@@ -273,6 +293,29 @@ export class Cps4Driver {
         );
       }
       throw error;
+    }
+  }
+
+  /** After the PIN page: EF.SN.ICC must still be the serial read at the cold read. */
+  async #checkSameCard(channel: CardChannel, entry: CacheEntry): Promise<void> {
+    let serial: Uint8Array | undefined;
+    try {
+      const snIcc = await this.#readFile(channel, Uint8Array.of(...MF, ...fid(apdu.EF_SN_ICC)), "EF.SN.ICC");
+      serial = parseSerial(snIcc);
+    } catch (error) {
+      // A card that cannot show a CPx serial is not the card that was read.
+      if (
+        !(error instanceof Pkcs15Error) &&
+        !isPasserelleError(error, "CARD_ERROR") &&
+        !isPasserelleError(error, "WRONG_CARD")
+      )
+        throw error;
+    }
+    if (serial === undefined || !sameBytes(serial, entry.data.serial)) {
+      this.forget(channel.readerId);
+      throw new PasserelleError("CARD_REMOVED", "another card is in the reader (its serial differs)", {
+        replaced: true,
+      });
     }
   }
 
