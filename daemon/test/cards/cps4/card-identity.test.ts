@@ -6,18 +6,12 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createReaders, type PcscReaders } from "../../../src/pcsc/index.ts";
-import { VirtualPcsc, VIRTUAL_READER_NAMES } from "../../../src/simulator/virtual-pcsc.ts";
 import { Cps4Emulator, type Cps4Options } from "../../../src/simulator/cards/cps4/index.ts";
 import { createTestPki, generateRsaKeyPair } from "../../../src/simulator/pki/test-pki.ts";
 import { Cps4Driver } from "../../../src/cards/cps4/index.ts";
-import type { PinPrompt } from "../../../src/cards/cps/index.ts";
 import { isPasserelleError } from "../../../src/errors.ts";
-import { SCARD_LEAVE_CARD, SCARD_PROTOCOL_ANY, SCARD_SHARE_SHARED } from "../../../src/pcsc/constants.ts";
+import { READER, anotherApplicationCanLock, page, prompted, setup } from "../pin-page-lab.ts";
 
-const [SLOT0] = VIRTUAL_READER_NAMES;
-const READER = SLOT0!;
-const ORIGIN = "https://app.example";
 const pki = createTestPki();
 const keys = { authentication: generateRsaKeyPair(), signature: generateRsaKeyPair() };
 const cps4 = (options: Cps4Options = {}) => new Cps4Emulator({ pki, keys, ...options });
@@ -25,48 +19,6 @@ const SERIAL_A = Uint8Array.of(0x11, 0x11, 0x11, 0x11, 0x11);
 const SERIAL_B = Uint8Array.of(0x22, 0x22, 0x22, 0x22, 0x22);
 
 const verifies = (card: Cps4Emulator): number => card.log.filter((c) => c.ins === 0x20).length;
-
-async function setup(card: Cps4Emulator): Promise<{ lab: VirtualPcsc; readers: PcscReaders }> {
-  const lab = new VirtualPcsc();
-  lab.insert(READER, card);
-  const readers = await createReaders({
-    backend: lab,
-    backoffMinMs: 5,
-    backoffMaxMs: 20,
-    transactionTimeoutMs: 2_000,
-  });
-  return { lab, readers };
-}
-
-/** Can another application take the card's transaction right now? (bounded: false after 500 ms) */
-async function anotherApplicationCanLock(lab: VirtualPcsc): Promise<boolean> {
-  const context = await lab.establishContext();
-  try {
-    const handle = await context.connect(READER, SCARD_SHARE_SHARED, SCARD_PROTOCOL_ANY);
-    const begun = handle.beginTransaction().then(() => true);
-    const got = await Promise.race([begun, new Promise<false>((resolve) => setTimeout(resolve, 500, false))]);
-    if (got) await handle.endTransaction(SCARD_LEAVE_CARD);
-    void begun.then(() => handle.endTransaction(SCARD_LEAVE_CARD).catch(() => undefined));
-    await handle.disconnect(SCARD_LEAVE_CARD).catch(() => undefined);
-    return got;
-  } finally {
-    await context.release();
-  }
-}
-
-function page(pin: string, whileTyping: () => Promise<void>): PinPrompt & { outcomes: unknown[] } {
-  const outcomes: unknown[] = [];
-  return {
-    outcomes,
-    async ask() {
-      await whileTyping();
-      return pin;
-    },
-    answered: (outcome) => void outcomes.push(outcome),
-  };
-}
-
-const prompted = (prompt: PinPrompt) => ({ origin: ORIGIN, pinFromPage: false, prompt, usePinPad: false });
 
 test("CPS4: the PIN page waits with the card's transaction released; the PIN is verified after", async () => {
   const card = cps4({ serial: SERIAL_A });
