@@ -90,6 +90,19 @@ export const DEFAULT_HOLDER: CpsHolderSpec = {
   profession: "Médecin",
 };
 
+/**
+ * A CPE (Carte de Personnel d'Établissement): the subject layout of a public parser (no SN, no GN;
+ * CN = the structure's identifier, a slash, the card's number), every value here a lab choice.
+ */
+export const CPE_HOLDER: CpsHolderSpec = {
+  idType: "3",
+  nationalId: "750300016/42",
+  lastName: "",
+  firstName: "",
+  profession: "Carte de service santé ou social",
+  employee: { organization: "CLINIQUE TEST", structureId: "3750300016", pseudonym: "CPE-TEST-42" },
+};
+
 export interface Cps3Options {
   readonly holder?: CpsHolderSpec;
   /** 4 to 8 digits; default 1234. */
@@ -97,6 +110,8 @@ export interface Cps3Options {
   /** Tries left now (0 = blocked); default 3. */
   readonly triesRemaining?: number;
   readonly expired?: boolean;
+  /** Certificates that end this many days after the card is made (a soon-expired CPS). */
+  readonly expiresInDays?: number;
   /** 5 bytes; random by default so OpenSC's file cache never mixes two emulated cards. */
   readonly serial?: Uint8Array;
   /** Replace the authentication certificate by bytes that are not a certificate (fault tests). */
@@ -229,7 +244,11 @@ export class Cps3Emulator implements CardEmulator {
       options.certificates ??
       issueCpsCertificates(
         this.holder,
-        { ...(options.expired ? { expired: true } : {}), ...(options.keys ? { keys: options.keys } : {}) },
+        {
+          ...(options.expired ? { expired: true } : {}),
+          ...(options.expiresInDays !== undefined ? { expiresInDays: options.expiresInDays } : {}),
+          ...(options.keys ? { keys: options.keys } : {}),
+        },
         options.pki ?? getTestPki(),
       );
     const authCert = options.corruptAuthenticationCertificate
