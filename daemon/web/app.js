@@ -235,7 +235,10 @@ function renderCps() {
   holder.hidden = state.cps === null;
   if (!state.cps) return;
   const { holder: person, pin } = state.cps;
-  fact(holder, "cps.name", `${person.firstName} ${person.lastName}`, "cps-name");
+  // A CPE (employee card) names its structure, not the person: say so rather than show blanks.
+  const name = person.nameKnown === false ? t("cps.nameUnknown") : `${person.firstName} ${person.lastName}`;
+  fact(holder, "cps.name", name, "cps-name");
+  if (person.organization) fact(holder, "cps.organization", person.organization, "cps-organization");
   fact(holder, "cps.profession", person.profession);
   fact(holder, "cps.idNat", person.idNat, "cps-idnat");
   fact(holder, "cps.idType", person.idType);

@@ -149,6 +149,10 @@ export const CpsReadResult = z.strictObject({
     lastName: z.string(),
     firstName: z.string(),
     profession: z.string().optional(),
+    /** The certificate subject's O (a CPE names its structure there). */
+    organization: z.string().optional(),
+    /** false: the card's subject does not name the holder (a CPE); lastName/firstName are "". */
+    nameKnown: z.literal(false).optional(),
   }),
   certificates: z.strictObject({ authentication: certificate, signature: certificate }),
   pin: z.strictObject({ verified: z.boolean(), triesRemaining: z.number().int().optional() }),

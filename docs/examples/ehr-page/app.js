@@ -182,8 +182,13 @@ function showProfessional(holder, pin) {
     return;
   }
   const blocked = pin?.triesRemaining === 0 ? " — code porteur bloqué" : "";
+  // A CPE (employee card) names its structure, not the person (holder.nameKnown === false).
+  const who =
+    holder.nameKnown === false
+      ? `Titulaire non indiqué par la carte${holder.organization ? ` (${holder.organization})` : ""}`
+      : `${holder.firstName} ${holder.lastName}`;
   $("professional").textContent =
-    `${holder.firstName} ${holder.lastName}${holder.profession ? `, ${holder.profession}` : ""} (carte CPS)${blocked}`;
+    `${who}${holder.profession ? `, ${holder.profession}` : ""} (carte CPS)${blocked}`;
 }
 
 // ---------------------------------------------------------------------------------------------
