@@ -12,6 +12,7 @@
  */
 import { ERROR_REASONS, isErrorReason, type ErrorReason } from "./errors.ts";
 import type {
+  AccessState,
   MethodName,
   MethodParams,
   MethodResult,
@@ -105,11 +106,28 @@ export interface ClientOptions {
 
 export type ConnectionState = "idle" | "connecting" | "open" | "reconnecting" | "closed";
 
+/**
+ * Why `probe()` got no answer, as far as the browser tells (Chrome's Local Network Access, 141+:
+ * a page on a public or intranet site needs the user's permission to reach `localhost`).
+ */
+export type UnreachableReason =
+  /** The browser let the request go (permission granted, or the page is on this computer): not running. */
+  | "not-running"
+  /** The browser asks the user first, and they have not said yes (the prompt is open, ignored or dismissed). */
+  | "permission-prompt"
+  /** The user or a policy blocked this site from reaching this computer (always so for an http page). */
+  | "permission-denied"
+  /** The browser tells nothing (no such permission: Firefox, Safari, Chrome before 141): not running or blocked. */
+  | "unknown";
+
 export type ProbeResult =
   /** It runs. `allowed`: this origin has access (then `daemon` tells the version). */
   | { status: "running"; allowed: boolean; daemon?: { name: string; version: string } }
-  /** Nothing answered: the daemon is not running, or the browser blocked the request. */
-  | { status: "unreachable"; blockedByBrowser: boolean | "unknown" };
+  /**
+   * Nothing answered. `reason` tells why when the browser can; `blockedByBrowser` is the same
+   * answer in one word: true for permission-prompt and permission-denied, false for not-running.
+   */
+  | { status: "unreachable"; blockedByBrowser: boolean | "unknown"; reason: UnreachableReason };
 
 interface Pending {
   resolve: (value: unknown) => void;
@@ -157,9 +175,10 @@ export class PasserelleClient {
 
   /**
    * GET /health on the daemon's origin. `running` when it answers (also when this origin has no
-   * access yet: the opaque no-cors answer still proves the daemon runs); otherwise `unreachable`, with
-   * `blockedByBrowser` true when the browser reports the loopback permission as denied (Chrome
-   * Local Network Access), false when it reports it granted, "unknown" when it cannot tell.
+   * access yet: the opaque no-cors answer still proves the daemon runs); otherwise `unreachable`,
+   * with the reason the browser gives through its Local Network Access permission (see
+   * UnreachableReason). In Chrome the fetch itself shows the permission prompt when the state is
+   * "prompt": call probe() from a user gesture (a click) where you can.
    */
   async probe(timeoutMs = 3000): Promise<ProbeResult> {
     const fetchImpl = this.fetchImpl;
@@ -183,7 +202,7 @@ export class PasserelleClient {
         daemon?: { name: string; version: string };
       };
       if (response.status !== 200 || body.status !== "ok")
-        return { status: "unreachable", blockedByBrowser: "unknown" };
+        return { status: "unreachable", blockedByBrowser: "unknown", reason: "unknown" };
       return body.daemon
         ? { status: "running", allowed: true, daemon: body.daemon }
         : { status: "running", allowed: false };
@@ -194,7 +213,8 @@ export class PasserelleClient {
         await attempt("no-cors");
         return { status: "running", allowed: false };
       } catch {
-        return { status: "unreachable", blockedByBrowser: await loopbackPermissionDenied() };
+        const reason = await whyUnreachable();
+        return { status: "unreachable", blockedByBrowser: BLOCKED_BY_BROWSER[reason], reason };
       }
     }
   }
@@ -251,6 +271,57 @@ export class PasserelleClient {
         for (const topic of (params as { topics: Array<"readers" | "cards"> }).topics) this.topics.add(topic);
       }
     });
+  }
+
+  /**
+   * Asks for access (pairing): `access.request`, then waits for the user's decision on the
+   * daemon's consent page. Resolves `"granted"`, `"denied"`, or `"none"` (nobody answered in time,
+   * or access was taken back meanwhile). `onPairingCode` gets the 6-digit code the consent page shows,
+   * as soon as it is known: show it, so the user can check the window is about this page.
+   * Rejects with the daemon's errors (CONSENT_UNAVAILABLE, BUSY, RATE_LIMITED), TIMEOUT after
+   * `timeoutMs` (default 150 s: the daemon gives the user 120 s), DISCONNECTED if the connection drops.
+   */
+  async requestAccess(
+    appName?: string,
+    options: { onPairingCode?: (code: string) => void; timeoutMs?: number } = {},
+  ): Promise<Exclude<AccessState, "pending">> {
+    const timeoutMs = options.timeoutMs ?? 150_000;
+    let asked = false;
+    let settle: (access: Exclude<AccessState, "pending">) => void = () => undefined;
+    let fail: (error: PasserelleError) => void = () => undefined;
+    const decided = new Promise<Exclude<AccessState, "pending">>((resolve, reject) => {
+      settle = resolve;
+      fail = reject;
+    });
+    decided.catch(() => undefined); // may fail before it is awaited: handled below
+    // Listen before asking: the decision may follow the answer closely.
+    const offChanged = this.on("access.changed", ({ access }) => {
+      if (asked && access !== "pending") settle(access);
+    });
+    const offState = this.onStateChange((state) => {
+      if (state !== "open")
+        fail(clientError("DISCONNECTED", "the connection dropped while waiting for consent"));
+    });
+    const timer = setTimeout(
+      () =>
+        fail(
+          new PasserelleError(ERROR_REASONS.TIMEOUT.code, `no consent decision in ${timeoutMs} ms`, {
+            reason: "TIMEOUT",
+          }),
+        ),
+      timeoutMs,
+    );
+    try {
+      const answer = await this.call("access.request", appName === undefined ? {} : { appName });
+      if (answer.access !== "pending") return answer.access;
+      asked = true;
+      if (answer.pairingCode !== undefined) options.onPairingCode?.(answer.pairingCode);
+      return await decided;
+    } finally {
+      clearTimeout(timer);
+      offChanged();
+      offState();
+    }
   }
 
   /** Listens to a daemon notification; returns the function that stops listening. */
@@ -396,21 +467,47 @@ function defaultWebSocketFactory(url: string, protocol: string): WebSocketLike {
   return new Impl(url, protocol);
 }
 
-/** Chrome ≥ 145 names the permission `loopback-network`; 141–144 `local-network-access`. */
-async function loopbackPermissionDenied(): Promise<boolean | "unknown"> {
+const BLOCKED_BY_BROWSER: Readonly<Record<UnreachableReason, boolean | "unknown">> = {
+  "not-running": false,
+  "permission-prompt": true,
+  "permission-denied": true,
+  unknown: "unknown",
+};
+
+/** A page served from this computer: Local Network Access never applies to it. */
+function pageIsLocal(): boolean {
+  const hostname = (globalThis as { location?: { hostname?: string } }).location?.hostname;
+  if (hostname === undefined) return false;
+  return (
+    hostname === "localhost" ||
+    hostname.endsWith(".localhost") ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) ||
+    hostname === "[::1]"
+  );
+}
+
+/**
+ * After a failed /health: what the browser says of the loopback permission. Chrome 145+ names it
+ * `loopback-network`, 141–144 `local-network-access` (still an alias). The state alone cannot say
+ * whether this page is subject to it (a page served from this computer reports "prompt" too, and
+ * an http page "denied"): a page on localhost is never blocked, so there it means not running.
+ */
+async function whyUnreachable(): Promise<UnreachableReason> {
   const permissions = (
     globalThis as { navigator?: { permissions?: { query(d: { name: string }): Promise<{ state: string }> } } }
   ).navigator?.permissions;
   if (!permissions) return "unknown";
   for (const name of ["loopback-network", "local-network-access"]) {
+    let state: string;
     try {
-      const status = await permissions.query({ name });
-      if (status.state === "denied") return true;
-      if (status.state === "granted") return false;
-      return "unknown";
+      state = (await permissions.query({ name })).state;
     } catch {
-      // this browser does not know the permission name: try the next one
+      continue; // this browser does not know the permission name: try the next one
     }
+    if (state === "granted" || pageIsLocal()) return "not-running";
+    if (state === "denied") return "permission-denied";
+    if (state === "prompt") return "permission-prompt";
+    return "unknown";
   }
   return "unknown";
 }

@@ -121,11 +121,17 @@ async function start() {
   }
   passerelle = new sdk.PasserelleClient({ url: DAEMON_URL });
 
-  // probe() tells "not running" from "blocked by the browser" (Chrome Local Network Access).
+  // probe() tells "not running" from "the browser asks the user" and "the browser blocks it"
+  // (Chrome Local Network Access).
   const probe = await passerelle.probe();
   if (probe.status === "unreachable") {
     showState("absent", "state.absent");
-    const key = probe.blockedByBrowser === true ? "notice.blockedByBrowser" : "notice.notRunning";
+    const key =
+      probe.reason === "permission-prompt"
+        ? "notice.permissionPrompt"
+        : probe.reason === "permission-denied"
+          ? "notice.blockedByBrowser"
+          : "notice.notRunning";
     notify(() => t(key));
     setTimeout(start, RETRY_FIND_MS);
     return;

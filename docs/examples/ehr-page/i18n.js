@@ -27,6 +27,8 @@ export const STRINGS = {
     "state.readySimulation": "prêt (SIMULATION)",
     "notice.sdkUnavailable":
       "Passerelle ne répond pas sur ce poste (ou n'autorise pas ce logiciel). Nouvel essai dans un instant…",
+    "notice.permissionPrompt":
+      "Le navigateur demande si ce site peut accéder aux lecteurs de cartes : répondez « Autoriser ».",
     "notice.blockedByBrowser":
       "Le navigateur bloque l'accès aux lecteurs de cartes. Autorisez « Réseau local » pour ce site (icône à gauche de l'adresse).",
     "notice.notRunning": "Passerelle n'est pas lancé sur ce poste.",
@@ -92,6 +94,7 @@ export const STRINGS = {
     "state.readySimulation": "ready (SIMULATION)",
     "notice.sdkUnavailable":
       "Passerelle does not answer on this computer (or does not allow this software). Trying again in a moment…",
+    "notice.permissionPrompt": "The browser asks whether this site may use the card readers: answer “Allow”.",
     "notice.blockedByBrowser":
       "The browser blocks access to the card readers. Allow “Local network” for this site (the icon left of the address).",
     "notice.notRunning": "Passerelle is not running on this computer.",

@@ -9,6 +9,8 @@ export const MESSAGES = {
   RATE_LIMITED: "Trop de demandes. Patientez quelques secondes puis réessayez.",
   TIMEOUT: "L'opération a pris trop de temps. Réessayez.",
   USER_CANCELLED: "Opération annulée.",
+  CONSENT_UNAVAILABLE:
+    "Passerelle n'a pas pu ouvrir sa fenêtre d'autorisation sur ce poste : demandez à votre administrateur d'autoriser ce logiciel.",
   PCSC_UNAVAILABLE: "Le service des lecteurs de cartes ne répond pas sur ce poste.",
   NO_READER: "Aucun lecteur de cartes n'est branché.",
   NO_CARD: "Insérez la carte dans le lecteur.",
@@ -41,6 +43,8 @@ export const MESSAGES_EN = {
   RATE_LIMITED: "Too many requests. Wait a few seconds, then try again.",
   TIMEOUT: "The operation took too long. Try again.",
   USER_CANCELLED: "Cancelled.",
+  CONSENT_UNAVAILABLE:
+    "Passerelle could not open its authorisation window on this computer: ask your administrator to allow this software.",
   PCSC_UNAVAILABLE: "The card reader service does not answer on this computer.",
   NO_READER: "No card reader is plugged in.",
   NO_CARD: "Insert the card in the reader.",
