@@ -3,7 +3,7 @@
  * docs/integration-guide.md. Steps, in order:
  *
  *   1. load the SDK and find the daemon (probe: running? blocked by the browser?);
- *   2. connect, say hello, get access (the allowlist today; the pairing flow later, same calls);
+ *   2. connect, say hello, get access (the administrator's allowlist, or pairing: same calls);
  *   3. subscribe to card events and react to a Vitale card being inserted or removed;
  *   4. read the Vitale card, let the user pick a beneficiary;
  *   5. ask INSi for the INS (with the Vitale card, or by traits when that is not available),
@@ -173,8 +173,8 @@ async function start() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 2. Hello and access. Today the administrator's allowlist grants access; when the pairing flow
-// lands, access.request answers "pending" with a code to show, and access.changed follows.
+// 2. Hello and access. A listed origin is granted at once; another https origin asks (pairing):
+// access.request answers "pending" with a code to show, and access.changed follows.
 // ---------------------------------------------------------------------------------------------
 async function onConnected() {
   try {
@@ -234,11 +234,20 @@ function showProfessional(holder, pin, certificates) {
     return;
   }
   const blocked = pin?.triesRemaining === 0;
+  // A CPE (employee card) names its structure, not the person (holder.nameKnown === false).
+  const who = () =>
+    holder.nameKnown === false
+      ? holder.organization
+        ? t("professional.unnamedOf", { organization: holder.organization })
+        : t("professional.unnamed")
+      : t("professional.name", holder);
   say(
     "professional",
     () =>
-      t(holder.profession ? "professional.holderWithProfession" : "professional.holder", holder) +
-      (blocked ? t("professional.pinBlocked") : ""),
+      t(holder.profession ? "professional.holderWithProfession" : "professional.holder", {
+        who: who(),
+        profession: holder.profession,
+      }) + (blocked ? t("professional.pinBlocked") : ""),
   );
 }
 
