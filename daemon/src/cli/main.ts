@@ -11,6 +11,7 @@ import { ConfigError, resolveConfig, type CommandLineOptions } from "../config/c
 import { startDaemon } from "../daemon.ts";
 import { PortInUseError } from "../server/server.ts";
 import { DAEMON_VERSION } from "../version.ts";
+import { registerAccess } from "./access.ts";
 import { registerAuditPrune, registerAuditTail } from "./audit-tail.ts";
 import { registerDoctor } from "./doctor.ts";
 import { registerInsiConformance } from "./insi-conformance.ts";
@@ -94,6 +95,7 @@ export function buildProgram(): Command {
   registerAuditTail(program);
   registerAuditPrune(program);
   registerTrust(program);
+  registerAccess(program);
   registerDoctor(program);
   return program;
 }
