@@ -420,6 +420,8 @@ export const NOTIFICATIONS = {
   "pcsc.status": z.strictObject({ available: z.boolean() }),
   /** To the daemon's own page only: the list of pending PIN requests changed. */
   "pin.requested": z.strictObject({}),
+  /** To the daemon's own page only: the user's grants (access.list) changed. */
+  "access.grantsChanged": z.strictObject({}),
 } as const;
 
 export type NotificationName = keyof typeof NOTIFICATIONS;
@@ -434,4 +436,5 @@ export const NOTIFICATION_TOPIC: Record<NotificationName, z.infer<typeof EventTo
   "card.removed": "cards",
   "pcsc.status": "readers",
   "pin.requested": null,
+  "access.grantsChanged": null,
 };
