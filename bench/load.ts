@@ -14,6 +14,7 @@
  */
 import { readFileSync } from "node:fs";
 import os from "node:os";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { startDaemon, rssOf } from "../test/helpers/daemon.ts";
 import { loadOrigins, runLoad, LOAD_METHODS } from "./lib/load.ts";
@@ -49,6 +50,9 @@ try {
   const rssBefore = rssOf(pid);
   const cpuBefore = cpuMsOf(pid);
   const load = os.loadavg()[0] ?? 0;
+  // The generator's own event loop: a latency tail it causes itself is not the daemon's.
+  const ownDelay = monitorEventLoopDelay({ resolution: 10 });
+  ownDelay.enable();
   const result = await runLoad({
     url: daemon.url,
     origins,
@@ -57,6 +61,7 @@ try {
     selfOrigin: `http://localhost:${daemon.port}`,
     churnEveryMs,
   });
+  ownDelay.disable();
   const cpuMs = cpuMsOf(pid) - cpuBefore;
   const rssAfter = rssOf(pid);
   const p50 = percentile(result.okLatencies, 50);
@@ -85,6 +90,9 @@ try {
       `    ${method.padEnd(13)} ${String(samples.length).padStart(7)} results  p50 ${formatMs(percentile(samples, 50))}  p99 ${formatMs(percentile(samples, 99))}`,
     );
   }
+  console.log(
+    `  the generator's own event loop delay: p50 ${(ownDelay.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(ownDelay.percentile(99) / 1e6).toFixed(1)} ms, max ${(ownDelay.max / 1e6).toFixed(1)} ms`,
+  );
   console.log("  errors by method and reason:");
   for (const [key, n] of Object.entries(result.errors).sort()) console.log(`    ${key.padEnd(28)} ${n}`);
   if (Object.keys(result.errors).length === 0) console.log("    none");
