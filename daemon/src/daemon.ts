@@ -40,6 +40,7 @@ async function openReaders(
   logger: Logger,
 ): Promise<{ readers: Readers; lab: Lab | null }> {
   const extendedLengthFor = (atr: Uint8Array) => recognizeCard(atr).extendedLength;
+  const maxGetResponseFor = (atr: Uint8Array) => recognizeCard(atr).maxGetResponse;
   // Service lost and back, monitor and listener errors: in the log, throttled (pcsc/diagnostics.ts).
   const onDiagnostic = throttledDiagnostics(({ level, message, error, repeated }) =>
     logger[level](message, {
@@ -49,7 +50,12 @@ async function openReaders(
   );
   if (config.simulate) {
     const lab = new Lab();
-    const readers = await createReaders({ backend: lab.backend, extendedLengthFor, onDiagnostic });
+    const readers = await createReaders({
+      backend: lab.backend,
+      extendedLengthFor,
+      maxGetResponseFor,
+      onDiagnostic,
+    });
     const skipped = await lab.insertDefaults();
     if (skipped.length > 0) logger.warn("simulation: card profiles not in this build", { skipped });
     return { readers, lab };
@@ -67,7 +73,10 @@ async function openReaders(
     });
     return { readers: new NoReaders(), lab: null };
   }
-  return { readers: await createReaders({ backend, extendedLengthFor, onDiagnostic }), lab: null };
+  return {
+    readers: await createReaders({ backend, extendedLengthFor, maxGetResponseFor, onDiagnostic }),
+    lab: null,
+  };
 }
 
 /** The INSi client: the in-process simulator under --simulate, otherwise the configured service. */
