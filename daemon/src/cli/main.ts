@@ -19,6 +19,7 @@ import { registerInsiParse } from "./insi-parse.ts";
 import { registerLabInsert } from "./lab-insert.ts";
 import { registerLabInsi } from "./lab-insi.ts";
 import { shutdownOnSignal } from "./shutdown.ts";
+import { registerService } from "./service.ts";
 import { registerStatus } from "./status.ts";
 import { registerTrust } from "./trust.ts";
 
@@ -112,6 +113,7 @@ export function buildProgram(): Command {
   registerAuditPrune(program);
   registerTrust(program);
   registerDoctor(program);
+  registerService(program);
   return program;
 }
 
