@@ -35,13 +35,21 @@ export interface Browser {
 
 /** Launches Chromium with a fresh --user-data-dir (Playwright passes it for a persistent context). */
 export async function launchBrowser(
-  options: { locale?: string; env?: NodeJS.ProcessEnv } = {},
+  options: {
+    locale?: string;
+    env?: NodeJS.ProcessEnv;
+    /** More command-line flags (--host-resolver-rules, --ip-address-space-overrides…). */
+    args?: readonly string[];
+    /** Accept any certificate (a user who clicked through the warning): attack tests only. */
+    ignoreHTTPSErrors?: boolean;
+  } = {},
 ): Promise<Browser> {
   const profile = mkdtempSync(path.join(tmpdir(), "passerelle-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_FLAGS,
+    args: [...CHROMIUM_FLAGS, ...(options.args ?? [])],
+    ...(options.ignoreHTTPSErrors ? { ignoreHTTPSErrors: true } : {}),
     viewport: { width: 1280, height: 900 },
     locale: options.locale ?? "fr-FR",
     timeout: 60_000,

@@ -36,19 +36,15 @@ import {
   type PinEntry,
   type PrivateKeyEntry,
 } from "./pkcs15.ts";
+import type { VerifyPinRequest } from "./pin.ts";
 import {
-  buildPinBlock,
-  buildPinVerifyStructure,
-  checkPinFormat,
-  checkTriesBeforeVerify,
-  choosePinRoute,
-  CM_IOCTL_GET_FEATURE_REQUEST_FUNCTION,
-  FEATURE_VERIFY_PIN_DIRECT,
-  parseFeatures,
-  PinFormatError,
-  scardCtlCode,
-  type VerifyPinRequest,
-} from "./pin.ts";
+  dropVerification,
+  PinPads,
+  runPinVerification,
+  type CpsVerifyPinResult,
+  type PinCard,
+  type PinState,
+} from "./verify-pin.ts";
 
 /** Largest file we read: certificates are ~1.5 KiB; a bigger "file" is a broken card. */
 export const MAX_FILE_BYTES = 8 * 1024;
@@ -76,10 +72,7 @@ export interface CpsReadResult {
   readonly pin: { readonly verified: boolean; readonly triesRemaining?: number };
 }
 
-export interface CpsVerifyPinResult {
-  readonly verified: true;
-  readonly triesRemaining: number;
-}
+export type { CpsVerifyPinResult } from "./verify-pin.ts";
 
 interface CardData {
   readonly serial: Uint8Array;
@@ -90,18 +83,10 @@ interface CardData {
   readonly pin: PinEntry;
 }
 
-interface CacheEntry {
+interface CacheEntry extends PinState {
   readonly insertion: number;
   readonly atr: Uint8Array;
   data: CardData;
-  /** The card's own security state: the PIN was verified since insertion. */
-  verified: boolean;
-  /**
-   * The web origins whose user entered the PIN since insertion. The card, once unlocked, would
-   * sign for anyone: an origin may only use the keys after its own PIN entry, never on another's.
-   */
-  readonly verifiedFor: Set<string>;
-  triesRemaining: number | undefined;
   maxTries?: number;
 }
 
@@ -118,13 +103,12 @@ function cardError(step: string, sw?: number, message?: string): PasserelleError
 
 export class CpsDriver {
   readonly #cache = new Map<string, CacheEntry>();
-  /** Part 10 control code of FEATURE_VERIFY_PIN_DIRECT per reader, or null when it has none. */
-  readonly #pinPads = new Map<string, number | null>();
+  readonly #pinPads = new PinPads();
 
   /** Drop what is known about the card in this reader (call on card.removed / reader.removed). */
   forget(readerId: string): void {
     this.#cache.delete(readerId);
-    this.#pinPads.delete(readerId);
+    this.#pinPads.forget(readerId);
   }
 
   /** cps.read: holder, both certificates and the PIN state. Warm: 0 APDUs. */
@@ -152,98 +136,12 @@ export class CpsDriver {
     return (await this.#entry(channel)).data.certificates[key].pem;
   }
 
-  /**
-   * cps.verifyPin. Checks, in this order and before any VERIFY: the page PIN's format and the
-   * policy for it (no APDU at all), the card type, the tries counter (PIN_BLOCKED; PIN_LAST_TRY for a page's PIN always, otherwise unless confirmLastTry), the
-   * route; then asks for the PIN and verifies it.
-   */
+  /** cps.verifyPin: the flow both generations share (verify-pin.ts), with this card's commands. */
   async verifyPin(channel: CardChannel, request: VerifyPinRequest): Promise<CpsVerifyPinResult> {
-    // Refusals that need no card come first: nothing is sent for them.
-    if (request.pin !== undefined) {
-      checkPinFormat(request.pin);
-      if (!request.pinFromPage)
-        choosePinRoute({ pagePin: true, pinFromPage: false, pinPad: false, prompt: false });
-    }
-    const entry = await this.#entry(channel);
-    let tries = await this.#readTries(channel, entry);
-    checkTriesBeforeVerify(tries, request);
-    const pinPad =
-      request.pin === undefined && request.usePinPad !== false ? await this.#pinPadCode(channel) : null;
-    const route = choosePinRoute({
-      pagePin: request.pin !== undefined,
-      pinFromPage: request.pinFromPage,
-      pinPad: pinPad !== null,
-      prompt: request.prompt !== undefined,
+    return runPinVerification(channel, request, this.#pinPads, async () => {
+      const entry = await this.#entry(channel);
+      return { state: entry, card: this.#pinCard(channel, entry) };
     });
-    let sw: number;
-    if (route === "pinpad") {
-      const structure = buildPinVerifyStructure(entry.data.pin);
-      const answer = await channel.control(pinPad!, structure);
-      if (answer.length < 2) throw cardError("PIN pad verify");
-      sw = (answer[answer.length - 2]! << 8) | answer[answer.length - 1]!;
-      if (sw === SW.pinPadTimeout)
-        throw new PasserelleError("TIMEOUT", "nobody typed the PIN on the PIN pad");
-      if (sw === SW.pinPadCancelled)
-        throw new PasserelleError("USER_CANCELLED", "PIN entry cancelled on the PIN pad");
-    } else {
-      let pin: string;
-      if (route === "page") pin = request.pin!;
-      else {
-        // The person types with the card's transaction released (CardChannel.outsideTransaction):
-        // Windows resets a card held idle in a transaction for more than 5 s.
-        const asked = { origin: request.origin, readerId: channel.readerId, triesRemaining: tries };
-        let typed = false;
-        const ask = async () => {
-          const answer = await request.prompt!.ask(asked);
-          typed = true;
-          return answer;
-        };
-        try {
-          pin = channel.outsideTransaction ? await channel.outsideTransaction(ask) : await ask();
-        } catch (error) {
-          if (typed) request.prompt?.answered?.({ error });
-          throw error;
-        }
-      }
-      try {
-        if (route === "prompt" && channel.outsideTransaction !== undefined) {
-          // The card was free meanwhile: it must still be this card (same-ATR cards differ only
-          // by serial), and its counter what the rule saw (another application may have spent a try).
-          await this.#checkSameCard(channel, entry);
-          tries = await this.#readTries(channel, entry);
-          checkTriesBeforeVerify(tries, request);
-        }
-        let block: Uint8Array;
-        try {
-          block = buildPinBlock(pin, entry.data.pin);
-        } catch (error) {
-          if (error instanceof PinFormatError && route === "prompt") {
-            throw new PasserelleError("PIN_INCORRECT", "the PIN page returned a malformed PIN", {
-              triesRemaining: tries,
-            });
-          }
-          throw error;
-        }
-        try {
-          sw = (await this.#transmit(channel, apdu.verify(entry.data.pin.reference, block))).sw;
-        } finally {
-          block.fill(0);
-        }
-      } catch (error) {
-        if (route === "prompt") request.prompt?.answered?.({ error });
-        throw error;
-      }
-    }
-    let outcome: CpsVerifyPinResult;
-    try {
-      outcome = this.#verifyOutcome(entry, sw, tries);
-    } catch (error) {
-      if (route === "prompt") request.prompt?.answered?.({ error });
-      throw error;
-    }
-    entry.verifiedFor.add(request.origin);
-    if (route === "prompt") request.prompt?.answered?.(outcome);
-    return outcome;
   }
 
   /**
@@ -279,8 +177,7 @@ export class CpsDriver {
       response = await this.#transmit(channel, apdu.internalAuthenticate(digestInfo));
     }
     if (response.sw === SW.securityNotSatisfied) {
-      entry.verified = false;
-      entry.verifiedFor.clear();
+      dropVerification(entry);
       throw new PasserelleError("PIN_REQUIRED", "the card wants the PIN again");
     }
     if (response.sw !== SW.ok)
@@ -345,10 +242,7 @@ export class CpsDriver {
     if (response.sw === SW.securityNotSatisfied && step.startsWith("MSE")) {
       // The card has lost its PIN state (reset by another application…): so do we.
       const entry = this.#cache.get(channel.readerId);
-      if (entry) {
-        entry.verified = false;
-        entry.verifiedFor.clear();
-      }
+      if (entry) dropVerification(entry);
       throw new PasserelleError("PIN_REQUIRED");
     }
     if (response.sw !== SW.ok) throw cardError(step, response.sw);
@@ -484,35 +378,29 @@ export class CpsDriver {
     }
   }
 
-  /**
-   * After the card was released (the PIN page): EF.SN.ICC again (2 APDUs), compared with the
-   * serial read at insertion. Another card — the same ATR, so PC/SC saw nothing if the swap was
-   * quick — drops everything known about the reader: CARD_REMOVED (`details.replaced`), retriable.
-   */
-  async #checkSameCard(channel: CardChannel, entry: CacheEntry): Promise<void> {
-    let serial: Uint8Array | undefined;
-    try {
-      const sn = await this.#readFile(
-        channel,
-        Uint8Array.of(0x3f, 0x00, apdu.EF_SN_ICC >> 8, apdu.EF_SN_ICC & 0xff),
-        "EF.SN.ICC",
-      );
-      serial = parseSerial(sn);
-    } catch (error) {
-      // A card that cannot show a CPx serial is not the card that was read.
-      if (
-        !(error instanceof Pkcs15Error) &&
-        !isPasserelleError(error, "CARD_ERROR") &&
-        !isPasserelleError(error, "WRONG_CARD")
-      )
-        throw error;
-    }
-    if (serial === undefined || !sameBytes(serial, entry.data.serial)) {
-      this.forget(channel.readerId);
-      throw new PasserelleError("CARD_REMOVED", "another card is in the reader (its serial differs)", {
-        replaced: true,
-      });
-    }
+  /** This card's half of the PIN verification (verify-pin.ts): the CPS3's commands. */
+  #pinCard(channel: CardChannel, entry: CacheEntry): PinCard {
+    return {
+      pin: entry.data.pin,
+      cla: 0x00,
+      serial: entry.data.serial,
+      // The counter and VERIFY need no application: #readTries selects the MF itself.
+      prepare: async () => {},
+      readTries: () => this.#readTries(channel, entry),
+      maxTries: () => entry.maxTries,
+      readSerial: async () =>
+        parseSerial(
+          await this.#readFile(
+            channel,
+            Uint8Array.of(0x3f, 0x00, apdu.EF_SN_ICC >> 8, apdu.EF_SN_ICC & 0xff),
+            "EF.SN.ICC",
+          ),
+        ),
+      verify: async (block) =>
+        (await this.#transmit(channel, apdu.verify(entry.data.pin.reference, block))).sw,
+      cardError,
+      forget: () => this.forget(channel.readerId),
+    };
   }
 
   /** The tries counter, fresh from the card (SELECT MF + GET DATA: 2 APDUs). */
@@ -526,43 +414,6 @@ export class CpsDriver {
     entry.triesRemaining = counter.remaining;
     if (counter.maximum !== undefined) entry.maxTries = counter.maximum;
     return counter.remaining;
-  }
-
-  async #pinPadCode(channel: CardChannel): Promise<number | null> {
-    const known = this.#pinPads.get(channel.readerId);
-    if (known !== undefined) return known;
-    let code: number | null = null;
-    try {
-      const features = parseFeatures(
-        await channel.control(scardCtlCode(CM_IOCTL_GET_FEATURE_REQUEST_FUNCTION), new Uint8Array()),
-      );
-      code = features.get(FEATURE_VERIFY_PIN_DIRECT) ?? null;
-    } catch (error) {
-      // A reader without SCardControl support (vpcd, most plain readers) has no PIN pad.
-      if (!(error instanceof PasserelleError) || error.reason === "CARD_REMOVED") throw error;
-    }
-    this.#pinPads.set(channel.readerId, code);
-    return code;
-  }
-
-  #verifyOutcome(entry: CacheEntry, sw: number, before: number): CpsVerifyPinResult {
-    if (sw === SW.ok) {
-      entry.verified = true;
-      // A correct PIN resets the counter to its maximum (9A of the CHV SDO).
-      entry.triesRemaining = Math.max(before, entry.maxTries ?? before);
-      return { verified: true, triesRemaining: entry.triesRemaining };
-    }
-    entry.verified = false;
-    entry.verifiedFor.clear();
-    if (sw === SW.authenticationBlocked || sw === 0x63c0) {
-      entry.triesRemaining = 0;
-      throw new PasserelleError("PIN_BLOCKED", undefined, { triesRemaining: 0 });
-    }
-    if ((sw & 0xfff0) === 0x63c0) {
-      entry.triesRemaining = sw & 0x0f;
-      throw new PasserelleError("PIN_INCORRECT", undefined, { triesRemaining: sw & 0x0f });
-    }
-    throw cardError("VERIFY", sw);
   }
 }
 

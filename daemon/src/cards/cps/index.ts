@@ -37,6 +37,9 @@ export {
   CM_IOCTL_GET_FEATURE_REQUEST_FUNCTION,
 } from "./pin.ts";
 export type { PinPrompt, PinRoute, VerifyPinRequest } from "./pin.ts";
+// The PIN verification flow both generations run, each with its own commands (a PinCard).
+export { dropVerification, PinPads, runPinVerification } from "./verify-pin.ts";
+export type { PinCard, PinState } from "./verify-pin.ts";
 export type { CpsSigner, CpsSignerContext, CpsSigningDriver } from "./signer.ts";
 
 /** The daemon's one driver instance (its cache is per reader and insertion). */

@@ -14,32 +14,27 @@ import type { CardChannel, CommandApdu, ResponseApdu } from "../../pcsc/apdu.ts"
 import { isPasserelleError, PasserelleError } from "../../errors.ts";
 import { decodeTlv, findTlv } from "../tlv.ts";
 import {
-  buildPinBlock,
-  buildPinVerifyStructure,
-  checkPinFormat,
-  checkTriesBeforeVerify,
-  choosePinRoute,
-  CM_IOCTL_GET_FEATURE_REQUEST_FUNCTION,
   CpsCertificateError,
-  FEATURE_VERIFY_PIN_DIRECT,
+  dropVerification,
   fileSizeFromFcp,
   holderFromCertificate,
   parseAodf,
   parseCdf,
   parseCertificate,
-  parseFeatures,
   parseOdf,
   parsePrkdf,
-  PinFormatError,
+  PinPads,
   Pkcs15Error,
-  scardCtlCode,
+  runPinVerification,
   type CertificateEntry,
   type CpsHolder,
   type CpsKey,
   type CpsReadResult,
   type CpsVerifyPinResult,
   type ParsedCertificate,
+  type PinCard,
   type PinEntry,
+  type PinState,
   type PrivateKeyEntry,
   type VerifyPinRequest,
 } from "../cps/index.ts";
@@ -63,14 +58,10 @@ interface CardData {
   readonly pin: PinEntry;
 }
 
-interface CacheEntry {
+interface CacheEntry extends PinState {
   readonly insertion: number;
   readonly atr: Uint8Array;
   readonly data: CardData;
-  verified: boolean;
-  /** The web origins whose user entered the PIN since insertion (as for the CPS3). */
-  readonly verifiedFor: Set<string>;
-  triesRemaining: number | undefined;
 }
 
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
@@ -89,11 +80,11 @@ const wrongCard = (message: string): PasserelleError =>
 
 export class Cps4Driver {
   readonly #cache = new Map<string, CacheEntry>();
-  readonly #pinPads = new Map<string, number | null>();
+  readonly #pinPads = new PinPads();
 
   forget(readerId: string): void {
     this.#cache.delete(readerId);
-    this.#pinPads.delete(readerId);
+    this.#pinPads.forget(readerId);
   }
 
   /** cps.read: holder, both certificates and the PIN state. Warm: 0 APDUs. */
@@ -120,100 +111,12 @@ export class Cps4Driver {
     return (await this.#entry(channel)).data.certificates[key].pem;
   }
 
-  /**
-   * cps.verifyPin, in the CPS3 driver's order: the page PIN's format and the policy (no APDU), the
-   * card, the fresh counter (the shared rule: PIN_BLOCKED; PIN_LAST_TRY for a page's PIN always,
-   * otherwise unless confirmLastTry), the route, VERIFY.
-   */
+  /** cps.verifyPin: the flow both generations share (cards/cps/ runPinVerification), with this card's commands. */
   async verifyPin(channel: CardChannel, request: VerifyPinRequest): Promise<CpsVerifyPinResult> {
-    if (request.pin !== undefined) {
-      checkPinFormat(request.pin);
-      if (!request.pinFromPage)
-        choosePinRoute({ pagePin: true, pinFromPage: false, pinPad: false, prompt: false });
-    }
-    const entry = await this.#entry(channel);
-    await this.#selectApplet(channel);
-    let tries = await this.#readTries(channel, entry);
-    checkTriesBeforeVerify(tries, request);
-    const pinPad =
-      request.pin === undefined && request.usePinPad !== false ? await this.#pinPadCode(channel) : null;
-    const route = choosePinRoute({
-      pagePin: request.pin !== undefined,
-      pinFromPage: request.pinFromPage,
-      pinPad: pinPad !== null,
-      prompt: request.prompt !== undefined,
+    return runPinVerification(channel, request, this.#pinPads, async () => {
+      const entry = await this.#entry(channel);
+      return { state: entry, card: this.#pinCard(channel, entry) };
     });
-    let sw: number;
-    if (route === "pinpad") {
-      const answer = await channel.control(pinPad!, buildPinVerifyStructure(entry.data.pin, apdu.CLA));
-      if (answer.length < 2) throw cardError("PIN pad verify");
-      sw = (answer[answer.length - 2]! << 8) | answer[answer.length - 1]!;
-      if (sw === SW.pinPadTimeout)
-        throw new PasserelleError("TIMEOUT", "nobody typed the PIN on the PIN pad");
-      if (sw === SW.pinPadCancelled)
-        throw new PasserelleError("USER_CANCELLED", "PIN entry cancelled on the PIN pad");
-    } else {
-      let pin: string;
-      if (route === "page") pin = request.pin!;
-      else {
-        // The person types with the card's transaction released (CardChannel.outsideTransaction):
-        // Windows resets a card held idle in a transaction for more than 5 s.
-        const asked = { origin: request.origin, readerId: channel.readerId, triesRemaining: tries };
-        let typed = false;
-        const ask = async () => {
-          const answer = await request.prompt!.ask(asked);
-          typed = true;
-          return answer;
-        };
-        try {
-          pin = channel.outsideTransaction ? await channel.outsideTransaction(ask) : await ask();
-        } catch (error) {
-          if (typed) request.prompt?.answered?.({ error });
-          throw error;
-        }
-      }
-      try {
-        if (route === "prompt" && channel.outsideTransaction !== undefined) {
-          // The card was free meanwhile: a reset may have closed channel 1, another card with the
-          // same ATR may be in the reader (only the serial tells), another application may have
-          // spent a try. Check all three before the PIN goes anywhere.
-          await this.#selectApplet(channel);
-          await this.#checkSameCard(channel, entry);
-          tries = await this.#readTries(channel, entry);
-          checkTriesBeforeVerify(tries, request);
-        }
-        let block: Uint8Array;
-        try {
-          block = buildPinBlock(pin, entry.data.pin);
-        } catch (error) {
-          if (error instanceof PinFormatError && route === "prompt") {
-            throw new PasserelleError("PIN_INCORRECT", "the PIN page returned a malformed PIN", {
-              triesRemaining: tries,
-            });
-          }
-          throw error;
-        }
-        try {
-          sw = (await this.#transmit(channel, apdu.verify(entry.data.pin.reference, block), "VERIFY")).sw;
-        } finally {
-          block.fill(0);
-        }
-      } catch (error) {
-        // The PIN page waits for the card's answer (pin.submit): tell it, as the CPS3 driver does.
-        if (route === "prompt") request.prompt?.answered?.({ error });
-        throw error;
-      }
-    }
-    let outcome: CpsVerifyPinResult;
-    try {
-      outcome = this.#verifyOutcome(entry, sw, tries);
-    } catch (error) {
-      if (route === "prompt") request.prompt?.answered?.({ error });
-      throw error;
-    }
-    entry.verifiedFor.add(request.origin);
-    if (route === "prompt") request.prompt?.answered?.(outcome);
-    return outcome;
   }
 
   /**
@@ -243,8 +146,7 @@ export class Cps4Driver {
       response = await this.#transmit(channel, apdu.psoDecipher(block), "PSO DECIPHER");
     }
     if (response.sw === SW.securityNotSatisfied) {
-      entry.verified = false;
-      entry.verifiedFor.clear();
+      dropVerification(entry);
       throw new PasserelleError("PIN_REQUIRED", "the card wants the PIN again");
     }
     if (response.sw !== SW.ok) throw cardError(key === "signature" ? "PSO CDS" : "PSO DECIPHER", response.sw);
@@ -296,29 +198,6 @@ export class Cps4Driver {
     }
   }
 
-  /** After the PIN page: EF.SN.ICC must still be the serial read at the cold read. */
-  async #checkSameCard(channel: CardChannel, entry: CacheEntry): Promise<void> {
-    let serial: Uint8Array | undefined;
-    try {
-      const snIcc = await this.#readFile(channel, Uint8Array.of(...MF, ...fid(apdu.EF_SN_ICC)), "EF.SN.ICC");
-      serial = parseSerial(snIcc);
-    } catch (error) {
-      // A card that cannot show a CPx serial is not the card that was read.
-      if (
-        !(error instanceof Pkcs15Error) &&
-        !isPasserelleError(error, "CARD_ERROR") &&
-        !isPasserelleError(error, "WRONG_CARD")
-      )
-        throw error;
-    }
-    if (serial === undefined || !sameBytes(serial, entry.data.serial)) {
-      this.forget(channel.readerId);
-      throw new PasserelleError("CARD_REMOVED", "another card is in the reader (its serial differs)", {
-        replaced: true,
-      });
-    }
-  }
-
   /** A parser's complaint about what the card holds, as a CARD_ERROR naming the step. */
   #parse<T>(step: string, parse: () => T): T {
     try {
@@ -341,10 +220,7 @@ export class Cps4Driver {
     const response = await this.#transmit(channel, command, step);
     if (response.sw === SW.securityNotSatisfied && step.startsWith("MSE")) {
       const entry = this.#cache.get(channel.readerId);
-      if (entry) {
-        entry.verified = false;
-        entry.verifiedFor.clear();
-      }
+      if (entry) dropVerification(entry);
       throw new PasserelleError("PIN_REQUIRED");
     }
     if (response.sw !== SW.ok) throw cardError(step, response.sw);
@@ -457,6 +333,26 @@ export class Cps4Driver {
     };
   }
 
+  /** This card's half of the PIN verification (cards/cps/ runPinVerification): the ChipDoc's commands. */
+  #pinCard(channel: CardChannel, entry: CacheEntry): PinCard {
+    return {
+      pin: entry.data.pin,
+      cla: apdu.CLA,
+      serial: entry.data.serial,
+      // A reset or another application may have closed channel 1 or selected something else.
+      prepare: () => this.#selectApplet(channel),
+      readTries: () => this.#readTries(channel, entry),
+      // A correct PIN resets the counter to its maximum; the ChipDoc does not say it: 3 (card-cps4.c).
+      maxTries: () => PIN_MAX_TRIES,
+      readSerial: async () =>
+        parseSerial(await this.#readFile(channel, Uint8Array.of(...MF, ...fid(apdu.EF_SN_ICC)), "EF.SN.ICC")),
+      verify: async (block) =>
+        (await this.#transmit(channel, apdu.verify(entry.data.pin.reference, block), "VERIFY")).sw,
+      cardError,
+      forget: () => this.forget(channel.readerId),
+    };
+  }
+
   /** The tries counter, fresh: VERIFY without data (1 APDU, the applet already selected). */
   async #readTries(channel: CardChannel, entry: CacheEntry): Promise<number> {
     const response = await this.#transmit(
@@ -474,42 +370,6 @@ export class Cps4Driver {
     if (tries === undefined) throw cardError("VERIFY PIN counter", response.sw);
     entry.triesRemaining = tries;
     return tries;
-  }
-
-  async #pinPadCode(channel: CardChannel): Promise<number | null> {
-    const known = this.#pinPads.get(channel.readerId);
-    if (known !== undefined) return known;
-    let code: number | null = null;
-    try {
-      const features = parseFeatures(
-        await channel.control(scardCtlCode(CM_IOCTL_GET_FEATURE_REQUEST_FUNCTION), new Uint8Array()),
-      );
-      code = features.get(FEATURE_VERIFY_PIN_DIRECT) ?? null;
-    } catch (error) {
-      if (!(error instanceof PasserelleError) || error.reason === "CARD_REMOVED") throw error;
-    }
-    this.#pinPads.set(channel.readerId, code);
-    return code;
-  }
-
-  #verifyOutcome(entry: CacheEntry, sw: number, before: number): CpsVerifyPinResult {
-    if (sw === SW.ok) {
-      entry.verified = true;
-      // A correct PIN resets the counter to its maximum; the ChipDoc does not say it: 3 (card-cps4.c).
-      entry.triesRemaining = Math.max(before, PIN_MAX_TRIES);
-      return { verified: true, triesRemaining: entry.triesRemaining };
-    }
-    entry.verified = false;
-    entry.verifiedFor.clear();
-    if (sw === SW.authenticationBlocked || sw === 0x63c0) {
-      entry.triesRemaining = 0;
-      throw new PasserelleError("PIN_BLOCKED", undefined, { triesRemaining: 0 });
-    }
-    if ((sw & 0xfff0) === 0x63c0) {
-      entry.triesRemaining = sw & 0x0f;
-      throw new PasserelleError("PIN_INCORRECT", undefined, { triesRemaining: sw & 0x0f });
-    }
-    throw cardError("VERIFY", sw);
   }
 }
 
