@@ -1,18 +1,24 @@
 // Builds what runs outside development:
 // - the browser bundle of the client SDK (ESM, no dependencies) into protocol/dist/, where the
 //   daemon serves it as /sdk/passerelle-client.js in development;
+// - the SDK as an npm package, dist/passerelle-protocol-<version>.tgz (`npm pack` of its built
+//   JavaScript and .d.ts, compiled by tsc with protocol/tsconfig.build.json, plus the browser
+//   bundle), for `npm install ./dist/passerelle-protocol-<version>.tgz` in a web application;
 // - the daemon: one CommonJS bundle dist/passerelle.cjs with its web pages and the SDK bundle
 //   embedded (daemon/src/runtime/embedded.ts is replaced by the files), and koffi's native file for
 //   this machine beside it (dist/koffi.node). `node dist/passerelle.cjs` starts from any folder;
 //   the same bundle is the main script of the single executables (installers/sea.mjs).
 // Same inputs, same bytes: files are embedded in sorted order and nothing carries a date.
 import { build } from "esbuild";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import {
   copyFileSync,
   mkdirSync,
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
@@ -148,7 +154,96 @@ async function buildDaemon(sdk) {
   }
 }
 
+/** A digest of files (folders walked, in sorted order): what the SDK package is made from. */
+function digestOf(paths) {
+  const hash = createHash("sha256");
+  for (const entry of paths) {
+    const files = statSync(entry).isDirectory() ? listFiles(entry) : [[path.basename(entry), entry]];
+    for (const [relative, full] of files) hash.update(`${relative}\0`).update(readFileSync(full));
+  }
+  return hash.digest("hex");
+}
+
+/**
+ * dist/passerelle-protocol-<version>.tgz: the SDK package as a web application installs it. Its
+ * exports point to JavaScript and .d.ts (the workspace's protocol/package.json points to the
+ * TypeScript sources, for development); `./browser` is the self-contained browser bundle.
+ * Skipped when the tarball exists and its inputs did not change (a digest beside it).
+ */
+export function packSdk() {
+  const source = JSON.parse(readFileSync(`${root}protocol/package.json`, "utf8"));
+  const tarball = `${root}dist/${source.name.replace(/^@/, "").replace("/", "-")}-${source.version}.tgz`;
+  const inputs = [
+    `${root}protocol/src`,
+    `${root}protocol/package.json`,
+    `${root}protocol/tsconfig.build.json`,
+    fileURLToPath(import.meta.url),
+  ];
+  const digest = digestOf(inputs);
+  const stamp = `${root}dist/sdk-package.sha256`;
+  try {
+    if (statSync(tarball).isFile() && readFileSync(stamp, "utf8").trim() === digest) return tarball;
+  } catch {
+    // no tarball yet, or no stamp
+  }
+  const stage = `${root}dist/sdk-package`;
+  rmSync(stage, { recursive: true, force: true });
+  const tsc = spawnSync(
+    process.execPath,
+    [`${root}node_modules/typescript/bin/tsc`, "-p", `${root}protocol/tsconfig.build.json`],
+    { encoding: "utf8" },
+  );
+  if (tsc.status !== 0)
+    throw new Error(`build: tsc could not compile the SDK package:\n${tsc.stdout}${tsc.stderr}`);
+  // tsc keeps the ".ts" of relative imports in the .d.ts it writes: point them to the .d.ts files.
+  for (const [relative, full] of listFiles(`${stage}/dist`)) {
+    if (!relative.endsWith(".d.ts")) continue;
+    const text = readFileSync(full, "utf8");
+    writeFileSync(full, text.replace(/(from\s+["']\.{1,2}\/[^"']*?)\.ts(["'])/g, "$1.js$2"));
+  }
+  mkdirSync(`${stage}/browser`, { recursive: true });
+  copyFileSync(`${root}protocol/dist/passerelle-client.js`, `${stage}/browser/passerelle-client.js`);
+  const entry = (name) => ({ types: `./dist/${name}.d.ts`, default: `./dist/${name}.js` });
+  const manifest = {
+    name: source.name,
+    version: source.version,
+    description: source.description,
+    license: "UNLICENSED",
+    type: "module",
+    exports: {
+      ".": entry("index"),
+      "./client": entry("client"),
+      "./errors": entry("errors"),
+      "./identity": entry("identity/index"),
+      "./browser": "./browser/passerelle-client.js",
+    },
+    types: "./dist/index.d.ts",
+    files: ["dist", "browser"],
+    dependencies: source.dependencies,
+  };
+  writeFileSync(`${stage}/package.json`, `${JSON.stringify(manifest, null, 2)}\n`);
+  writeFileSync(
+    `${stage}/README.md`,
+    [
+      `# ${source.name}`,
+      "",
+      "The Passerelle protocol v1 client SDK: `PasserelleClient` (`@passerelle/protocol/client`), the error",
+      "reasons (`/errors`), the identity vigilance helpers (`/identity`), and the same SDK as one",
+      "self-contained browser ES module (`/browser`). See docs/integration-guide.md in the Passerelle",
+      "repository.",
+      "",
+    ].join("\n"),
+  );
+  const pack = spawnSync("npm", ["pack", stage, "--pack-destination", `${root}dist`, "--silent"], {
+    encoding: "utf8",
+  });
+  if (pack.status !== 0) throw new Error(`build: npm pack failed:\n${pack.stdout}${pack.stderr}`);
+  writeFileSync(stamp, `${digest}\n`);
+  return tarball;
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const sdk = await buildSdk();
+  if (!process.argv.includes("--no-pack")) packSdk();
   if (!process.argv.includes("--sdk-only")) await buildDaemon(sdk);
 }

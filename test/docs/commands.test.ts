@@ -11,13 +11,18 @@
  *   <!-- exit: 0,1 -->          the exit codes that count as success (default 0)
  *   <!-- expect: REGEX -->      the output must match
  *   <!-- test: PATH -->         a system test runs this block (it must exist and name this doc)
- *   <!-- not-run: REASON -->    not run here, for the reason given (e.g. it reinstalls this very
- *                               checkout's node_modules under the other tests' feet); still checked
+ *   a first line `# not run by the docs test: REASON`
+ *                               not run here, for the reason the reader sees (e.g. it reinstalls this
+ *                               very checkout's node_modules under the other tests' feet); still
+ *                               checked. (`<!-- not-run: REASON -->` alone is refused by
+ *                               test/docs/samples.test.ts: the reader would not see it.)
  *
  * Blocks run with the repository as working folder, in a scratch HOME shared by the blocks of one
  * doc (in order), with PASSERELLE_PORT=0 so a daemon takes a free port, and `passerelle` defined as
  * the CLI from this checkout. Other fences (```powershell, ```zsh, ```json…) are not commands for
  * this Linux suite.
+ *
+ * The JavaScript samples are run by test/docs/samples.test.ts, in Chromium, against the daemon.
  *
  * Also checked: every `passerelle …` in inline code names a real subcommand and real options;
  * every repository path in inline code exists; the integration guide tells every error reason.
@@ -38,6 +43,8 @@ const SHELL_FENCES = new Set(["sh", "bash", "shell", "console"]);
 /** Bound on one block (a first `npm ci` in scripts/demo.sh included). */
 const BLOCK_TIMEOUT_MS = 180_000;
 const READY_TIMEOUT_MS = 60_000;
+/** A block's first line saying, where the reader sees it, why the docs test does not run it. */
+const NOT_RUN_LINE = /^\s*#\s*not run by the docs test:\s*\S/i;
 const REPO_PATH = /^(?:daemon|protocol|test|docs|scripts|bench)\/[\w.*/-]*$/;
 
 interface Block {
@@ -215,6 +222,7 @@ function freePort(): Promise<number> {
 
 function shouldRun(block: Block): boolean {
   if (!SHELL_FENCES.has(block.fence) || block.markers.has("test")) return false;
+  if (NOT_RUN_LINE.test(block.code.split("\n")[0] ?? "")) return false;
   if (block.markers.has("not-run")) {
     assert.ok(block.markers.get("not-run"), `${block.doc}:${block.line}: not-run needs a reason`);
     return false;
