@@ -22,6 +22,7 @@ import { shutdownOnSignal } from "./shutdown.ts";
 import { registerService } from "./service.ts";
 import { registerStatus } from "./status.ts";
 import { registerTrust } from "./trust.ts";
+import { registerVersion } from "./version.ts";
 
 /** Exit codes: documented in docs/admin-guide.md. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, portInUse: 3, config: 4, alreadyRunning: 5 } as const;
@@ -114,6 +115,7 @@ export function buildProgram(): Command {
   registerTrust(program);
   registerDoctor(program);
   registerService(program);
+  registerVersion(program);
   return program;
 }
 

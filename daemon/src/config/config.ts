@@ -131,6 +131,23 @@ export const ConfigFile = z.strictObject({
     .optional(),
   /** INSi endpoints, mode, credentials and LPS identities (the insi/ concern's own schema). */
   insi: InsiConfig.optional(),
+  /** Where `passerelle version --check` reads the signed update manifest (https only). */
+  updates: z
+    .strictObject({
+      manifestUrl: z
+        .string()
+        .max(2000)
+        .refine((value) => {
+          try {
+            const url = new URL(value);
+            return url.protocol === "https:" && !url.username && !url.password;
+          } catch {
+            return false;
+          }
+        }, "an https:// URL without credentials"),
+      timeoutMs: z.number().int().min(500).max(120_000).optional(),
+    })
+    .optional(),
 });
 export type ConfigFile = z.infer<typeof ConfigFile>;
 
@@ -161,6 +178,7 @@ export interface DaemonConfig {
   limits: { -readonly [K in keyof typeof LIMIT_DEFAULTS]: number };
   insi: InsiConfig | null;
   insiRecordDir: string | null;
+  updates: { manifestUrl: string; timeoutMs: number } | null;
 }
 
 const paths = envPaths("passerelle", { suffix: "" });
@@ -286,6 +304,9 @@ export function resolveConfig(
     limits: mergeLimits(file.limits),
     insi: file.insi ?? null,
     insiRecordDir: options.insiRecord ? path.resolve(options.insiRecord) : null,
+    updates: file.updates
+      ? { manifestUrl: file.updates.manifestUrl, timeoutMs: file.updates.timeoutMs ?? 10_000 }
+      : null,
   };
 }
 
