@@ -50,6 +50,25 @@ const TRAITS = {
 };
 const LPS = { default: { idam: SIMULATOR_IDAM, softwareName: "Bench", softwareVersion: "1" } };
 const child = fileURLToPath(new URL("./lib/insi-simulator.ts", import.meta.url));
+/** Bound on a simulator child's start (a cold tsx start on a loaded 2-core machine). */
+const SIMULATOR_START_MS = 60_000;
+
+/**
+ * Every simulator child still running: killed in the `finally` below, and on exit or a signal, so that
+ * a bench that fails (or is interrupted) never leaves one behind holding its port and a core.
+ */
+const children = new Set<ChildProcess>();
+function killChildren(): void {
+  for (const proc of children) if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+  children.clear();
+}
+process.once("exit", killChildren);
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.once(signal, () => {
+    killChildren();
+    process.exit(128 + (signal === "SIGINT" ? 2 : signal === "SIGTERM" ? 15 : 1));
+  });
+}
 
 function startSimulator(
   mode: "card" | "organisation",
@@ -65,14 +84,26 @@ function startSimulator(
     },
     stdio: ["ignore", "pipe", "inherit"],
   });
+  children.add(proc);
+  proc.once("exit", () => children.delete(proc));
   return new Promise((resolve, reject) => {
     let out = "";
+    const timer = setTimeout(() => {
+      proc.kill("SIGKILL");
+      reject(new Error(`simulator did not start in ${SIMULATOR_START_MS / 1000} s`));
+    }, SIMULATOR_START_MS);
     proc.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
       out += chunk;
       const match = /listening (\S+)/.exec(out);
-      if (match?.[1]) resolve({ process: proc, url: match[1] });
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve({ process: proc, url: match[1] });
+      }
     });
-    proc.on("exit", (code) => reject(new Error(`simulator exited ${code}`)));
+    proc.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`simulator exited ${code}`));
+    });
   });
 }
 
@@ -312,5 +343,6 @@ try {
     sim.process.kill("SIGTERM");
   }
 } finally {
+  killChildren();
   rmSync(dir, { recursive: true, force: true });
 }

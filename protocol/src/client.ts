@@ -117,11 +117,28 @@ export interface ClientOptions {
 
 export type ConnectionState = "idle" | "connecting" | "open" | "reconnecting" | "closed";
 
+/**
+ * Why `probe()` got no answer, as far as the browser tells (Chrome's Local Network Access, 141+:
+ * a page on a public or intranet site needs the user's permission to reach `localhost`).
+ */
+export type UnreachableReason =
+  /** The browser let the request go (permission granted, or the page is on this computer): not running. */
+  | "not-running"
+  /** The browser asks the user first, and they have not said yes (the prompt is open, ignored or dismissed). */
+  | "permission-prompt"
+  /** The user or a policy blocked this site from reaching this computer (always so for an http page). */
+  | "permission-denied"
+  /** The browser tells nothing (no such permission: Firefox, Safari, Chrome before 141): not running or blocked. */
+  | "unknown";
+
 export type ProbeResult =
   /** It runs. `allowed`: this origin has access (then `daemon` tells the version). */
   | { status: "running"; allowed: boolean; daemon?: { name: string; version: string } }
-  /** Nothing answered: the daemon is not running, or the browser blocked the request. */
-  | { status: "unreachable"; blockedByBrowser: boolean | "unknown" };
+  /**
+   * Nothing answered. `reason` tells why when the browser can; `blockedByBrowser` is the same
+   * answer in one word: true for permission-prompt and permission-denied, false for not-running.
+   */
+  | { status: "unreachable"; blockedByBrowser: boolean | "unknown"; reason: UnreachableReason };
 
 interface Pending {
   resolve: (value: unknown) => void;
@@ -181,9 +198,10 @@ export class PasserelleClient {
 
   /**
    * GET /health on the daemon's origin. `running` when it answers (also when this origin has no
-   * access yet: the opaque no-cors answer still proves the daemon runs); otherwise `unreachable`, with
-   * `blockedByBrowser` true when the browser reports the loopback permission as denied (Chrome
-   * Local Network Access), false when it reports it granted, "unknown" when it cannot tell.
+   * access yet: the opaque no-cors answer still proves the daemon runs); otherwise `unreachable`,
+   * with the reason the browser gives through its Local Network Access permission (see
+   * UnreachableReason). In Chrome the fetch itself shows the permission prompt when the state is
+   * "prompt": call probe() from a user gesture (a click) where you can.
    */
   async probe(timeoutMs = 3000): Promise<ProbeResult> {
     if (this.candidates.length === 1) return this.probeUrl(this.url, timeoutMs);
@@ -220,7 +238,7 @@ export class PasserelleClient {
         daemon?: { name: string; version: string };
       };
       if (response.status !== 200 || body.status !== "ok")
-        return { status: "unreachable", blockedByBrowser: "unknown" };
+        return { status: "unreachable", blockedByBrowser: "unknown", reason: "unknown" };
       return body.daemon
         ? { status: "running", allowed: true, daemon: body.daemon }
         : { status: "running", allowed: false };
@@ -231,7 +249,8 @@ export class PasserelleClient {
         await attempt("no-cors");
         return { status: "running", allowed: false };
       } catch {
-        return { status: "unreachable", blockedByBrowser: await loopbackPermissionDenied() };
+        const reason = await whyUnreachable();
+        return { status: "unreachable", blockedByBrowser: BLOCKED_BY_BROWSER[reason], reason };
       }
     }
   }
@@ -530,21 +549,47 @@ function defaultWebSocketFactory(url: string, protocol: string): WebSocketLike {
   return new Impl(url, protocol);
 }
 
-/** Chrome ≥ 145 names the permission `loopback-network`; 141–144 `local-network-access`. */
-async function loopbackPermissionDenied(): Promise<boolean | "unknown"> {
+const BLOCKED_BY_BROWSER: Readonly<Record<UnreachableReason, boolean | "unknown">> = {
+  "not-running": false,
+  "permission-prompt": true,
+  "permission-denied": true,
+  unknown: "unknown",
+};
+
+/** A page served from this computer: Local Network Access never applies to it. */
+function pageIsLocal(): boolean {
+  const hostname = (globalThis as { location?: { hostname?: string } }).location?.hostname;
+  if (hostname === undefined) return false;
+  return (
+    hostname === "localhost" ||
+    hostname.endsWith(".localhost") ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) ||
+    hostname === "[::1]"
+  );
+}
+
+/**
+ * After a failed /health: what the browser says of the loopback permission. Chrome 145+ names it
+ * `loopback-network`, 141–144 `local-network-access` (still an alias). The state alone cannot say
+ * whether this page is subject to it (a page served from this computer reports "prompt" too, and
+ * an http page "denied"): a page on localhost is never blocked, so there it means not running.
+ */
+async function whyUnreachable(): Promise<UnreachableReason> {
   const permissions = (
     globalThis as { navigator?: { permissions?: { query(d: { name: string }): Promise<{ state: string }> } } }
   ).navigator?.permissions;
   if (!permissions) return "unknown";
   for (const name of ["loopback-network", "local-network-access"]) {
+    let state: string;
     try {
-      const status = await permissions.query({ name });
-      if (status.state === "denied") return true;
-      if (status.state === "granted") return false;
-      return "unknown";
+      state = (await permissions.query({ name })).state;
     } catch {
-      // this browser does not know the permission name: try the next one
+      continue; // this browser does not know the permission name: try the next one
     }
+    if (state === "granted" || pageIsLocal()) return "not-running";
+    if (state === "denied") return "permission-denied";
+    if (state === "prompt") return "permission-prompt";
+    return "unknown";
   }
   return "unknown";
 }

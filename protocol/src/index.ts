@@ -5,6 +5,7 @@ export type {
   ClientOptions,
   ConnectionState,
   ProbeResult,
+  UnreachableReason,
   WebSocketLike,
   WebSocketFactory,
 } from "./client.ts";

@@ -129,8 +129,14 @@ test("from its own origin, the EHR page loads the SDK, connects and reads the Vi
 });
 
 test("INSi: the PIN is typed in the daemon's PIN page, the EHR gets the answer", async () => {
+  // The simulation always starts with a CPS to sign with (DEFAULT_LAB_CARDS): without it this test
+  // has nothing to show, so that is a failure, not a skip.
   const lab = await call<LabStatus>("lab.status");
-  if (!lab.profiles.includes("cps")) return; // no CPS to sign with: nothing to check yet
+  assert.ok(lab.profiles.includes("cps"), `the build has a CPS profile: ${lab.profiles.join(", ")}`);
+  assert.ok(
+    lab.slots.some((slot) => slot.card === "cps"),
+    `a CPS is in a slot: ${JSON.stringify(lab.slots)}`,
+  );
   const [chosen] = await beneficiariesOnCard();
   assert.ok(chosen);
   assert.equal(await page.locator("#patient").isVisible(), false, "nobody chosen yet");
@@ -219,10 +225,15 @@ test("an origin the daemon does not allow gets nothing, and the page says so", a
   watchConsole(other, { messages: [], errors: [] }); // its CORS refusals are expected
   try {
     await other.goto(exampleUrl(stranger));
+    // The daemon runs but hands its SDK only to origins it allows (CORS): the page cannot load it,
+    // and says the one thing it can know — not running, or not allowing this software. It must not
+    // say "not running" (that is the probe's answer once the SDK loaded, which it may not).
     await other.locator("#passerelle-state[data-state=absent]").waitFor();
-    assert.match(
-      (await other.locator("#notice").textContent()) ?? "",
-      /n'autorise pas ce logiciel|n'est pas lancé/,
+    const notice = other.locator("#notice");
+    await notice.filter({ hasText: /\S/ }).waitFor();
+    assert.equal(
+      await notice.textContent(),
+      "Passerelle ne répond pas sur ce poste (ou n'autorise pas ce logiciel). Nouvel essai dans un instant…",
     );
     assert.equal(await other.locator("#beneficiaries button").count(), 0);
   } finally {

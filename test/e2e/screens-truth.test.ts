@@ -8,6 +8,7 @@
  * - the language switch re-renders the statuses already on screen;
  * - a Vitale 1, a Vitale with an unreadable file, a CPS action with only a Vitale inserted, an
  *   expired CPS: sentences a receptionist understands, the technical words folded under "détails";
+ * - a CPS that expires within 30 days (`cps-expiring`) is said to at insertion;
  * - messages go when the situation changes (card removed, inserted, next read fine);
  * - dates as 15/01/1980 (lunar: 00/00/1982);
  * - the layout holds from 360 to 1920 px, and the sticky banner never covers a field's label.
@@ -16,6 +17,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { Page } from "playwright-core";
+import { CPS_PROFILES, EXPIRING_CPS_DAYS } from "../../daemon/src/simulator/cards/cps3/profile.ts";
 import { openSocket, RpcPeer, startDaemon, type DaemonProcess } from "../helpers/daemon.ts";
 import {
   assertNoPersonalData,
@@ -318,6 +320,32 @@ test("an expired CPS is shown as such at insertion", async () => {
     await putCard(page, "cps", "cps");
     await page.locator("[data-field=cps-name]").waitFor();
     assert.equal(await expiry.count(), 0, "a valid CPS: no warning");
+  } finally {
+    await page.close();
+  }
+});
+
+test("a CPS that expires within 30 days is shown as such at insertion", async () => {
+  const page = await openPage();
+  try {
+    await putCard(page, "cps", CPS_PROFILES.cpsExpiring);
+    const expiry = page.locator("#cps-expiry[data-kind=warning]");
+    await expiry.waitFor();
+    const { certificates } = await call<{ certificates: { authentication: { notAfter: string } } }>(
+      "cps.read",
+    );
+    const [year, month, day] = certificates.authentication.notAfter.slice(0, 10).split("-");
+    assert.match(
+      (await expiry.textContent()) ?? "",
+      new RegExp(`expire le ${day}/${month}/${year} \\(dans ${EXPIRING_CPS_DAYS} jour\\(s\\)\\)`),
+    );
+    await page.locator("#lang-toggle").click();
+    await page.locator("#cps-expiry[data-kind=warning]", { hasText: "expires on" }).waitFor();
+    await page.locator("#lang-toggle").click();
+    await screenshot(page, "daemon-page-expiring-cps");
+    await putCard(page, "cps", "cps");
+    await page.locator("[data-field=cps-name]").waitFor();
+    assert.equal(await expiry.count(), 0, "a CPS valid for years: no warning");
   } finally {
     await page.close();
   }

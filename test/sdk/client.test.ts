@@ -119,7 +119,7 @@ test("probe tells running (with or without access) from not running", async () =
   assert.deepEqual(await stranger.probe(), { status: "running", allowed: false });
   await daemon.stop();
   const gone = await allowed.probe(1000);
-  assert.deepEqual(gone, { status: "unreachable", blockedByBrowser: "unknown" });
+  assert.deepEqual(gone, { status: "unreachable", blockedByBrowser: "unknown", reason: "unknown" });
 });
 
 async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {

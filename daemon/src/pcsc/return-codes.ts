@@ -42,6 +42,11 @@ const ROWS: readonly Row[] = [
   [0x8010001d, "SCARD_E_NO_SERVICE", "PCSC_UNAVAILABLE", true, "context"],
   [0x8010001e, "SCARD_E_SERVICE_STOPPED", "PCSC_UNAVAILABLE", true, "context"],
   [0x80100031, "SCARD_E_SERVER_TOO_BUSY", "PCSC_UNAVAILABLE", true, "none"],
+  // pcsc-lite's client library answers it to any call when pcscd resets the socket (ECONNRESET in
+  // winscard_msg.c MessageReceive: pcscd killed with a request unread, or polkit refusing the
+  // client), not about a PIN: seen from SCardBeginTransaction when pcscd was killed under load
+  // (test/faults/pcscd-restart-load.test.ts).
+  [0x8010006a, "SCARD_W_SECURITY_VIOLATION", "PCSC_UNAVAILABLE", true, "context"],
   // Win32 errors winscard.dll returns when the service or the USB device vanished under a handle.
   [0x00000006, "ERROR_INVALID_HANDLE", "PCSC_UNAVAILABLE", true, "context"],
   [0x0000006d, "ERROR_BROKEN_PIPE", "PCSC_UNAVAILABLE", true, "context"],
@@ -100,7 +105,6 @@ const ROWS: readonly Row[] = [
   [0x80100030, "SCARD_E_NO_KEY_CONTAINER", "CARD_ERROR", false, "none"],
   // PIN-related warnings (PIN pads through SCardControl).
   [0x8010002a, "SCARD_E_INVALID_CHV", "PIN_INCORRECT", false, "none"],
-  [0x8010006a, "SCARD_W_SECURITY_VIOLATION", "PIN_REQUIRED", false, "none"],
   [0x8010006b, "SCARD_W_WRONG_CHV", "PIN_INCORRECT", false, "none"],
   [0x8010006c, "SCARD_W_CHV_BLOCKED", "PIN_BLOCKED", false, "none"],
   [0x8010006e, "SCARD_W_CANCELLED_BY_USER", "USER_CANCELLED", false, "none"],

@@ -35,6 +35,9 @@ test("the reasons the contract names for PC/SC failures", () => {
   const reasonOf = (code: number) => describeReturnCode(code).reason;
   assert.equal(reasonOf(0x8010001d), "PCSC_UNAVAILABLE"); // NO_SERVICE
   assert.equal(reasonOf(0x8010001e), "PCSC_UNAVAILABLE"); // SERVICE_STOPPED
+  // pcsc-lite: pcscd reset the socket (killed, or polkit said no), whatever the call: not a PIN matter
+  assert.equal(reasonOf(0x8010006a), "PCSC_UNAVAILABLE"); // W_SECURITY_VIOLATION
+  assert.equal(describeReturnCode(0x8010006a).recovery, "context");
   assert.equal(reasonOf(0x80100009), "NO_READER"); // UNKNOWN_READER
   assert.equal(reasonOf(0x8010002e), "NO_READER"); // NO_READERS_AVAILABLE
   assert.equal(reasonOf(0x8010000c), "NO_CARD"); // NO_SMARTCARD

@@ -73,14 +73,17 @@ async function start() {
   }
   passerelle = new sdk.PasserelleClient({ url: DAEMON_URL });
 
-  // probe() tells "not running" from "blocked by the browser" (Chrome Local Network Access).
+  // probe() tells "not running" from "the browser asks the user" and "the browser blocks it"
+  // (Chrome Local Network Access).
   const probe = await passerelle.probe();
   if (probe.status === "unreachable") {
     showState("absent", "Passerelle introuvable");
     notify(
-      probe.blockedByBrowser === true
-        ? "Le navigateur bloque l'accès aux lecteurs de cartes. Autorisez « Réseau local » pour ce site (icône à gauche de l'adresse)."
-        : "Passerelle n'est pas lancé sur ce poste.",
+      probe.reason === "permission-prompt"
+        ? "Le navigateur demande si ce site peut accéder aux lecteurs de cartes : répondez « Autoriser »."
+        : probe.reason === "permission-denied"
+          ? "Le navigateur bloque l'accès aux lecteurs de cartes. Autorisez « Réseau local » pour ce site (icône à gauche de l'adresse)."
+          : "Passerelle n'est pas lancé sur ce poste.",
     );
     setTimeout(start, RETRY_FIND_MS);
     return;

@@ -79,6 +79,8 @@ export interface CpsCertificates {
 export interface CpsCertificateOptions {
   /** Issue certificates whose validity ended yesterday. */
   readonly expired?: boolean;
+  /** Issue certificates that end this many days from now (a card soon to expire); ignored with `expired`. */
+  readonly expiresInDays?: number;
   /** Pre-generated key pairs (tests reuse keys to stay fast). */
   readonly keys?: { authentication: KeyPair; signature: KeyPair };
 }
@@ -317,7 +319,11 @@ export function issueCpsCertificates(
   pki: TestPki = getTestPki(),
 ): CpsCertificates {
   const notBefore = options.expired ? yearsFromNow(-LEAF_VALIDITY_YEARS) : daysFromNow(-1);
-  const notAfter = options.expired ? daysFromNow(-1) : yearsFromNow(LEAF_VALIDITY_YEARS);
+  const notAfter = options.expired
+    ? daysFromNow(-1)
+    : options.expiresInDays !== undefined
+      ? daysFromNow(options.expiresInDays)
+      : yearsFromNow(LEAF_VALIDITY_YEARS);
   const subjectAsn1 = cpsSubject(holder);
   const common = { subjectAsn1, issuer: pki.personnes, ca: false, notBefore, notAfter } as const;
   const authentication = issue({

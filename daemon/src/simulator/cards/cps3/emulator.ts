@@ -97,6 +97,8 @@ export interface Cps3Options {
   /** Tries left now (0 = blocked); default 3. */
   readonly triesRemaining?: number;
   readonly expired?: boolean;
+  /** Certificates that end this many days after the card is made (a soon-expired CPS). */
+  readonly expiresInDays?: number;
   /** 5 bytes; random by default so OpenSC's file cache never mixes two emulated cards. */
   readonly serial?: Uint8Array;
   /** Replace the authentication certificate by bytes that are not a certificate (fault tests). */
@@ -229,7 +231,11 @@ export class Cps3Emulator implements CardEmulator {
       options.certificates ??
       issueCpsCertificates(
         this.holder,
-        { ...(options.expired ? { expired: true } : {}), ...(options.keys ? { keys: options.keys } : {}) },
+        {
+          ...(options.expired ? { expired: true } : {}),
+          ...(options.expiresInDays !== undefined ? { expiresInDays: options.expiresInDays } : {}),
+          ...(options.keys ? { keys: options.keys } : {}),
+        },
         options.pki ?? getTestPki(),
       );
     const authCert = options.corruptAuthenticationCertificate

@@ -7,6 +7,12 @@
 import { registerProfile } from "../../profiles.ts";
 import { createCps3Emulator, DEFAULT_HOLDER } from "./emulator.ts";
 
+/**
+ * How soon `cps-expiring` ends, counted from its insertion (so it stays "soon" on any date): under
+ * the 30 days from which the daemon's page and the example EHR page warn.
+ */
+export const EXPIRING_CPS_DAYS = 12;
+
 export const CPS_PROFILES = {
   /** A médecin with an RPPS idNat (8 + 11 digits), 3 tries. */
   cps: "cps",
@@ -20,6 +26,8 @@ export const CPS_PROFILES = {
   cpsBlocked: "cps-blocked",
   /** Both certificates expired yesterday. */
   cpsExpired: "cps-expired",
+  /** Both certificates end EXPIRING_CPS_DAYS days after the card is inserted: shown as soon to expire. */
+  cpsExpiring: "cps-expiring",
   /** The authentication certificate is not a certificate: cps.read answers CARD_ERROR. */
   cpsBadCertificate: "cps-badcert",
   /** Certificate files 512 bytes larger than their DER, padded with FF (as cards allocate them). */
@@ -56,6 +64,7 @@ registerProfile(CPS_PROFILES.cpsPharmacien, () =>
 registerProfile(CPS_PROFILES.cpsLastTry, () => createCps3Emulator({ triesRemaining: 1 }));
 registerProfile(CPS_PROFILES.cpsBlocked, () => createCps3Emulator({ triesRemaining: 0 }));
 registerProfile(CPS_PROFILES.cpsExpired, () => createCps3Emulator({ expired: true }));
+registerProfile(CPS_PROFILES.cpsExpiring, () => createCps3Emulator({ expiresInDays: EXPIRING_CPS_DAYS }));
 registerProfile(CPS_PROFILES.cpsBadCertificate, () =>
   createCps3Emulator({ corruptAuthenticationCertificate: true }),
 );
