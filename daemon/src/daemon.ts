@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { AllowlistPolicy } from "./access/access-policy.ts";
+import { AllowlistPolicy, GrantStore, PairingPolicy, type AccessPolicy } from "./access/index.ts";
 import { createLogger, type Logger } from "./audit/logger.ts";
 import { configWarnings, type DaemonConfig } from "./config/config.ts";
 import { createReaders, NoReaders, throttledDiagnostics, type Readers } from "./pcsc/index.ts";
@@ -188,16 +188,35 @@ async function start(
     }
   });
   let server: RunningServer | null = null;
-  const access = new AllowlistPolicy({
-    allowedOrigins: config.allowedOrigins,
-    pinFromPage: config.pinFromPage,
-    selfOrigins: () => server?.selfOrigins ?? [],
-  });
   const audit = await AuditTrail.open({
     dir: path.join(config.dataDir, "audit"),
     simulation: config.simulate,
   });
   opened.push(() => audit.close());
+  const selfOrigins = () => server?.selfOrigins ?? [];
+  const pairing = config.pairing.enabled
+    ? new PairingPolicy({
+        allowedOrigins: config.allowedOrigins,
+        pinFromPage: config.pinFromPage,
+        deniedOrigins: config.deniedOrigins,
+        selfOrigins,
+        enabled: true,
+        localhostHttp: config.pairing.localhostHttp,
+        store: new GrantStore(config.dataDir),
+        audit,
+        logger,
+        consentPageUrl: () => (server ? `${server.selfOrigins[0]}/consent.html` : null),
+        open: (url) => openInBrowser(url, logger),
+      })
+    : null;
+  if (pairing) opened.push(() => pairing.close());
+  const access: AccessPolicy =
+    pairing ??
+    new AllowlistPolicy({
+      allowedOrigins: config.allowedOrigins.filter((origin) => !config.deniedOrigins.includes(origin)),
+      pinFromPage: config.pinFromPage,
+      selfOrigins,
+    });
   const pinPage = new PinPage({
     url: () => (server ? `${server.selfOrigins[0]}/pin.html` : null),
     onChange: () => server?.notifySelf("pin.requested", {}) ?? 0,
@@ -217,6 +236,7 @@ async function start(
       capabilities: capabilitiesOf(handlers),
       readers,
       access,
+      pairing,
       logger,
       vitale,
       audit,
@@ -249,6 +269,7 @@ async function start(
     logger,
     stop: async () => {
       removeInstanceRecord(config.dataDir);
+      pairing?.close();
       await running.close();
       await readers.close();
       insi?.close();

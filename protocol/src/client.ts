@@ -14,6 +14,7 @@
  */
 import { ERROR_REASONS, isErrorReason, type ErrorReason } from "./errors.ts";
 import type {
+  AccessState,
   MethodName,
   MethodParams,
   MethodResult,
@@ -307,6 +308,57 @@ export class PasserelleClient {
         for (const topic of (params as { topics: Array<"readers" | "cards"> }).topics) this.topics.add(topic);
       }
     });
+  }
+
+  /**
+   * Asks for access (pairing): `access.request`, then waits for the user's decision on the
+   * daemon's consent page. Resolves `"granted"`, `"denied"`, or `"none"` (nobody answered in time,
+   * or access was taken back meanwhile). `onPairingCode` gets the 6-digit code the consent page shows,
+   * as soon as it is known: show it, so the user can check the window is about this page.
+   * Rejects with the daemon's errors (CONSENT_UNAVAILABLE, BUSY, RATE_LIMITED), TIMEOUT after
+   * `timeoutMs` (default 150 s: the daemon gives the user 120 s), DISCONNECTED if the connection drops.
+   */
+  async requestAccess(
+    appName?: string,
+    options: { onPairingCode?: (code: string) => void; timeoutMs?: number } = {},
+  ): Promise<Exclude<AccessState, "pending">> {
+    const timeoutMs = options.timeoutMs ?? 150_000;
+    let asked = false;
+    let settle: (access: Exclude<AccessState, "pending">) => void = () => undefined;
+    let fail: (error: PasserelleError) => void = () => undefined;
+    const decided = new Promise<Exclude<AccessState, "pending">>((resolve, reject) => {
+      settle = resolve;
+      fail = reject;
+    });
+    decided.catch(() => undefined); // may fail before it is awaited: handled below
+    // Listen before asking: the decision may follow the answer closely.
+    const offChanged = this.on("access.changed", ({ access }) => {
+      if (asked && access !== "pending") settle(access);
+    });
+    const offState = this.onStateChange((state) => {
+      if (state !== "open")
+        fail(clientError("DISCONNECTED", "the connection dropped while waiting for consent"));
+    });
+    const timer = setTimeout(
+      () =>
+        fail(
+          new PasserelleError(ERROR_REASONS.TIMEOUT.code, `no consent decision in ${timeoutMs} ms`, {
+            reason: "TIMEOUT",
+          }),
+        ),
+      timeoutMs,
+    );
+    try {
+      const answer = await this.call("access.request", appName === undefined ? {} : { appName });
+      if (answer.access !== "pending") return answer.access;
+      asked = true;
+      if (answer.pairingCode !== undefined) options.onPairingCode?.(answer.pairingCode);
+      return await decided;
+    } finally {
+      clearTimeout(timer);
+      offChanged();
+      offState();
+    }
   }
 
   /** Listens to a daemon notification; returns the function that stops listening. */

@@ -28,6 +28,11 @@ export const ERROR_REASONS = {
   RATE_LIMITED: { code: -32003, retriable: true, message: "too many requests from this origin" },
   TIMEOUT: { code: -32004, retriable: true, message: "the operation or the user did not finish in time" },
   USER_CANCELLED: { code: -32005, retriable: false, message: "the user refused or cancelled" },
+  CONSENT_UNAVAILABLE: {
+    code: -32006,
+    retriable: true,
+    message: "the daemon could not show its consent page (no desktop session to open it in)",
+  },
   PCSC_UNAVAILABLE: {
     code: -32010,
     retriable: true,

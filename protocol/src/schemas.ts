@@ -97,11 +97,43 @@ export const SystemHelloResult = z.strictObject({
 export const SystemPingParams = z.strictObject({});
 export const SystemPingResult = z.strictObject({ time: z.string() });
 
-export const AccessRequestParams = z.strictObject({ appName: z.string().min(1).max(100).optional() });
+/**
+ * What a web app calls itself on the consent page: shown as text, labelled as the app's own claim.
+ * No control or format characters (line breaks, bidi overrides that would reorder the origin).
+ */
+const AppName = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, "no control, format or line-separator characters");
+export const AccessRequestParams = z.strictObject({ appName: AppName.optional() });
+/** `pairingCode`: 6 digits, shown by the daemon's consent page and by the web app, while `pending`. */
 export const AccessRequestResult = z.strictObject({
   access: AccessState,
   pairingCode: z.string().optional(),
 });
+
+/** A grant made on the consent page (the administrator's allowlist is not listed). */
+export const AccessGrant = z.strictObject({
+  origin: z.string(),
+  appName: z.string().optional(),
+  grantedAt: z.string(),
+});
+export type AccessGrant = z.infer<typeof AccessGrant>;
+export const AccessListResult = z.strictObject({ grants: z.array(AccessGrant) });
+export const AccessRevokeParams = z.strictObject({ origin: z.string().min(1).max(300) });
+export const AccessRevokeResult = z.strictObject({ revoked: z.boolean() });
+/** The one-time token the daemon put in its consent page's URL fragment: 32 random bytes, base64url. */
+const ConsentToken = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "the consent page's token");
+export const AccessConsentParams = z.strictObject({ token: ConsentToken });
+export const AccessConsentResult = z.strictObject({
+  origin: z.string(),
+  appName: z.string().optional(),
+  pairingCode: z.string(),
+  expiresAt: z.string(),
+});
+export const AccessDecideParams = z.strictObject({ token: ConsentToken, allow: z.boolean() });
+export const AccessDecideResult = z.strictObject({ access: AccessState });
 
 export const ReadersListParams = z.strictObject({});
 export const ReadersListResult = z.strictObject({ readers: z.array(Reader) });
@@ -287,6 +319,26 @@ export const METHODS = {
   "system.hello": { params: SystemHelloParams, result: SystemHelloResult, preAccess: true },
   "system.ping": { params: SystemPingParams, result: SystemPingResult, preAccess: true },
   "access.request": { params: AccessRequestParams, result: AccessRequestResult, preAccess: true },
+  /** The consent page (its one-time token) and the daemon's page (the grants): own origin only. */
+  "access.consent": {
+    params: AccessConsentParams,
+    result: AccessConsentResult,
+    preAccess: false,
+    selfOnly: true,
+  },
+  "access.decide": {
+    params: AccessDecideParams,
+    result: AccessDecideResult,
+    preAccess: false,
+    selfOnly: true,
+  },
+  "access.list": { params: z.strictObject({}), result: AccessListResult, preAccess: false, selfOnly: true },
+  "access.revoke": {
+    params: AccessRevokeParams,
+    result: AccessRevokeResult,
+    preAccess: false,
+    selfOnly: true,
+  },
   "readers.list": { params: ReadersListParams, result: ReadersListResult, preAccess: false },
   "events.subscribe": { params: EventsSubscribeParams, result: EventsSubscribeResult, preAccess: false },
   "cps.read": { params: CpsReadParams, result: CpsReadResult, preAccess: false },

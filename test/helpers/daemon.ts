@@ -39,6 +39,12 @@ export interface StartOptions {
   dataDir?: string;
   port?: number;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Pairing on (the product's default): any https origin may connect and ask on the consent page.
+   * Default false here: most system tests are about the allowlist and the upgrade gate, where an
+   * origin that is not listed must be refused with 403 (what `pairing.enabled: false` does).
+   */
+  pairing?: boolean;
 }
 
 export async function startDaemon(options: StartOptions = {}): Promise<DaemonProcess> {
@@ -48,7 +54,11 @@ export async function startDaemon(options: StartOptions = {}): Promise<DaemonPro
   if (options.plaintext) args.push("--plaintext");
   // Never read the machine's own config file: each test daemon gets an empty one of its own.
   const configFile = path.join(dataDir, "test-config.json");
-  if (!existsSync(configFile)) writeFileSync(configFile, JSON.stringify({ openPinPage: false }));
+  if (!existsSync(configFile))
+    writeFileSync(
+      configFile,
+      JSON.stringify({ openPinPage: false, pairing: { enabled: options.pairing ?? false } }),
+    );
   const { command, args: argv } = cliCommand(args);
   const child = spawn(command, argv, {
     cwd: REPO_ROOT,

@@ -1,9 +1,8 @@
 /**
- * Who may use the daemon. Today: the administrator's allowlist (config `allowedOrigins` and
- * `--allow-origin`) plus the daemon's own page. The pairing flow (a consent page on the daemon's
- * origin showing a code that the web app also shows, grants persisted and revocable from the CLI)
- * plugs in behind the same interface: `eligible` will then admit any secure origin to the upgrade,
- * `state` will read the grant store, and `request` will open the consent page.
+ * Who may use the daemon, as the server sees it: the AccessPolicy interface, and the allowlist
+ * alone (config `allowedOrigins` and `--allow-origin`, plus the daemon's own page) — what the
+ * daemon uses with `pairing.enabled: false`, and the tests of the server. The daemon's default is
+ * PairingPolicy (pairing-policy.ts): the same allowlist, plus grants the user gives on the consent page.
  */
 import type { AccessState } from "@passerelle/protocol";
 

@@ -32,7 +32,8 @@ const LEGACY_PATTERN = /^audit\.jsonl\.(\d+)$/;
 const MAX_FIELD_LENGTH = 200;
 const FILE_MODE = 0o600;
 
-export type AuditKind = "insi" | "pin";
+/** `access`: a grant, denial, expiry or revocation of an origin (consent page, command line). */
+export type AuditKind = "insi" | "pin" | "access";
 
 /** What a caller reports. `idNat` is hashed before it is written. */
 export interface AuditEvent {

@@ -12,6 +12,7 @@ import { startDaemon } from "../daemon.ts";
 import { PortInUseError } from "../server/server.ts";
 import { DAEMON_VERSION } from "../version.ts";
 import { describeHolder, explainPortsInUse, findOwnInstance, freePorts } from "../instance/index.ts";
+import { registerAccess } from "./access.ts";
 import { registerAuditPrune, registerAuditTail } from "./audit-tail.ts";
 import { registerDoctor } from "./doctor.ts";
 import { registerInsiConformance } from "./insi-conformance.ts";
@@ -113,6 +114,7 @@ export function buildProgram(): Command {
   registerAuditTail(program);
   registerAuditPrune(program);
   registerTrust(program);
+  registerAccess(program);
   registerDoctor(program);
   registerService(program);
   registerVersion(program);

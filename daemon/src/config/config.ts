@@ -53,8 +53,14 @@ function isLoopbackHost(hostname: string): boolean {
  * another machine (not a secure context: browsers block its requests to localhost, and its pages
  * travel unencrypted), a `pinFromPage` origin that is not allowed at all (the entry does nothing).
  */
-export function configWarnings(config: Pick<DaemonConfig, "allowedOrigins" | "pinFromPage">): string[] {
+export function configWarnings(
+  config: Pick<DaemonConfig, "allowedOrigins" | "pinFromPage"> & Partial<Pick<DaemonConfig, "deniedOrigins">>,
+): string[] {
   const warnings: string[] = [];
+  for (const origin of config.deniedOrigins ?? []) {
+    if (config.allowedOrigins.includes(origin))
+      warnings.push(`deniedOrigins: ${origin} is also in allowedOrigins: it is refused (a denial wins)`);
+  }
   for (const [key, origins] of [
     ["allowedOrigins", config.allowedOrigins],
     ["pinFromPage", config.pinFromPage],
@@ -104,6 +110,20 @@ export const ConfigFile = z.strictObject({
   allowedOrigins: z.array(Origin).optional(),
   /** Origins allowed to send the CPS PIN typed in their own page (cps.verifyPin with `pin`). */
   pinFromPage: z.array(Origin).optional(),
+  /** Origins always refused, even if allowed or paired: the upgrade answers 403 (deny wins). */
+  deniedOrigins: z.array(Origin).optional(),
+  /** Pairing: an origin that is not listed asks the user on the daemon's consent page (docs/security.md). */
+  pairing: z
+    .strictObject({
+      /** Default true; false: only `allowedOrigins` (and `--allow-origin`) ever get access. */
+      enabled: z.boolean().optional(),
+      /**
+       * Let `http://localhost:<port>` and `http://127.0.0.1:<port>` pages pair (a web app in
+       * development). Default false, true under `--simulate`. Any https origin may always ask.
+       */
+      localhostHttp: z.boolean().optional(),
+    })
+    .optional(),
   logLevel: z.enum(["error", "warn", "info", "debug"]).optional(),
   /** Open the daemon's PIN page in the user's browser when a PIN is needed (default true). */
   openPinPage: z.boolean().optional(),
@@ -170,6 +190,8 @@ export interface DaemonConfig {
   simulate: boolean;
   allowedOrigins: string[];
   pinFromPage: string[];
+  deniedOrigins: string[];
+  pairing: { enabled: boolean; localhostHttp: boolean };
   logLevel: "error" | "warn" | "info" | "debug";
   openPinPage: boolean;
   dataDir: string;
@@ -296,6 +318,11 @@ export function resolveConfig(
     simulate,
     allowedOrigins: [...new Set([...fileOrigins, ...cliOrigins])],
     pinFromPage: [...new Set(pinFromPage)],
+    deniedOrigins: [...new Set((file.deniedOrigins ?? []).map((o) => normalizeOrigin(o) as string))],
+    pairing: {
+      enabled: file.pairing?.enabled ?? true,
+      localhostHttp: file.pairing?.localhostHttp ?? simulate,
+    },
     logLevel: (logLevelOption as DaemonConfig["logLevel"] | undefined) ?? file.logLevel ?? "info",
     openPinPage: file.openPinPage ?? true,
     dataDir,

@@ -19,6 +19,7 @@ import {
   RPC_INVALID_REQUEST,
   isSelfOnly,
   isSimulationOnly,
+  type AccessState,
   type NotificationName,
   type NotificationParams,
 } from "@passerelle/protocol";
@@ -86,6 +87,15 @@ export class Connection implements ConnectionHandle {
     this.send({ jsonrpc: "2.0", method: name, params });
   }
 
+  /**
+   * The origin's access changed (grant, denial, revocation): tell the client; without access the
+   * connection is downgraded to the pre-access methods and its subscriptions dropped.
+   */
+  accessChanged(access: AccessState): void {
+    if (access !== "granted") this.topics.clear();
+    this.notify("access.changed", { access });
+  }
+
   close(code: number, reason: string): void {
     if (this.closing) return;
     this.closing = true;
@@ -151,8 +161,13 @@ export class Connection implements ConnectionHandle {
     }
     if (frame.kind === "error") return this.refused(frame.response);
     const { id, method, params } = frame;
+    const needsAccess = !METHODS[method].preAccess;
     const respond = (response: unknown) => {
-      if (id !== undefined) this.send(response);
+      if (id === undefined) return;
+      // Access revoked while the call ran: its result is not for this origin any more.
+      if (needsAccess && services.access.state(this.origin) !== "granted")
+        return this.send(reasonError(id, "ACCESS_DENIED"));
+      this.send(response);
     };
 
     const selfOnlyDenied = isSelfOnly(method) && !services.isSelfOrigin(this.origin);
@@ -165,7 +180,7 @@ export class Connection implements ConnectionHandle {
           : { jsonrpc: "2.0", id, error: { code: -32601, message: `method not found: ${method}` } },
       );
     }
-    if (!METHODS[method].preAccess && services.access.state(this.origin) !== "granted") {
+    if (needsAccess && services.access.state(this.origin) !== "granted") {
       // Before access, nothing about readers, cards or people leaves the daemon.
       return respond(reasonError(id ?? 0, "ACCESS_DENIED"));
     }

@@ -201,14 +201,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       response.writeHead(404, { "Content-Type": "text/plain" }).end("SDK bundle not built (npm run build)\n");
       return;
     }
-    // A module script from another origin needs CORS: granted origins may load the SDK from here.
+    // A module script from another origin needs CORS: granted origins may load the SDK from here,
+    // and so may origins that may ask for access (the SDK is public code: no data, no version).
     const headers: Record<string, string> = {
       "Content-Type": "text/javascript; charset=utf-8",
       "X-Content-Type-Options": "nosniff",
       "Cache-Control": "no-cache",
       "Cross-Origin-Resource-Policy": "cross-origin",
     };
-    if (origin && services.access.state(origin) === "granted") {
+    if (origin && services.access.eligible(origin)) {
       headers["Access-Control-Allow-Origin"] = origin;
       headers["Vary"] = "Origin";
     }
@@ -319,8 +320,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
   });
   const unsubscribeAccess = services.access.onChange((origin, access) => {
-    for (const connection of connections)
-      if (connection.origin === origin) connection.notify("access.changed", { access });
+    for (const connection of connections) if (connection.origin === origin) connection.accessChanged(access);
   });
 
   const servers: http.Server[] = [];

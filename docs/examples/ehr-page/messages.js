@@ -9,6 +9,8 @@ export const MESSAGES = {
   RATE_LIMITED: "Trop de demandes. Patientez quelques secondes puis réessayez.",
   TIMEOUT: "L'opération a pris trop de temps. Réessayez.",
   USER_CANCELLED: "Opération annulée.",
+  CONSENT_UNAVAILABLE:
+    "Passerelle n'a pas pu ouvrir sa fenêtre d'autorisation sur ce poste : demandez à votre administrateur d'autoriser ce logiciel.",
   PCSC_UNAVAILABLE: "Le service des lecteurs de cartes ne répond pas sur ce poste.",
   NO_READER: "Aucun lecteur de cartes n'est branché.",
   NO_CARD: "Insérez la carte dans le lecteur.",

@@ -11,7 +11,7 @@ import type {
   NotificationParams,
 } from "@passerelle/protocol";
 import type { z } from "zod";
-import type { AccessPolicy } from "../../access/access-policy.ts";
+import type { AccessPolicy, PairingControl } from "../../access/index.ts";
 import type { AuditSink } from "../../audit/audit-trail.ts";
 import type { Logger } from "../../audit/logger.ts";
 import type { PinPage } from "../pin-prompt.ts";
@@ -27,6 +27,8 @@ export interface Services {
   readonly capabilities: readonly string[];
   readonly readers: Readers;
   readonly access: AccessPolicy;
+  /** The consent page and the grant list (pairing); absent or null: the allowlist only. */
+  readonly pairing?: PairingControl | null;
   readonly logger: Logger;
   readonly vitale: VitaleService;
   /** The audit trail: written and synced before the reply. */
