@@ -209,7 +209,11 @@ async function start(
         open: (url) => openInBrowser(url, logger),
       })
     : null;
-  if (pairing) opened.push(() => pairing.close());
+  if (pairing) {
+    opened.push(() => pairing.close());
+    // The daemon's page lists the grants: tell it when they may have changed.
+    pairing.onChange(() => server?.notifySelf("access.grantsChanged", {}));
+  }
   const access: AccessPolicy =
     pairing ??
     new AllowlistPolicy({

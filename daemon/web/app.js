@@ -22,6 +22,7 @@ import {
   parseDate,
   reasonOf,
 } from "/i18n.js";
+import { createGrants } from "/grants.js";
 import { createPinRequests } from "/pin-requests.js";
 import { showStatus } from "/status.js";
 
@@ -234,7 +235,10 @@ function renderCps() {
   holder.hidden = state.cps === null;
   if (!state.cps) return;
   const { holder: person, pin } = state.cps;
-  fact(holder, "cps.name", `${person.firstName} ${person.lastName}`, "cps-name");
+  // A CPE (employee card) names its structure, not the person: say so rather than show blanks.
+  const name = person.nameKnown === false ? t("cps.nameUnknown") : `${person.firstName} ${person.lastName}`;
+  fact(holder, "cps.name", name, "cps-name");
+  if (person.organization) fact(holder, "cps.organization", person.organization, "cps-organization");
   fact(holder, "cps.profession", person.profession);
   fact(holder, "cps.idNat", person.idNat, "cps-idnat");
   fact(holder, "cps.idType", person.idType);
@@ -434,6 +438,14 @@ const pinRequests = createPinRequests({
   // Whatever the card said to a PIN typed here, the CPS panel shows the card as it is now.
   onAnswered: () => void refreshCps(),
 });
+const grants = createGrants({
+  client,
+  list: $("grants"),
+  status: $("grants-status"),
+  t,
+  describe: (error) => errorMessage(state.language, error),
+  formatDate,
+});
 
 function renderAll() {
   renderConnection();
@@ -446,6 +458,7 @@ function renderAll() {
   renderAbout();
   renderStatuses();
   pinRequests.render();
+  grants.render();
 }
 
 function logEvent(key, params = {}) {
@@ -719,6 +732,7 @@ async function onOpen() {
     renderReaders();
     for (const reader of readers) if (reader.cardPresent) autoRead(reader.id, reader.card);
     await pinRequests.refresh();
+    await grants.refresh();
     if (state.hello.simulation) await refreshLab();
     document.body.dataset.ready = "true"; // for the end-to-end tests: connected and up to date
   } catch (error) {

@@ -154,6 +154,10 @@ export const CpsReadResult = z.strictObject({
     lastName: z.string(),
     firstName: z.string(),
     profession: z.string().optional(),
+    /** The certificate subject's O (a CPE names its structure there). */
+    organization: z.string().optional(),
+    /** false: the card's subject does not name the holder (a CPE); lastName/firstName are "". */
+    nameKnown: z.literal(false).optional(),
   }),
   certificates: z.strictObject({ authentication: certificate, signature: certificate }),
   pin: z.strictObject({ verified: z.boolean(), triesRemaining: z.number().int().optional() }),
@@ -421,6 +425,8 @@ export const NOTIFICATIONS = {
   "pcsc.status": z.strictObject({ available: z.boolean() }),
   /** To the daemon's own page only: the list of pending PIN requests changed. */
   "pin.requested": z.strictObject({}),
+  /** To the daemon's own page only: the user's grants (access.list) changed. */
+  "access.grantsChanged": z.strictObject({}),
 } as const;
 
 export type NotificationName = keyof typeof NOTIFICATIONS;
@@ -435,4 +441,5 @@ export const NOTIFICATION_TOPIC: Record<NotificationName, z.infer<typeof EventTo
   "card.removed": "cards",
   "pcsc.status": "readers",
   "pin.requested": null,
+  "access.grantsChanged": null,
 };

@@ -7,40 +7,28 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { verify, X509Certificate } from "node:crypto";
-import { acquirePcscd, type PcscdLab } from "../helpers/pcscd.ts";
-import { waitForCard } from "../helpers/vpcd-slots.ts";
-import { createReaders, type Readers } from "../../daemon/src/pcsc/index.ts";
-import { createSystemBackend } from "../../daemon/src/pcsc/binding/koffi-backend.ts";
-import { VpcdBridge } from "../../daemon/src/simulator/vpcd-bridge.ts";
+import type { Readers } from "../../daemon/src/pcsc/index.ts";
+import { insertIntoVpcd, type InsertedCard } from "../helpers/vpcd-card.ts";
 import { Cps4Emulator } from "../../daemon/src/simulator/cards/cps4/index.ts";
 import { forgetCps, readCps, signWithCps, verifyCpsPin } from "../../daemon/src/cards/cpx/index.ts";
 import { isPasserelleError } from "../../daemon/src/errors.ts";
 import { CpsReadResult } from "@passerelle/protocol";
 
-const SLOT = 1;
 const ORIGIN = "https://ehr.example";
 
-let lab: PcscdLab | undefined;
+let inserted: InsertedCard<Cps4Emulator> | undefined;
 let readers: Readers | undefined;
-let bridge: VpcdBridge | undefined;
 let card: Cps4Emulator;
 let readerId: string;
 
 before(async () => {
-  lab = await acquirePcscd();
-  readers = await createReaders({ backend: createSystemBackend() });
-  await waitForCard(readers, SLOT, false);
-  card = new Cps4Emulator();
-  bridge = new VpcdBridge({ emulator: card, slot: SLOT, reconnect: false });
-  await bridge.start();
-  readerId = await waitForCard(readers, SLOT, true);
+  inserted = await insertIntoVpcd(new Cps4Emulator());
+  ({ card, readers, readerId } = inserted);
 });
 
 after(async () => {
   if (readerId) forgetCps(readerId);
-  await bridge?.close();
-  await readers?.close();
-  await lab?.release();
+  await inserted?.close();
 });
 
 test("cps.read of the emulated CPS4 through pcscd: generation, holder, both certificates, PIN counter", async () => {

@@ -8,28 +8,19 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
-import { createHash, randomBytes, X509Certificate } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { acquirePcscd, type PcscdLab } from "../helpers/pcscd.ts";
 import { cryptolibJudge, type CryptolibJudge } from "../helpers/cryptolib.ts";
-import { waitForCard } from "../helpers/vpcd-slots.ts";
-import { REPO_ROOT } from "../helpers/daemon.ts";
-import { createReaders, type Readers } from "../../daemon/src/pcsc/index.ts";
-import { createSystemBackend } from "../../daemon/src/pcsc/binding/koffi-backend.ts";
-import { VpcdBridge } from "../../daemon/src/simulator/vpcd-bridge.ts";
+import { cryptolibTokenSlot, opensslVerifies, signWithExactBuffer } from "../helpers/cryptolib-token.ts";
+import { insertIntoVpcd, type InsertedCard } from "../helpers/vpcd-card.ts";
 import { Cps4Emulator, type CommandForm } from "../../daemon/src/simulator/cards/cps4/index.ts";
 
-const SLOT = 1;
-const SIGNER = path.join(REPO_ROOT, "test/helpers/pkcs11-sign.ts");
 const found = cryptolibJudge();
 const skip = "skip" in found ? found.skip : false;
 
-let lab: PcscdLab | undefined;
-let readers: Readers | undefined;
-let bridge: VpcdBridge | undefined;
+let inserted: InsertedCard<Cps4Emulator> | undefined;
 let card: Cps4Emulator;
 let judge: CryptolibJudge;
 let dir: string;
@@ -38,22 +29,14 @@ before(async () => {
   if ("skip" in found) return;
   judge = found;
   dir = mkdtempSync(path.join(tmpdir(), "passerelle-cryptolib-cps4-"));
-  lab = await acquirePcscd();
-  readers = await createReaders({ backend: createSystemBackend() });
-  await waitForCard(readers, SLOT, false);
-  card = new Cps4Emulator();
-  judge.clearCache();
-  bridge = new VpcdBridge({ emulator: card, slot: SLOT, reconnect: false });
-  await bridge.start();
-  await waitForCard(readers, SLOT, true);
+  inserted = await insertIntoVpcd(new Cps4Emulator(), { beforeInsert: () => judge.clearCache() });
+  card = inserted.card;
   // The module would answer the next run from its cache instead of asking the card.
   judge.clearCache();
 });
 
 after(async () => {
-  await bridge?.close();
-  await readers?.close();
-  await lab?.release();
+  await inserted?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
   if (!("skip" in found)) found.clearCache();
 });
@@ -66,55 +49,11 @@ const hexForm = (f: CommandForm): string =>
 /** What the card saw, for the assertion messages (command forms only: no data, no PIN). */
 const seen = (): string => card.log.map(hexForm).join("\n");
 
-/** The PKCS#11 slot whose token is our emulated card (Cryptolib numbers slots itself). */
-async function tokenSlot(): Promise<string> {
-  const { code, out } = await judge.pkcs11(["-L"]);
-  assert.equal(code, 0, out);
-  const slots = out.split(/\n(?=Slot )/).filter((block) => /token label\s*:\s*CPS/i.test(block));
-  assert.equal(slots.length, 1, `one CPS token expected:\n${out}\ncard saw:\n${seen()}`);
-  const id = /\(0x([0-9a-f]+)\)/i.exec(slots[0]!)?.[1];
-  assert.ok(id, out);
-  return String(Number.parseInt(id, 16));
-}
-
-/** openssl checks a signature of `message` with the certificate's key (PKCS#1 v1.5 or PSS). */
-function opensslVerifies(
-  certificateDer: Uint8Array,
-  message: Buffer,
-  signature: Buffer,
-  options: { hash: "sha1" | "sha256"; pss?: boolean },
-): boolean {
-  const pub = path.join(dir, "pub.pem");
-  const data = path.join(dir, "data.bin");
-  const sig = path.join(dir, "sig.bin");
-  writeFileSync(pub, new X509Certificate(certificateDer).publicKey.export({ type: "spki", format: "pem" }));
-  writeFileSync(data, message);
-  writeFileSync(sig, signature);
-  const pss = options.pss
-    ? [
-        "-sigopt",
-        "rsa_padding_mode:pss",
-        "-sigopt",
-        "rsa_pss_saltlen:-2",
-        "-sigopt",
-        `rsa_mgf1_md:${options.hash}`,
-      ]
-    : [];
-  try {
-    execFileSync("openssl", ["dgst", `-${options.hash}`, ...pss, "-verify", pub, "-signature", sig, data], {
-      stdio: "pipe",
-    });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 test(
   "Cryptolib lists the emulated CPS4 and reads both certificates as the card holds them",
   { skip },
   async () => {
-    const slot = await tokenSlot();
+    const slot = await cryptolibTokenSlot(judge, seen);
     for (const [id, issued] of [
       ["01", card.certificates.authentication],
       ["02", card.certificates.signature],
@@ -128,23 +67,6 @@ test(
     }
   },
 );
-
-/** Runs the 256-byte-buffer PKCS#11 caller (test/helpers/pkcs11-sign.ts) in its own process. */
-function signWithExactBuffer(
-  slot: string,
-  id: string,
-  input: string,
-  output: string,
-): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) =>
-    execFile(
-      process.execPath,
-      ["--import", "tsx", SIGNER, judge.module, slot, "1234", id, "RSA-PKCS", input, output],
-      { timeout: 60_000 },
-      (error, stdout, stderr) => resolve({ code: error ? 1 : 0, out: `${stdout}${stderr}` }),
-    ),
-  );
-}
 
 const SHA256_DIGEST_INFO = Buffer.from("3031300d060960864801650304020105000420", "hex");
 
@@ -209,7 +131,7 @@ test(
   "Cryptolib logs in and signs with the signature key (id 02) with each of its mechanisms; openssl verifies",
   { skip },
   async () => {
-    const slot = await tokenSlot();
+    const slot = await cryptolibTokenSlot(judge, seen);
     for (const c of SIGNATURE_KEY_CASES) {
       card.log.length = 0;
       await signAndVerify(slot, "02", c);
@@ -230,19 +152,17 @@ test(
   "Cryptolib signs with the authentication key (id 01): RSA-PKCS as a PSO DECIPHER, and the PSS mechanisms; openssl verifies",
   { skip },
   async () => {
-    const slot = await tokenSlot();
+    const slot = await cryptolibTokenSlot(judge, seen);
     // RSA-PKCS on a SHA-256 DigestInfo: the host pads, the card "deciphers" (no INTERNAL AUTHENTICATE
     // on the ChipDoc). Through a caller that offers a 256-byte buffer (see the helper for why).
     const message = randomBytes(200);
     const digestInfo = Buffer.concat([SHA256_DIGEST_INFO, createHash("sha256").update(message).digest()]);
     writeFileSync(path.join(dir, "in.bin"), digestInfo);
     card.log.length = 0;
-    const { code, out } = await signWithExactBuffer(
-      slot,
-      "01",
-      path.join(dir, "in.bin"),
-      path.join(dir, "out.bin"),
-    );
+    const { code, out } = await signWithExactBuffer(judge, {
+      ...{ slot, pin: "1234", id: "01" },
+      ...{ input: path.join(dir, "in.bin"), output: path.join(dir, "out.bin") },
+    });
     assert.equal(code, 0, `${out}\ncard saw:\n${seen()}`);
     const signature = readFileSync(path.join(dir, "out.bin"));
     assert.ok(
@@ -266,7 +186,7 @@ test(
   "Cryptolib: a wrong PIN costs a try on the emulated CPS4, the right one restores the counter",
   { skip },
   async () => {
-    const slot = await tokenSlot();
+    const slot = await cryptolibTokenSlot(judge, seen);
     const wrong = await judge.pkcs11(["--slot", slot, "--login", "--pin", "9999", "-O"]);
     assert.notEqual(wrong.code, 0, wrong.out);
     assert.match(wrong.out, /CKR_PIN_INCORRECT/);

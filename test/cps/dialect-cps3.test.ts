@@ -13,24 +13,20 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { acquirePcscd, type PcscdLab } from "../helpers/pcscd.ts";
 import { cryptolibJudge, type CryptolibJudge } from "../helpers/cryptolib.ts";
-import { waitForCard } from "../helpers/vpcd-slots.ts";
-import { createReaders, type Readers } from "../../daemon/src/pcsc/index.ts";
-import { createSystemBackend } from "../../daemon/src/pcsc/binding/koffi-backend.ts";
-import { VpcdBridge } from "../../daemon/src/simulator/vpcd-bridge.ts";
+import { cryptolibTokenSlot } from "../helpers/cryptolib-token.ts";
+import { insertIntoVpcd, type InsertedCard } from "../helpers/vpcd-card.ts";
+import type { Readers } from "../../daemon/src/pcsc/index.ts";
 import { Cps3Emulator } from "../../daemon/src/simulator/cards/cps3/emulator.ts";
 import { TracingCard, formKey } from "../../daemon/src/simulator/apdu-trace.ts";
 import { CpsDriver } from "../../daemon/src/cards/cps/index.ts";
 
-const SLOT = 1;
 const ORIGIN = "https://dialect.test";
 const found = cryptolibJudge();
 const skip = "skip" in found ? found.skip : false;
 
-let lab: PcscdLab | undefined;
+let inserted: InsertedCard<TracingCard> | undefined;
 let readers: Readers | undefined;
-let bridge: VpcdBridge | undefined;
 let card: TracingCard;
 let readerId: string;
 let judge: CryptolibJudge;
@@ -40,32 +36,17 @@ before(async () => {
   if ("skip" in found) return;
   judge = found;
   dir = mkdtempSync(path.join(tmpdir(), "passerelle-dialect-"));
-  lab = await acquirePcscd();
-  readers = await createReaders({ backend: createSystemBackend() });
-  await waitForCard(readers, SLOT, false);
-  card = new TracingCard(new Cps3Emulator());
-  judge.clearCache();
-  bridge = new VpcdBridge({ emulator: card, slot: SLOT, reconnect: false });
-  await bridge.start();
-  readerId = await waitForCard(readers, SLOT, true);
+  inserted = await insertIntoVpcd(new TracingCard(new Cps3Emulator()), {
+    beforeInsert: () => judge.clearCache(),
+  });
+  ({ card, readers, readerId } = inserted);
 });
 
 after(async () => {
-  await bridge?.close();
-  await readers?.close();
-  await lab?.release();
+  await inserted?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
   if (!("skip" in found)) found.clearCache();
 });
-
-async function tokenSlot(): Promise<string> {
-  const { code, out } = await judge.pkcs11(["-L"]);
-  assert.equal(code, 0, out);
-  const block = out.split(/\n(?=Slot )/).find((b) => /token label\s*:\s*CPS/i.test(b));
-  const id = block && /\(0x([0-9a-f]+)\)/i.exec(block)?.[1];
-  assert.ok(id, out);
-  return String(Number.parseInt(id, 16));
-}
 
 /** Wall time of each recorded operation, ms, by label (printed for the closing measurements). */
 const times: Record<string, number[]> = {};
@@ -83,7 +64,7 @@ test(
   "every command form our CPS3 driver sends is one the ANS Cryptolib sends to the same card",
   { skip },
   async () => {
-    const slot = await tokenSlot();
+    const slot = await cryptolibTokenSlot(judge);
     const file = (name: string): string => path.join(dir, name);
     writeFileSync(file("message"), randomBytes(300));
     writeFileSync(

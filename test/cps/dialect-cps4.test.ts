@@ -9,31 +9,24 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { acquirePcscd, type PcscdLab } from "../helpers/pcscd.ts";
 import { cryptolibJudge, type CryptolibJudge } from "../helpers/cryptolib.ts";
-import { waitForCard } from "../helpers/vpcd-slots.ts";
-import { createReaders, type Readers } from "../../daemon/src/pcsc/index.ts";
-import { createSystemBackend } from "../../daemon/src/pcsc/binding/koffi-backend.ts";
-import { VpcdBridge } from "../../daemon/src/simulator/vpcd-bridge.ts";
+import { cryptolibTokenSlot, signWithExactBuffer } from "../helpers/cryptolib-token.ts";
+import { insertIntoVpcd, type InsertedCard } from "../helpers/vpcd-card.ts";
+import type { Readers } from "../../daemon/src/pcsc/index.ts";
 import { Cps4Emulator } from "../../daemon/src/simulator/cards/cps4/index.ts";
 import { TracingCard, formKey } from "../../daemon/src/simulator/apdu-trace.ts";
 import { forgetCps, readCps, signWithCps, verifyCpsPin } from "../../daemon/src/cards/cpx/index.ts";
-import { REPO_ROOT } from "../helpers/daemon.ts";
 
-const SLOT = 1;
-const SIGNER = path.join(REPO_ROOT, "test/helpers/pkcs11-sign.ts");
 const ORIGIN = "https://dialect.test";
 const found = cryptolibJudge();
 const skip = "skip" in found ? found.skip : false;
 
-let lab: PcscdLab | undefined;
+let inserted: InsertedCard<TracingCard> | undefined;
 let readers: Readers | undefined;
-let bridge: VpcdBridge | undefined;
 let card: TracingCard;
 let readerId: string;
 let judge: CryptolibJudge;
@@ -43,33 +36,18 @@ before(async () => {
   if ("skip" in found) return;
   judge = found;
   dir = mkdtempSync(path.join(tmpdir(), "passerelle-dialect-"));
-  lab = await acquirePcscd();
-  readers = await createReaders({ backend: createSystemBackend() });
-  await waitForCard(readers, SLOT, false);
-  card = new TracingCard(new Cps4Emulator());
-  judge.clearCache();
-  bridge = new VpcdBridge({ emulator: card, slot: SLOT, reconnect: false });
-  await bridge.start();
-  readerId = await waitForCard(readers, SLOT, true);
+  inserted = await insertIntoVpcd(new TracingCard(new Cps4Emulator()), {
+    beforeInsert: () => judge.clearCache(),
+  });
+  ({ card, readers, readerId } = inserted);
 });
 
 after(async () => {
   if (readerId) forgetCps(readerId);
-  await bridge?.close();
-  await readers?.close();
-  await lab?.release();
+  await inserted?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
   if (!("skip" in found)) found.clearCache();
 });
-
-async function tokenSlot(): Promise<string> {
-  const { code, out } = await judge.pkcs11(["-L"]);
-  assert.equal(code, 0, out);
-  const block = out.split(/\n(?=Slot )/).find((b) => /token label\s*:\s*CPS/i.test(b));
-  const id = block && /\(0x([0-9a-f]+)\)/i.exec(block)?.[1];
-  assert.ok(id, out);
-  return String(Number.parseInt(id, 16));
-}
 
 /** The forms the card saw during `run`, by operation. */
 async function recorded(run: () => Promise<unknown>): Promise<string[]> {
@@ -82,7 +60,7 @@ test(
   "every command form our CPS4 driver sends is one the ANS Cryptolib sends to the same card",
   { skip },
   async () => {
-    const slot = await tokenSlot();
+    const slot = await cryptolibTokenSlot(judge);
     const file = (name: string): string => path.join(dir, name);
     writeFileSync(file("message"), randomBytes(300));
     writeFileSync(
@@ -113,25 +91,10 @@ test(
       // larger one makes Cryptolib refuse before any APDU: test/helpers/pkcs11-sign.ts).
       authentication: await recorded(async () => {
         judge.clearCache();
-        const { code, out } = await new Promise<{ code: number; out: string }>((resolve) =>
-          execFile(
-            process.execPath,
-            [
-              "--import",
-              "tsx",
-              SIGNER,
-              judge.module,
-              slot,
-              "1234",
-              "01",
-              "RSA-PKCS",
-              file("digest-info"),
-              file("s1"),
-            ],
-            { timeout: 60_000 },
-            (error, stdout, stderr) => resolve({ code: error ? 1 : 0, out: `${stdout}${stderr}` }),
-          ),
-        );
+        const { code, out } = await signWithExactBuffer(judge, {
+          ...{ slot, pin: "1234", id: "01" },
+          ...{ input: file("digest-info"), output: file("s1") },
+        });
         assert.equal(code, 0, out);
       }),
     };

@@ -12,7 +12,8 @@
  * - approval without the one-time token (a page of the daemon's origin, and the web app itself): refused;
  * - the consent page the daemon opened (its URL recorded by a `BROWSER` script), approved by a click:
  *   `access.changed` granted in the app, and `readers.list` works;
- * - `passerelle access revoke`: `access.changed` none in the app, and its calls are refused.
+ * - `passerelle access revoke`: `access.changed` none in the app, and its calls are refused;
+ * - the daemon's page lists the grant; its revoke button does the same.
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -21,7 +22,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { CHROMIUM, UI_TIMEOUT_MS } from "../e2e/browser.ts";
+import { CHROMIUM, UI_TIMEOUT_MS, seriousAxeViolations } from "../e2e/browser.ts";
 import {
   REPO_ROOT,
   RpcPeer,
@@ -296,4 +297,30 @@ test("the consent page cannot be framed, and nothing approves without its one-ti
   );
   assert.equal((await call(app, "readers.list")).error?.data?.reason, "ACCESS_DENIED");
   for (const page of [app, attacker, statusPage, consent]) await page.close();
+});
+
+test("the daemon's page lists the grant, and its revoke button takes it back", async () => {
+  const app = await appPage(APP);
+  const before = recorder.urls().length;
+  await call(app, "access.request", { appName: "Dossier patient" });
+  const consent = await context.newPage();
+  await consent.goto(await recorder.url(before));
+  await consent.locator("body[data-ready='true']").waitFor();
+  assert.deepEqual(await seriousAxeViolations(consent), [], "the consent page is accessible");
+  await consent.locator("#consent-allow").click();
+  await consent.locator("body[data-decided='true']").waitFor();
+
+  const status = await context.newPage();
+  await status.goto(`${selfOrigin()}/`);
+  await status.locator("body[data-ready='true']").waitFor();
+  const grant = status.locator(`#grants li[data-origin="${APP}"]`);
+  await grant.waitFor();
+  assert.match((await grant.textContent()) ?? "", /Dossier patient/);
+  await grant.locator("button").click();
+  await grant.waitFor({ state: "detached" });
+  await until("access.changed none in the app", async () =>
+    (await framesOf(app)).some((frame) => frame.includes('"access.changed"') && frame.includes('"none"')),
+  );
+  assert.equal((await call(app, "readers.list")).error?.data?.reason, "ACCESS_DENIED");
+  for (const page of [app, consent, status]) await page.close();
 });

@@ -15,6 +15,7 @@ import {
   type CommandLineOptions,
   type DaemonConfig,
 } from "../config/config.ts";
+import { GrantStore, GrantStoreError } from "../access/index.ts";
 import { insiConfigProblems, insiConfigWarnings } from "../insi/config.ts";
 import { createInsiClient } from "../insi/index.ts";
 import { createSystemBackend } from "../pcsc/binding/koffi-backend.ts";
@@ -140,10 +141,42 @@ function checkInsi(config: DaemonConfig): Finding[] {
   ];
 }
 
+/** Pairing on or off, and the user's grants (a damaged grants file is a failure). */
+function checkPairing(config: DaemonConfig): Finding[] {
+  if (!config.pairing.enabled)
+    return [{ level: "ok", topic: "access", text: "pairing: off (the allowlist only)" }];
+  try {
+    const grants = new GrantStore(config.dataDir).list();
+    return [
+      {
+        level: "ok",
+        topic: "access",
+        text: `pairing: on, ${grants.length} origin(s) allowed by the user (passerelle access list)`,
+      },
+    ];
+  } catch (error) {
+    if (!(error instanceof GrantStoreError)) throw error;
+    return [{ level: "fail", topic: "access", text: error.message }];
+  }
+}
+
 function checkAccess(config: DaemonConfig): Finding[] {
+  const denied = config.deniedOrigins.map((origin) => ({
+    level: "ok" as const,
+    topic: "access",
+    text: `denied: ${origin}`,
+  }));
   if (config.allowedOrigins.length === 0) {
     return [
-      { level: "warn", topic: "access", text: "no allowed origin: no web application can use Passerelle" },
+      {
+        level: "warn",
+        topic: "access",
+        text: config.pairing.enabled
+          ? "no allowed origin: only web applications the user allows (pairing) can use Passerelle"
+          : "no allowed origin: no web application can use Passerelle",
+      },
+      ...checkPairing(config),
+      ...denied,
       ...configWarnings(config).map((text) => ({ level: "warn" as const, topic: "access", text })),
     ];
   }
@@ -154,6 +187,8 @@ function checkAccess(config: DaemonConfig): Finding[] {
       topic: "access",
       text: `allowed: ${origin}${config.pinFromPage.includes(origin) ? " (may send the PIN from its page)" : ""}`,
     })),
+    ...checkPairing(config),
+    ...denied,
     ...warnings,
   ];
 }

@@ -162,3 +162,36 @@ test("the environment variable is named when it is the source of a bad value", (
     /^ConfigError: PASSERELLE_PORT: port must be an integer/,
   );
 });
+
+test("pairing and deniedOrigins: defaults, validation like the other origins, a denial that is also allowed warned", () => {
+  const defaults = resolveConfig({ config: file({}) }, {});
+  assert.deepEqual(defaults.pairing, { enabled: true, localhostHttp: false });
+  assert.deepEqual(defaults.deniedOrigins, []);
+  assert.deepEqual(resolveConfig({ config: file({}), simulate: true }, {}).pairing, {
+    enabled: true,
+    localhostHttp: true,
+  });
+  const set = resolveConfig(
+    {
+      config: file({
+        allowedOrigins: ["https://ehr.example.fr"],
+        deniedOrigins: ["https://ehr.example.fr", "https://evil.example"],
+        pairing: { enabled: false, localhostHttp: true },
+      }),
+    },
+    {},
+  );
+  assert.deepEqual(set.pairing, { enabled: false, localhostHttp: true });
+  assert.deepEqual(set.deniedOrigins, ["https://ehr.example.fr", "https://evil.example"]);
+  assert.deepEqual(configWarnings(set), [
+    "deniedOrigins: https://ehr.example.fr is also in allowedOrigins: it is refused (a denial wins)",
+  ]);
+  assert.throws(
+    () => resolveConfig({ config: file({ deniedOrigins: ["https://*.example"] }) }, {}),
+    /deniedOrigins\.0: .*no wildcard/,
+  );
+  assert.throws(
+    () => resolveConfig({ config: file({ pairing: { enable: true } }) }, {}),
+    /unknown key pairing\.enable/,
+  );
+});

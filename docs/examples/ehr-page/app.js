@@ -3,7 +3,7 @@
  * docs/integration-guide.md. Steps, in order:
  *
  *   1. load the SDK and find the daemon (probe: running? blocked by the browser?);
- *   2. connect, say hello, get access (the allowlist today; the pairing flow later, same calls);
+ *   2. connect, say hello, get access (the administrator's allowlist, or pairing: same calls);
  *   3. subscribe to card events and react to a Vitale card being inserted or removed;
  *   4. read the Vitale card, let the user pick a beneficiary;
  *   5. ask INSi for the INS (with the Vitale card, or by traits when that is not available),
@@ -125,8 +125,8 @@ async function start() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 2. Hello and access. Today the administrator's allowlist grants access; when the pairing flow
-// lands, access.request answers "pending" with a code to show, and access.changed follows.
+// 2. Hello and access. A listed origin is granted at once; another https origin asks (pairing):
+// access.request answers "pending" with a code to show, and access.changed follows.
 // ---------------------------------------------------------------------------------------------
 async function onConnected() {
   try {
@@ -182,8 +182,13 @@ function showProfessional(holder, pin) {
     return;
   }
   const blocked = pin?.triesRemaining === 0 ? " — code porteur bloqué" : "";
+  // A CPE (employee card) names its structure, not the person (holder.nameKnown === false).
+  const who =
+    holder.nameKnown === false
+      ? `Titulaire non indiqué par la carte${holder.organization ? ` (${holder.organization})` : ""}`
+      : `${holder.firstName} ${holder.lastName}`;
   $("professional").textContent =
-    `${holder.firstName} ${holder.lastName}${holder.profession ? `, ${holder.profession}` : ""} (carte CPS)${blocked}`;
+    `${who}${holder.profession ? `, ${holder.profession}` : ""} (carte CPS)${blocked}`;
 }
 
 // ---------------------------------------------------------------------------------------------

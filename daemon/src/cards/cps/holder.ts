@@ -1,7 +1,7 @@
 /**
  * The professional behind a CPS, from the authentication certificate's subject (IGC-Santé layout:
  * `CN=<idNat>+SN=<nom>+GN=<prénom>, title=<profession>, C=FR`; older IGC-CPS2bis subjects put the
- * profession in OU). node:crypto parses the certificate, node-forge's ASN.1 reader the subject (node's
+ * profession in OU; a CPE's names the structure, O and OU, and no person: `nameKnown: false`). node:crypto parses the certificate, node-forge's ASN.1 reader the subject (node's
  * X509Certificate gives the subject only as escaped text); garbage is a CpsCertificateError.
  */
 import { X509Certificate, type KeyObject } from "node:crypto";
@@ -25,22 +25,36 @@ export const ID_NAT_TYPES: Readonly<Record<string, string>> = {
 const OID = {
   commonName: "2.5.4.3",
   surname: "2.5.4.4",
+  organization: "2.5.4.10",
   organizationalUnit: "2.5.4.11",
   title: "2.5.4.12",
   givenName: "2.5.4.42",
 } as const;
 const UTF8_STRING = 12;
 const BMP_STRING = 30;
-/** An idNat is a type digit and an identifier of letters/digits (ADELI may carry 2A/2B). */
-const ID_NAT_PATTERN = /^[0-9][0-9A-Z]{1,30}$/;
+/**
+ * An idNat is a type digit and an identifier of letters/digits (ADELI may carry 2A/2B). A CPE's CN
+ * is the structure's identifier, a slash and the card's number (a public parser's layout; a guess
+ * for real cards): that one slash is accepted.
+ */
+const ID_NAT_PATTERN = /^[0-9][0-9A-Z]{1,30}(\/[0-9A-Z]{1,30})?$/;
 
 export interface CpsHolder {
   readonly idNat: string;
   readonly idType: string;
   readonly nationalId: string;
+  /** "" when the subject carries no SN (`nameKnown: false`). */
   readonly lastName: string;
+  /** "" when the subject carries no GN (`nameKnown: false`). */
   readonly firstName: string;
   readonly profession?: string;
+  /** The subject's O, when it has one (a CPE names its structure there). */
+  readonly organization?: string;
+  /**
+   * false when the certificate's subject does not name the holder (no SN or no GN: a CPE, an
+   * establishment's employee card); absent when it does.
+   */
+  readonly nameKnown?: false;
 }
 
 export interface ParsedCertificate {
@@ -142,16 +156,19 @@ export function holderFromCertificate(parsed: Pick<ParsedCertificate, "der">): C
   const lastName = attribute(attributes, OID.surname)?.trim();
   const firstName = attribute(attributes, OID.givenName)?.trim();
   if (!idNat || !ID_NAT_PATTERN.test(idNat)) throw new CpsCertificateError("the subject has no idNat in CN");
-  if (!lastName || !firstName) throw new CpsCertificateError("the subject has no SN/GN");
   const typeDigit = idNat.charAt(0);
   const profession =
     attribute(attributes, OID.title)?.trim() ?? attribute(attributes, OID.organizationalUnit)?.trim();
+  const organization = attribute(attributes, OID.organization)?.trim();
   return {
     idNat,
     idType: ID_NAT_TYPES[typeDigit] ?? typeDigit,
     nationalId: idNat.slice(1),
-    lastName,
-    firstName,
+    // A CPE's subject names the structure, not the person: the certificates are still the card's.
+    lastName: lastName ?? "",
+    firstName: firstName ?? "",
     ...(profession ? { profession } : {}),
+    ...(organization ? { organization } : {}),
+    ...(lastName && firstName ? {} : { nameKnown: false as const }),
   };
 }

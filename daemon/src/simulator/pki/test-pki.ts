@@ -39,6 +39,7 @@ const OID = {
   organizationalUnit: "2.5.4.11",
   title: "2.5.4.12",
   givenName: "2.5.4.42",
+  pseudonym: "2.5.4.65",
   sha256WithRsa: "1.2.840.113549.1.1.11",
 } as const;
 
@@ -69,6 +70,17 @@ export interface CpsHolderSpec {
   readonly firstName: string;
   /** IGC-Santé `title`: the profession's label ("Médecin", "Pharmacien"…). */
   readonly profession: string;
+  /**
+   * A CPE (an establishment's employee card): its subject names the structure, not the person —
+   * `C=FR, O=<structure>, OU=<structure id>, title=<title>, pseudonym=<…>, CN=<idNat>` with no SN or
+   * GN (the layout a public certificate parser shows, ../shared/domain/cards.md; the exact values of
+   * a real card are not public). lastName and firstName are then not written.
+   */
+  readonly employee?: {
+    readonly organization: string;
+    readonly structureId: string;
+    readonly pseudonym: string;
+  };
 }
 
 export interface CpsCertificates {
@@ -116,6 +128,7 @@ function rdn(...members: Asn1[]): Asn1 {
 }
 
 function cpsSubject(holder: CpsHolderSpec): Asn1 {
+  if (holder.employee) return cpeSubject(holder, holder.employee);
   return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
     rdn(
       attributeTypeAndValue(OID.commonName, holder.idType + holder.nationalId),
@@ -124,6 +137,18 @@ function cpsSubject(holder: CpsHolderSpec): Asn1 {
     ),
     rdn(attributeTypeAndValue(OID.title, holder.profession)),
     rdn(attributeTypeAndValue(OID.country, "FR", true)),
+  ]);
+}
+
+/** The CPE layout: one attribute per RDN, the structure and a card number, no person's name. */
+function cpeSubject(holder: CpsHolderSpec, employee: NonNullable<CpsHolderSpec["employee"]>): Asn1 {
+  return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+    rdn(attributeTypeAndValue(OID.country, "FR", true)),
+    rdn(attributeTypeAndValue(OID.organization, employee.organization)),
+    rdn(attributeTypeAndValue(OID.organizationalUnit, employee.structureId)),
+    rdn(attributeTypeAndValue(OID.title, holder.profession)),
+    rdn(attributeTypeAndValue(OID.pseudonym, employee.pseudonym)),
+    rdn(attributeTypeAndValue(OID.commonName, holder.idType + holder.nationalId)),
   ]);
 }
 

@@ -4,6 +4,7 @@ import forge from "node-forge";
 import { holderFromCertificate, parseCertificate } from "../../../src/cards/cps/index.ts";
 import { CpsCertificateError } from "../../../src/cards/cps/holder.ts";
 import { issueCpsCertificates } from "../../../src/simulator/pki/test-pki.ts";
+import { CPE_HOLDER } from "../../../src/simulator/cards/cps3/emulator.ts";
 import { testKeys, testPki } from "./fixtures.ts";
 
 /** A certificate with ordinary single-valued RDNs (older IGC-CPS2bis layout), signed by forge. */
@@ -65,10 +66,43 @@ test("older IGC-CPS2bis subject: profession from OU, ADELI with a Corsican B", (
     lastName: "MASSEUR1044",
     firstName: "HONORE",
     profession: "Masseur-Kinesitherapeute",
+    organization: "TEST",
   });
 });
 
-test("a subject without an idNat, SN or GN is a CpsCertificateError; so is garbage", () => {
+test("a CPE subject (structure, card number, no SN/GN): the holder's name marked unknown, never invented", () => {
+  const issued = issueCpsCertificates(CPE_HOLDER, { keys: testKeys() }, testPki());
+  assert.deepEqual(holderFromCertificate(parseCertificate(issued.authentication.der, "authentication")), {
+    idNat: "3750300016/42",
+    idType: "FINESS",
+    nationalId: "750300016/42",
+    lastName: "",
+    firstName: "",
+    profession: "Carte de service santé ou social",
+    organization: "CLINIQUE TEST",
+    nameKnown: false,
+  });
+  // Only a CN: still a holder, with the name unknown.
+  const onlyCn = legacyCertificate([{ type: "2.5.4.3", value: "810001234567" }]);
+  assert.deepEqual(holderFromCertificate(parseCertificate(onlyCn, "authentication")), {
+    idNat: "810001234567",
+    idType: "RPPS",
+    nationalId: "10001234567",
+    lastName: "",
+    firstName: "",
+    nameKnown: false,
+  });
+  // A surname alone is kept, and the name still marked unknown (no first name to show).
+  const noGn = legacyCertificate([
+    { type: "2.5.4.3", value: "810001234567" },
+    { type: "2.5.4.4", value: "SEUL" },
+  ]);
+  const holder = holderFromCertificate(parseCertificate(noGn, "authentication"));
+  assert.equal(holder.lastName, "SEUL");
+  assert.equal(holder.nameKnown, false);
+});
+
+test("a subject without an idNat is a CpsCertificateError; so is garbage", () => {
   const noCn = legacyCertificate([
     { type: "2.5.4.4", value: "X" },
     { type: "2.5.4.42", value: "Y" },
@@ -80,9 +114,9 @@ test("a subject without an idNat, SN or GN is a CpsCertificateError; so is garba
     { type: "2.5.4.42", value: "Y" },
   ]);
   assert.throws(() => holderFromCertificate(parseCertificate(badCn, "authentication")), CpsCertificateError);
-  const noNames = legacyCertificate([{ type: "2.5.4.3", value: "810001234567" }]);
+  const twoSlashes = legacyCertificate([{ type: "2.5.4.3", value: "3750300016/42/1" }]);
   assert.throws(
-    () => holderFromCertificate(parseCertificate(noNames, "authentication")),
+    () => holderFromCertificate(parseCertificate(twoSlashes, "authentication")),
     CpsCertificateError,
   );
   assert.throws(

@@ -1,5 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { verify, X509Certificate } from "node:crypto";
+import { CpsReadResult } from "@passerelle/protocol";
 import { createEmulator, profileNames } from "../../../src/simulator/profiles.ts";
 import { CPS_PROFILES } from "../../../src/simulator/cards/cps3/profile.ts";
 import { CpsDriver } from "../../../src/cards/cps/index.ts";
@@ -53,4 +55,33 @@ test("padded certificate files and an unpadded-PIN card read and verify through 
     usePinPad: false,
   });
   assert.deepEqual(verified, { verified: true, triesRemaining: 3 });
+});
+
+test("the CPE profile: certificates returned, the holder's name marked unknown, PIN and signature as a CPS", async () => {
+  const card = await createEmulator(CPS_PROFILES.cpe);
+  assert.ok(card instanceof Cps3Emulator);
+  const channel = new EmulatorChannel(card);
+  const driver = new CpsDriver();
+  const read = await driver.read(channel);
+  assert.deepEqual(read.holder, {
+    idNat: "3750300016/42",
+    idType: "FINESS",
+    nationalId: "750300016/42",
+    lastName: "",
+    firstName: "",
+    profession: "Carte de service santé ou social",
+    organization: "CLINIQUE TEST",
+    nameKnown: false,
+  });
+  assert.ok(CpsReadResult.safeParse({ readerId: "r", generation: "cps3", ...read }).success);
+  const raw = (pem: string) => new Uint8Array(new X509Certificate(pem).raw);
+  assert.deepEqual(raw(read.certificates.authentication.pem), card.certificates.authentication.der);
+  assert.deepEqual(raw(read.certificates.signature.pem), card.certificates.signature.der);
+  // The subject names no person: SN and GN are absent from the certificate itself, not dropped by us.
+  assert.doesNotMatch(new X509Certificate(read.certificates.authentication.pem).subject, /(^|\n)(SN|GN)=/);
+  const origin = "https://ehr.example";
+  await driver.verifyPin(channel, { origin, pin: "1234", pinFromPage: true, usePinPad: false });
+  const data = new TextEncoder().encode("assertion PS of a CPE");
+  const signature = await driver.sign(channel, data, "signature", origin);
+  assert.ok(verify("sha256", data, card.certificates.signature.publicKey, signature));
 });

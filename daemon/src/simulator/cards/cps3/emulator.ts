@@ -90,6 +90,19 @@ export const DEFAULT_HOLDER: CpsHolderSpec = {
   profession: "Médecin",
 };
 
+/**
+ * A CPE (Carte de Personnel d'Établissement): the subject layout of a public parser (no SN, no GN;
+ * CN = the structure's identifier, a slash, the card's number), every value here a lab choice.
+ */
+export const CPE_HOLDER: CpsHolderSpec = {
+  idType: "3",
+  nationalId: "750300016/42",
+  lastName: "",
+  firstName: "",
+  profession: "Carte de service santé ou social",
+  employee: { organization: "CLINIQUE TEST", structureId: "3750300016", pseudonym: "CPE-TEST-42" },
+};
+
 export interface Cps3Options {
   readonly holder?: CpsHolderSpec;
   /** 4 to 8 digits; default 1234. */

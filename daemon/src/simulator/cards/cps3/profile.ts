@@ -5,7 +5,7 @@
  * when the card is created, from the process's test PKI.
  */
 import { registerProfile } from "../../profiles.ts";
-import { createCps3Emulator, DEFAULT_HOLDER } from "./emulator.ts";
+import { createCps3Emulator, DEFAULT_HOLDER, CPE_HOLDER } from "./emulator.ts";
 
 /**
  * How soon `cps-expiring` ends, counted from its insertion (so it stays "soon" on any date): under
@@ -36,6 +36,8 @@ export const CPS_PROFILES = {
   cpsUnpaddedPin: "cps-unpadded-pin",
   /** The contactless interface: contactless ATR, "CPx IAS CL" application, no PSO CDS. */
   cpsContactless: "cps-contactless",
+  /** A CPE (employee card): the subject names the structure and a card number, not the person. */
+  cpe: "cpe",
 } as const;
 
 registerProfile(CPS_PROFILES.cps, () => createCps3Emulator());
@@ -71,3 +73,4 @@ registerProfile(CPS_PROFILES.cpsBadCertificate, () =>
 registerProfile(CPS_PROFILES.cpsPaddedCertificates, () => createCps3Emulator({ certificatePadding: 512 }));
 registerProfile(CPS_PROFILES.cpsUnpaddedPin, () => createCps3Emulator({ pinPadding: false }));
 registerProfile(CPS_PROFILES.cpsContactless, () => createCps3Emulator({ contactless: true }));
+registerProfile(CPS_PROFILES.cpe, () => createCps3Emulator({ holder: CPE_HOLDER }));
