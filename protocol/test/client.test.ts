@@ -205,3 +205,73 @@ test("discovery is bounded: a port that never answers ends the round at the time
     "every socket is closed",
   );
 });
+
+function notify(socket: ScriptedSocket, method: string, params: unknown): void {
+  socket.onmessage?.({ data: JSON.stringify({ jsonrpc: "2.0", method, params }) });
+}
+
+async function openClient() {
+  const { client, sockets } = scripted();
+  const connecting = client.connect();
+  const socket = sockets[0] as ScriptedSocket;
+  socket.open();
+  await connecting;
+  return { client, socket };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+test("requestAccess: shows the code, ignores `pending`, resolves with the user's decision", async () => {
+  const { client, socket } = await openClient();
+  const codes: string[] = [];
+  const decision = client.requestAccess("EHR", { onPairingCode: (code) => codes.push(code) });
+  assert.deepEqual(JSON.parse(socket.sent.at(-1) as string).params, { appName: "EHR" });
+  notify(socket, "access.changed", { access: "pending" });
+  socket.answer({ access: "pending", pairingCode: "042917" });
+  await tick();
+  assert.deepEqual(codes, ["042917"]);
+  notify(socket, "access.changed", { access: "pending" });
+  notify(socket, "access.changed", { access: "denied" });
+  assert.equal(await decision, "denied");
+  client.close();
+});
+
+test("requestAccess: already granted answers at once; no decision in time is TIMEOUT; a dropped connection DISCONNECTED", async () => {
+  const { client, socket } = await openClient();
+  const granted = client.requestAccess();
+  socket.answer({ access: "granted" });
+  assert.equal(await granted, "granted");
+
+  const late = client.requestAccess("EHR", { timeoutMs: 30 });
+  socket.answer({ access: "pending", pairingCode: "123456" });
+  await assert.rejects(late, (error: unknown) => (error as { reason?: string }).reason === "TIMEOUT");
+
+  const dropped = client.requestAccess("EHR");
+  socket.answer({ access: "pending", pairingCode: "123456" });
+  await tick();
+  socket.closed(1006);
+  await assert.rejects(dropped, (error: unknown) => (error as { reason?: string }).reason === "DISCONNECTED");
+  client.close();
+});
+
+test("requestAccess: the daemon's refusal (CONSENT_UNAVAILABLE) rejects with its reason", async () => {
+  const { client, socket } = await openClient();
+  const asked = client.requestAccess("EHR");
+  const request = JSON.parse(socket.sent.at(-1) as string) as { id: number };
+  socket.onmessage?.({
+    data: JSON.stringify({
+      jsonrpc: "2.0",
+      id: request.id,
+      error: {
+        code: -32006,
+        message: "no desktop",
+        data: { reason: "CONSENT_UNAVAILABLE", retriable: true },
+      },
+    }),
+  });
+  await assert.rejects(
+    asked,
+    (error: unknown) => (error as { reason?: string }).reason === "CONSENT_UNAVAILABLE",
+  );
+  client.close();
+});

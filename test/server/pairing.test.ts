@@ -201,3 +201,36 @@ test("SDK: requestAccess gives the pairing code, then resolves with the decision
   client.close();
   page.close();
 });
+
+test("revoked while a call runs: the call answers ACCESS_DENIED, not its result", async () => {
+  const origin = "https://inflight.example.fr";
+  const app = await peer(origin);
+  const page = await peer(selfOrigin()); // the daemon's page: it lists PIN requests
+  const before = browser.urls().length;
+  await app.call("access.request", {});
+  const token = (await browser.url(before)).split("#")[1] ?? "";
+  await page.call("access.decide", { token, allow: true });
+  await changedTo(app, "granted");
+  // A PIN asked on the daemon's PIN page: the call waits for the user.
+  const verifying = app.call("cps.verifyPin", {});
+  const deadline = Date.now() + 15_000;
+  let requestId: string | undefined;
+  while (!requestId && Date.now() < deadline) {
+    const pending = (await page.call("pin.pending", {}))["result"] as {
+      requests: Array<{ requestId: string; origin: string }>;
+    };
+    requestId = pending.requests.find((r) => r.origin === origin)?.requestId;
+    if (!requestId) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.ok(requestId, "the PIN request shows on the daemon's page");
+  assert.deepEqual((await page.call("access.revoke", { origin }))["result"], { revoked: true });
+  await changedTo(app, "none");
+  await page.call("pin.cancel", { requestId });
+  assert.equal(
+    reason(await verifying),
+    "ACCESS_DENIED",
+    "not USER_CANCELLED: the origin has no access any more",
+  );
+  app.close();
+  page.close();
+});

@@ -10,8 +10,12 @@
  *      verifying the CPS PIN when INSi needs it;
  *   6. turn every error reason into a sentence for the user (messages.js).
  *
- * Personal data stays on the screen: nothing here is written to the console.
+ * Every word shown goes through i18n.js (French by default, English one click away, the choice
+ * kept): what is on screen is kept as "how to say it" (a function of the language), so a switch
+ * re-renders the statuses already shown. Personal data stays on the screen: nothing here is
+ * written to the console.
  */
+import { DEFAULT_LANGUAGE, LANGUAGES, translate } from "./i18n.js";
 import { formatDate, messageFor } from "./messages.js";
 
 const APP = { name: "MonDossierPatient (exemple)", version: "1.0.0" };
@@ -26,6 +30,10 @@ const INSI_TIMEOUT_MS = 120_000;
 /** After the user opened the PIN page: how often, and how many times, to ask again while it connects. */
 const PIN_PAGE_RETRY_MS = 500;
 const PIN_PAGE_RETRIES = 10;
+/** A CPS whose certificates end within this many days is said to expire soon (as the daemon's page). */
+const EXPIRY_WARNING_DAYS = 30;
+const DAY_MS = 86_400_000;
+const LANGUAGE_KEY = "ehr-example.language";
 
 const $ = (id) => {
   const element = document.getElementById(id);
@@ -33,16 +41,58 @@ const $ = (id) => {
   return element;
 };
 
-function notify(text) {
-  const notice = $("notice");
-  notice.textContent = text;
-  notice.hidden = text === "";
+// ---------------------------------------------------------------------------------------------
+// Words. `t` is the current language's; `say(id, render)` shows render() in #id and keeps render,
+// so that `applyLanguage()` can say everything again in the other language.
+// ---------------------------------------------------------------------------------------------
+let language = DEFAULT_LANGUAGE;
+try {
+  const saved = localStorage.getItem(LANGUAGE_KEY);
+  if (saved && LANGUAGES.includes(saved)) language = saved;
+} catch {
+  // storage disabled: the default language
+}
+const t = (key, params) => translate(language, key, params);
+const describe = (error) => messageFor(error, language);
+/** What each element says, as a function of the language. */
+const shown = new Map();
+
+function say(id, render) {
+  shown.set(id, render);
+  $(id).textContent = render();
 }
 
-function showState(state, text) {
-  const element = $("passerelle-state");
-  element.dataset.state = state;
-  element.textContent = text;
+function applyLanguage() {
+  document.documentElement.lang = language;
+  for (const element of document.querySelectorAll("[data-i18n]"))
+    element.textContent = t(element.getAttribute("data-i18n"));
+  const toggle = $("lang-toggle");
+  toggle.textContent = t("lang.toggle");
+  toggle.setAttribute("lang", language === "fr" ? "en" : "fr");
+  toggle.setAttribute("aria-label", t("lang.toggle.label"));
+  for (const [id, render] of shown) $(id).textContent = render();
+  renderBeneficiaries();
+  renderExpiry();
+}
+
+$("lang-toggle").addEventListener("click", () => {
+  language = language === "fr" ? "en" : "fr";
+  try {
+    localStorage.setItem(LANGUAGE_KEY, language);
+  } catch {
+    // storage disabled: the choice lasts until the page is reloaded
+  }
+  applyLanguage();
+});
+
+function notify(render) {
+  say("notice", render ?? (() => ""));
+  $("notice").hidden = render === null;
+}
+
+function showState(state, key) {
+  $("passerelle-state").dataset.state = state;
+  say("passerelle-state", () => t(key));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -64,10 +114,8 @@ async function start() {
   try {
     sdk = await loadSdk();
   } catch {
-    showState("absent", "Passerelle introuvable");
-    notify(
-      "Passerelle ne répond pas sur ce poste (ou n'autorise pas ce logiciel). Nouvel essai dans un instant…",
-    );
+    showState("absent", "state.absent");
+    notify(() => t("notice.sdkUnavailable"));
     setTimeout(start, RETRY_FIND_MS);
     return;
   }
@@ -77,14 +125,14 @@ async function start() {
   // (Chrome Local Network Access).
   const probe = await passerelle.probe();
   if (probe.status === "unreachable") {
-    showState("absent", "Passerelle introuvable");
-    notify(
+    showState("absent", "state.absent");
+    const key =
       probe.reason === "permission-prompt"
-        ? "Le navigateur demande si ce site peut accéder aux lecteurs de cartes : répondez « Autoriser »."
+        ? "notice.permissionPrompt"
         : probe.reason === "permission-denied"
-          ? "Le navigateur bloque l'accès aux lecteurs de cartes. Autorisez « Réseau local » pour ce site (icône à gauche de l'adresse)."
-          : "Passerelle n'est pas lancé sur ce poste.",
-    );
+          ? "notice.blockedByBrowser"
+          : "notice.notRunning";
+    notify(() => t(key));
     setTimeout(start, RETRY_FIND_MS);
     return;
   }
@@ -95,18 +143,18 @@ async function start() {
     if (card.type === "cps") void readProfessional(readerId);
   });
   passerelle.on("card.removed", ({ readerId }) => {
-    if (readerId === vitaleReaderId) clearPatient("Carte Vitale retirée.");
+    if (readerId === vitaleReaderId) clearPatient("vitale.removed");
     if (readerId === cpsReaderId) showProfessional(null);
   });
   passerelle.on("access.changed", ({ access }) => {
     if (access === "granted") void onConnected();
-    else showState("denied", "accès refusé");
+    else showState("denied", "state.denied");
   });
   // The SDK reconnects by itself (daemon restarted, computer woke up): on every "open", start over.
   passerelle.onStateChange((state) => {
     if (state === "open") void onConnected();
-    if (state === "reconnecting") showState("reconnecting", "reconnexion…");
-    if (state === "closed") showState("closed", "déconnecté");
+    if (state === "reconnecting") showState("reconnecting", "state.reconnecting");
+    if (state === "closed") showState("closed", "state.closed");
   });
   try {
     await passerelle.connect();
@@ -114,11 +162,11 @@ async function start() {
     // probe() said it runs but this origin is not allowed: the WebSocket was refused for that reason
     // (the browser does not tell the SDK why), so say it, not "Reconnexion en cours…".
     if (probe.allowed === false) {
-      showState("denied", "accès refusé");
-      notify(`${messageFor({ reason: "ACCESS_DENIED" })} Demandez à votre administrateur de l'autoriser.`);
+      showState("denied", "state.denied");
+      notify(() => `${describe({ reason: "ACCESS_DENIED" })} ${t("notice.askAdministrator")}`);
     } else {
-      showState("absent", "connexion impossible");
-      notify(`${messageFor(error)}`);
+      showState("absent", "state.unreachable");
+      notify(() => describe(error));
     }
     setTimeout(start, RETRY_FIND_MS);
   }
@@ -134,22 +182,19 @@ async function onConnected() {
     if (hello.access !== "granted") {
       const answer = await passerelle.call("access.request", { appName: APP.name });
       if (answer.access === "pending") {
-        showState("pending", "autorisation demandée");
-        notify(
-          answer.pairingCode
-            ? `Vérifiez que la fenêtre Passerelle affiche le code ${answer.pairingCode}, puis acceptez.`
-            : "Acceptez la demande dans la fenêtre de Passerelle.",
-        );
+        showState("pending", "state.pending");
+        const code = answer.pairingCode;
+        notify(() => (code ? t("notice.pairingCode", { code }) : t("notice.acceptRequest")));
         return; // access.changed will call onConnected again
       }
       if (answer.access !== "granted") {
-        showState("denied", "accès refusé");
-        notify(messageFor({ reason: "ACCESS_DENIED" }));
+        showState("denied", "state.denied");
+        notify(() => describe({ reason: "ACCESS_DENIED" }));
         return;
       }
     }
-    showState("ready", hello.simulation ? "prêt (SIMULATION)" : "prêt");
-    notify("");
+    showState("ready", hello.simulation ? "state.readySimulation" : "state.ready");
+    notify(null);
     await passerelle.call("events.subscribe", { topics: ["cards", "readers"] });
     const { readers } = await passerelle.call("readers.list", {});
     const cps = readers.find((reader) => reader.card?.type === "cps");
@@ -158,7 +203,7 @@ async function onConnected() {
     const vitale = readers.find((reader) => reader.card?.type === "vitale");
     if (vitale) await readVitale(vitale.id);
   } catch (error) {
-    notify(messageFor(error));
+    notify(() => describe(error));
   }
 }
 
@@ -167,70 +212,122 @@ async function onConnected() {
 // ---------------------------------------------------------------------------------------------
 async function readProfessional(readerId) {
   try {
-    const { holder, pin } = await passerelle.call("cps.read", { readerId });
+    const { holder, pin, certificates } = await passerelle.call("cps.read", { readerId });
     cpsReaderId = readerId;
-    showProfessional(holder, pin);
+    showProfessional(holder, pin, certificates);
   } catch (error) {
-    $("professional").textContent = messageFor(error);
+    cpsCertificates = null;
+    renderExpiry();
+    say("professional", () => describe(error));
   }
 }
 
-function showProfessional(holder, pin) {
+/** The CPS's certificates, for the expiry warning (said at insertion, not when INSi refuses). */
+let cpsCertificates = null;
+
+function showProfessional(holder, pin, certificates) {
+  cpsCertificates = holder ? (certificates ?? null) : null;
+  renderExpiry();
   if (!holder) {
     cpsReaderId = null;
-    $("professional").textContent = "Insérez votre carte CPS dans le lecteur.";
+    say("professional", () => t("professional.insert"));
     return;
   }
-  const blocked = pin?.triesRemaining === 0 ? " — code porteur bloqué" : "";
+  const blocked = pin?.triesRemaining === 0;
   // A CPE (employee card) names its structure, not the person (holder.nameKnown === false).
-  const who =
+  const who = () =>
     holder.nameKnown === false
-      ? `Titulaire non indiqué par la carte${holder.organization ? ` (${holder.organization})` : ""}`
-      : `${holder.firstName} ${holder.lastName}`;
-  $("professional").textContent =
-    `${who}${holder.profession ? `, ${holder.profession}` : ""} (carte CPS)${blocked}`;
+      ? holder.organization
+        ? t("professional.unnamedOf", { organization: holder.organization })
+        : t("professional.unnamed")
+      : t("professional.name", holder);
+  say(
+    "professional",
+    () =>
+      t(holder.profession ? "professional.holderWithProfession" : "professional.holder", {
+        who: who(),
+        profession: holder.profession,
+      }) + (blocked ? t("professional.pinBlocked") : ""),
+  );
+}
+
+/** An expired CPS, or one that expires within EXPIRY_WARNING_DAYS: the earliest of its certificates. */
+function renderExpiry() {
+  const element = $("professional-expiry");
+  const ends = [cpsCertificates?.authentication?.notAfter, cpsCertificates?.signature?.notAfter]
+    .filter((value) => typeof value === "string" && !Number.isNaN(Date.parse(value)))
+    .sort((a, b) => Date.parse(a) - Date.parse(b));
+  const left = ends[0] ? Date.parse(ends[0]) - Date.now() : Infinity;
+  const days = Math.ceil(left / DAY_MS);
+  if (!ends[0] || days > EXPIRY_WARNING_DAYS) {
+    element.hidden = true;
+    element.textContent = "";
+    delete element.dataset.kind;
+    return;
+  }
+  const date = formatDate(ends[0]);
+  element.dataset.kind = left <= 0 ? "error" : "warning";
+  element.textContent =
+    left <= 0 ? t("professional.expired", { date }) : t("professional.expiresSoon", { date, days });
+  element.hidden = false;
 }
 
 // ---------------------------------------------------------------------------------------------
 // 4. The Vitale card: one button per beneficiary; the one chosen is said in words.
 // ---------------------------------------------------------------------------------------------
+/** The beneficiaries on screen (their buttons are said again when the language changes). */
+let shownBeneficiaries = [];
+
+const beneficiaryWords = (beneficiary) => ({
+  lastName: beneficiary.lastName,
+  firstName: beneficiary.firstName,
+  date: formatDate(beneficiary.birthDate),
+});
+
 async function readVitale(readerId) {
   try {
     const { beneficiaries } = await passerelle.call("vitale.read", { readerId });
     vitaleReaderId = readerId;
-    $("vitale-hint").textContent = "Qui est le patient ?";
+    say("vitale-hint", () => t("vitale.who"));
     $("patient").hidden = true;
     const list = $("beneficiaries");
     list.replaceChildren();
+    shownBeneficiaries = [];
     for (const beneficiary of beneficiaries) {
       const button = document.createElement("button");
       button.type = "button";
       button.setAttribute("aria-pressed", "false");
-      button.textContent = `${beneficiary.lastName} ${beneficiary.firstName} — né(e) le ${formatDate(beneficiary.birthDate)}`;
       button.addEventListener("click", () => {
         for (const other of list.querySelectorAll("button")) other.setAttribute("aria-pressed", "false");
         button.setAttribute("aria-pressed", "true");
-        const patient = $("patient");
-        patient.textContent = `Patient : ${beneficiary.lastName} ${beneficiary.firstName}, né(e) le ${formatDate(beneficiary.birthDate)}`;
-        patient.hidden = false;
+        say("patient", () => t("vitale.patient", beneficiaryWords(beneficiary)));
+        $("patient").hidden = false;
         void findIns(beneficiary);
       });
       const item = document.createElement("li");
       item.append(button);
       list.append(item);
+      shownBeneficiaries.push({ button, beneficiary });
     }
+    renderBeneficiaries();
   } catch (error) {
-    notify(messageFor(error));
+    notify(() => describe(error));
   }
 }
 
-function clearPatient(hint) {
+function renderBeneficiaries() {
+  for (const { button, beneficiary } of shownBeneficiaries)
+    button.textContent = t("vitale.beneficiary", beneficiaryWords(beneficiary));
+}
+
+function clearPatient(hintKey) {
   vitaleReaderId = null;
+  shownBeneficiaries = [];
   $("patient").hidden = true;
   $("beneficiaries").replaceChildren();
-  $("vitale-hint").textContent = `${hint} Insérez la carte Vitale du patient dans le lecteur.`;
+  say("vitale-hint", () => `${t(hintKey)} ${t("vitale.insert")}`);
   $("ins-result").hidden = true;
-  $("ins-status").textContent = "Choisissez un bénéficiaire pour interroger l'INSi.";
+  say("ins-status", () => t("ins.choose"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -240,14 +337,13 @@ function clearPatient(hint) {
 async function findIns(beneficiary) {
   // INSi signs with the CPS: if its PIN is needed, the daemon asks for it on the reader's PIN pad or
   // in its own window, and this call simply takes longer.
-  $("ins-status").textContent =
-    "Interrogation de l'INSi… Si Passerelle le demande, saisissez le code porteur de votre CPS dans sa fenêtre.";
+  say("ins-status", () => t("ins.asking"));
   $("ins-result").hidden = true;
   try {
     const result = await withPin(() => searchIns(beneficiary));
     showIns(result);
   } catch (error) {
-    $("ins-status").textContent = messageFor(error);
+    say("ins-status", () => describe(error));
   }
   // The PIN may have been asked on the way (right, wrong, blocked): show the CPS as it is now.
   if (cpsReaderId) await readProfessional(cpsReaderId);
@@ -283,7 +379,7 @@ async function withPin(operation) {
     if (error.reason !== "PIN_REQUIRED") throw error;
   }
   await verifyPin();
-  $("ins-status").textContent = "Interrogation de l'INSi…";
+  say("ins-status", () => t("ins.askingAgain"));
   return operation();
 }
 
@@ -325,13 +421,16 @@ async function verifyPin() {
       await passerelle.call("cps.verifyPin", { pin });
       return;
     } catch (error) {
-      if (error.reason === "PIN_LAST_TRY" && window.confirm(messageFor(error) + " Continuer ?")) {
+      if (
+        error.reason === "PIN_LAST_TRY" &&
+        window.confirm(t("pin.confirmLastTry", { message: describe(error) }))
+      ) {
         // The last try is never taken from this page: Passerelle asks for it on the PIN pad or in its window.
         await passerelle.call("cps.verifyPin", { confirmLastTry: true }, { timeoutMs: 120_000 });
         return;
       }
       if (error.reason !== "PIN_INCORRECT") throw error;
-      $("ins-status").textContent = messageFor(error);
+      say("ins-status", () => describe(error));
     }
   }
 }
@@ -341,8 +440,7 @@ function offerPinPage(url) {
   const link = $("pin-page-link");
   if (link instanceof HTMLAnchorElement) link.href = url;
   $("pin-page").hidden = false;
-  $("ins-status").textContent =
-    "Le code porteur de votre CPS est nécessaire : ouvrez la saisie du code porteur de Passerelle.";
+  say("ins-status", () => t("ins.pinNeeded"));
   link.focus();
   return new Promise((resolve) => link.addEventListener("click", () => resolve(), { once: true }));
 }
@@ -380,23 +478,30 @@ function askPin() {
 }
 
 function showIns(result) {
-  const status = $("ins-status");
   if (result.outcome !== "found" || !result.identity) {
-    status.textContent =
-      result.outcome === "multiple"
-        ? `Plusieurs identités correspondent (CR ${result.cr.code}) : vérifiez les traits à la main.`
-        : `Aucune identité trouvée (CR ${result.cr.code} — ${result.cr.label}).`;
+    const { code, label } = result.cr;
+    say("ins-status", () =>
+      result.outcome === "multiple" ? t("ins.multiple", { code }) : t("ins.notFound", { code, label }),
+    );
     return;
   }
   const identity = result.identity;
-  status.textContent = "Identité trouvée.";
+  say("ins-status", () => t("ins.found"));
   $("ins-birthname").textContent = identity.birthName;
   $("ins-firstnames").textContent = identity.firstNames.join(" ");
-  $("ins-birth").textContent =
-    `${identity.sex === "F" ? "féminin" : "masculin"}, ${formatDate(identity.birthDate)}`;
+  say(
+    "ins-birth",
+    () => `${t(identity.sex === "F" ? "ins.female" : "ins.male")}, ${formatDate(identity.birthDate)}`,
+  );
   $("ins-value").textContent = `${identity.ins.value} ${identity.ins.key} (${identity.ins.type})`;
   $("ins-cr").textContent = `${result.cr.code} — ${result.cr.label}`;
   $("ins-result").hidden = false;
 }
 
+// What the page says before anything is known, through i18n like the rest.
+showState("idle", "state.idle");
+say("professional", () => t("professional.insert"));
+say("vitale-hint", () => t("vitale.insert"));
+say("ins-status", () => t("ins.choose"));
+applyLanguage();
 void start();

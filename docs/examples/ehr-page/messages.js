@@ -36,13 +36,58 @@ export const MESSAGES = {
   RPC_ERROR: "Erreur inattendue de Passerelle.",
 };
 
-/** The sentence to show for an error from the SDK (a PasserelleError) or anything else. */
-export function messageFor(error) {
+/** The same in English (the page's language switch), reason for reason. */
+export const MESSAGES_EN = {
+  ACCESS_DENIED: "This software is not allowed to use the card readers of this computer.",
+  BUSY: "An entry is already in progress (PIN or authorisation). Finish it, then try again.",
+  RATE_LIMITED: "Too many requests. Wait a few seconds, then try again.",
+  TIMEOUT: "The operation took too long. Try again.",
+  USER_CANCELLED: "Cancelled.",
+  CONSENT_UNAVAILABLE:
+    "Passerelle could not open its authorisation window on this computer: ask your administrator to allow this software.",
+  PCSC_UNAVAILABLE: "The card reader service does not answer on this computer.",
+  NO_READER: "No card reader is plugged in.",
+  NO_CARD: "Insert the card in the reader.",
+  WRONG_CARD: "This is not the card expected (Vitale or CPS card).",
+  CARD_REMOVED: "The card was removed too early. Insert it again.",
+  CARD_ERROR: "The card cannot be read. Remove it and insert it again.",
+  READER_BUSY: "The reader is used by another program.",
+  PIN_REQUIRED: "Your CPS PIN is needed.",
+  PIN_INCORRECT: "Wrong PIN.",
+  PIN_BLOCKED: "Your CPS is blocked. Unblock it with your unblocking code.",
+  PIN_LAST_TRY: "Warning: last try before your CPS is blocked.",
+  PIN_ENTRY_UNAVAILABLE: "There is no way to type the PIN on this computer.",
+  INSI_NOT_CONFIGURED: "The INSi teleservice is not configured on this computer. Contact your support.",
+  INSI_UNAVAILABLE: "The INSi teleservice does not answer. Try again in a few minutes.",
+  INSI_FAULT: "The INSi teleservice refused the request.",
+  INSI_INVALID_RESPONSE: "The INSi teleservice's answer cannot be read. Try again later.",
+  VITALE_ASSERTION_UNAVAILABLE: "Search with the Vitale card is not available: searching by traits.",
+  AUDIT_UNAVAILABLE: "Passerelle can no longer write its audit trail (disk full?). Tell your support.",
+  NOT_CONNECTED: "Passerelle is not connected.",
+  DISCONNECTED: "The connection to Passerelle was lost. Reconnecting…",
+  PROTOCOL_MISMATCH: "This version of Passerelle is not compatible. Update it.",
+  RPC_ERROR: "Unexpected Passerelle error.",
+};
+
+/** Per language: the sentence for each reason. */
+export const REASON_MESSAGES = { fr: MESSAGES, en: MESSAGES_EN };
+
+const TRIES_REMAINING = { fr: " Essais restants : {n}.", en: " Tries left: {n}." };
+
+/**
+ * The sentence to show for an error from the SDK (a PasserelleError) or anything else, in the
+ * page's language (French by default).
+ */
+export function messageFor(error, language = "fr") {
+  const messages = REASON_MESSAGES[language] ?? MESSAGES;
   const reason = error && typeof error.reason === "string" ? error.reason : "RPC_ERROR";
-  let text = MESSAGES[reason] ?? MESSAGES.RPC_ERROR;
+  let text = messages[reason] ?? messages.RPC_ERROR;
   // Some reasons carry safe details in error.data (never personal data):
   if (reason === "PIN_INCORRECT" && typeof error.data?.triesRemaining === "number") {
-    text += ` Essais restants : ${error.data.triesRemaining}.`;
+    text += (TRIES_REMAINING[language] ?? TRIES_REMAINING.fr).replace(
+      "{n}",
+      String(error.data.triesRemaining),
+    );
   }
   if (reason === "INSI_FAULT" && typeof error.data?.faultMessage === "string") {
     text += ` (${error.data.faultMessage})`;

@@ -21,7 +21,7 @@ const TYPES: Record<string, string> = {
   ".svg": "image/svg+xml",
 };
 /** The files of the example; nothing else is served. */
-const FILES = new Set(["index.html", "app.js", "messages.js", "style.css", "favicon.svg"]);
+const FILES = new Set(["index.html", "app.js", "i18n.js", "messages.js", "style.css", "favicon.svg"]);
 
 /**
  * The page's Content-Security-Policy: scripts from itself and from the daemon (which serves the
