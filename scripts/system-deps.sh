@@ -4,7 +4,7 @@
 # (CI, containers); otherwise stops at once and prints the exact command to run.
 set -euo pipefail
 
-PACKAGES=(pcscd libpcsclite1 vsmartcard-vpcd pcsc-tools opensc openssl xmlsec1 libxml2-utils chromium libnss3-tools rpm2cpio cpio cardpeek cardpeek-data)
+PACKAGES=(pcscd libpcsclite1 vsmartcard-vpcd pcsc-tools opensc openssl xmlsec1 libxml2-utils chromium libnss3-tools ca-certificates rpm2cpio cpio cardpeek cardpeek-data)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

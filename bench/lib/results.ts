@@ -9,7 +9,7 @@ export interface Figure {
   /** Stable id, the key of bench/lib/targets.ts (e.g. "ping.p50.ratio"). */
   readonly id: string;
   readonly value: number;
-  readonly unit: "×" | "ms" | "ms/60s" | "MiB" | "calls/s";
+  readonly unit: "×" | "ms" | "ms/60s" | "MiB" | "calls/s" | "calls";
   /** What was measured, in words, for the table. */
   readonly label: string;
 }

@@ -20,5 +20,10 @@ export const TARGETS: Readonly<Record<string, Target>> = {
     what: "insert → card.inserted at a WebSocket client − bare loop (max)",
   },
   "insi.organisation.p50.ratio": { max: 1.2, what: "INSi call (build+send+parse) vs bare POST (p50)" },
+  "load.p99.over.p50": { max: 10, what: "load (100 clients, 10 origins, card churn): p99 / p50 of results" },
+  "load.unexpected.errors": {
+    max: 0,
+    what: "load: failures other than RATE_LIMITED and the churn's card errors, or unanswered",
+  },
   "idle.cpu.per60s": { max: 50, what: "idle CPU of the Readers with two cards, per 60 s" },
 };

@@ -26,6 +26,10 @@ const QUICK: Record<string, { args?: string[]; env?: Record<string, string>; pri
     env: { BENCH_ROUNDS: "20", BENCH_SIGNATURES: "5" },
     prints: /build\+send\+parse p50: .* → [\d.]+×/,
   },
+  "load.ts": {
+    env: { BENCH_LOAD_SECONDS: "2", BENCH_LOAD_CLIENTS: "10" },
+    prints: /results: p50 .* p99 .* → p99\/p50 [\d.]+×/,
+  },
   "packaged.ts": {
     env: { BENCH_ROUNDS: "1", BENCH_IDLE_SECONDS: "1" },
     prints: /packaged − bare node: \+|packaged: skipped/,

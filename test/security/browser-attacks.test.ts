@@ -19,7 +19,7 @@
  * another local user test/security/other-user.test.ts.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import type { Page } from "playwright-core";
@@ -138,6 +138,16 @@ before(async () => {
   );
   const dataDir = path.join(lab.dir, "daemon");
   mkdirSync(dataDir);
+  // The product's defaults (pairing on: any https origin may connect and ask), and the attacker on
+  // the administrator's deniedOrigins.
+  writeFileSync(
+    path.join(dataDir, "test-config.json"),
+    JSON.stringify({
+      openPinPage: false,
+      pairing: { enabled: true },
+      deniedOrigins: [sites.origin(HOSTS.attacker)],
+    }),
+  );
   daemon = await startDaemon({
     dataDir,
     args: [
@@ -178,15 +188,17 @@ after(async () => {
   lab.remove();
 });
 
-test("an origin not on the allowlist is refused at the upgrade (403) and receives nothing", async () => {
+test("an origin the administrator denies is refused at the upgrade (403) and receives nothing; one nobody listed gets nothing but the right to ask", async () => {
   const attacker = await openPage(HOSTS.attacker);
   const ehr = await openPage(HOSTS.ehr);
+  const unlisted = await openPage(HOSTS.unlisted);
   try {
     // Control: the same page script from an allowed origin is served (TLS and the lab work).
     const served = await session(ehr, daemonUrl(), [HELLO], 5000);
     assert.equal(served.opened, true);
     assert.equal(served.protocol, "passerelle.v1");
     assert.match(served.messages[0] ?? "", /"access":"granted"/);
+
     const refused = await session(attacker, daemonUrl(), [HELLO], 5000);
     assert.equal(refused.opened, false, "the WebSocket never opens");
     assert.deepEqual(refused.messages, [], "not one frame reaches the attacker");
@@ -214,9 +226,20 @@ test("an origin not on the allowlist is refused at the upgrade (403) and receive
         .split("\n")
         .find((line) => line.includes("upgrade refused") && line.includes(origin)),
     );
+
+    // An https site nobody listed may connect (pairing), and is told nothing before a grant.
+    const frames = ["readers.list", "vitale.read", "cps.read"].map((method, i) =>
+      JSON.stringify({ jsonrpc: "2.0", id: i + 2, method, params: {} }),
+    );
+    const asked = await session(unlisted, daemonUrl(), [HELLO, ...frames], 5000);
+    assert.equal(asked.opened, true);
+    assert.match(asked.messages[0] ?? "", /"access":"none"/);
+    assert.equal(asked.messages.length, 1 + frames.length);
+    for (const answer of asked.messages.slice(1)) assert.match(answer, /"reason":"ACCESS_DENIED"/);
   } finally {
     await attacker.close();
     await ehr.close();
+    await unlisted.close();
   }
 });
 

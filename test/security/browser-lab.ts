@@ -15,11 +15,15 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
-/** The lab's hostnames: two EHRs the administrator allows, and two attackers. */
+/**
+ * The lab's hostnames: two EHRs the administrator allows, an attacker the administrator denies, a
+ * site nobody listed (it may only ask, through pairing), and a rebinding attacker.
+ */
 export const HOSTS = {
   ehr: "ehr.example.fr",
   otherEhr: "dossier.example.fr",
   attacker: "evil.example",
+  unlisted: "curious.example",
   rebinding: "rebind.example",
 } as const;
 

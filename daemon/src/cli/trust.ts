@@ -1,5 +1,5 @@
 /**
- * `passerelle trust install|uninstall|status [--data-dir DIR] [--no-system]`: the local CA in the
+ * `passerelle trust install|uninstall|status [--data-dir DIR] [--no-system] [--system-root DIR]`: the local CA in the
  * OS store and every NSS database found (tls/trust-store.ts). One line per store on stdout,
  * `<store>: <outcome>`; exit 1 when a store failed. `install` creates the CA first when the daemon
  * never ran. The installers call `passerelle trust install`: keep this interface stable.
@@ -24,7 +24,11 @@ export function registerTrust(program: Command): Command {
       .description(description)
       .option("--data-dir <dir>", "the daemon's data folder (default: the per-user data folder)")
       .option("--no-system", "leave the OS store alone (the user's browser databases only)")
-      .action((options: { dataDir?: string; system: boolean }) => {
+      .option(
+        "--system-root <dir>",
+        "the OS store under DIR instead of / (update-ca-certificates only: tests, image builds)",
+      )
+      .action((options: { dataDir?: string; system: boolean; systemRoot?: string }) => {
         const dataDir = options.dataDir ?? envPaths("passerelle", { suffix: "" }).data;
         const caFile = path.join(dataDir, "tls", "passerelle-local-ca.pem");
         if (action !== "install" && !existsSync(caFile)) {
@@ -39,6 +43,7 @@ export function registerTrust(program: Command): Command {
           caFile: tls.caFile,
           home: os.homedir(),
           system: options.system,
+          ...(options.systemRoot !== undefined ? { systemRoot: options.systemRoot } : {}),
         });
         for (const result of results)
           process.stdout.write(

@@ -9,7 +9,9 @@
  * - The OS store: Debian/Ubuntu /usr/local/share/ca-certificates + update-ca-certificates, Fedora
  *   /etc/pki/ca-trust/source/anchors + update-ca-trust (both need root; skipped otherwise, and said
  *   so), macOS the login keychain (security add-trusted-cert), Windows the user's Root store
- *   (certutil -user -addstore). Only the Linux paths are exercised by the tests here.
+ *   (certutil -user -addstore). Only the Linux paths are exercised by the tests here: NSS with
+ *   real certutil databases, the Debian store through `systemRoot` (a throwaway folder standing in
+ *   for `/`, handed to the real update-ca-certificates).
  */
 import { spawnSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
@@ -41,6 +43,12 @@ export interface TrustOptions {
   readonly home: string;
   /** Also the OS store (default true). */
   readonly system?: boolean;
+  /**
+   * The Linux OS store under this folder instead of `/` (Debian/Ubuntu's update-ca-certificates
+   * only, which takes its folders as options): for tests and for building a system image. The
+   * machine's own store is then left alone, and root is not needed.
+   */
+  readonly systemRoot?: string;
   readonly platform?: NodeJS.Platform;
   /** Environment for the tools (APPDATA on Windows…). */
   readonly env?: NodeJS.ProcessEnv;
@@ -161,7 +169,33 @@ interface LinuxAnchors {
   readonly update: [string, ...string[]];
 }
 
-function linuxAnchors(): LinuxAnchors | null {
+function linuxAnchors(systemRoot: string | undefined): LinuxAnchors | null {
+  if (systemRoot !== undefined) {
+    if (!hasCommand("update-ca-certificates")) return null;
+    // update-ca-certificates reads and writes only the folders it is given (and runs the hooks of
+    // the hooks folder given): nothing of the machine's own store is touched.
+    const under = (...parts: string[]) => path.join(path.resolve(systemRoot), ...parts);
+    const local = under("usr/local/share/ca-certificates");
+    const etc = under("etc/ssl/certs");
+    for (const dir of [local, etc, under("usr/share/ca-certificates")]) mkdirSync(dir, { recursive: true });
+    return {
+      name: `system (update-ca-certificates, under ${path.resolve(systemRoot)})`,
+      file: path.join(local, `${SYSTEM_FILE_NAME}.crt`),
+      update: [
+        "update-ca-certificates",
+        "--certsconf",
+        under("etc/ca-certificates.conf"),
+        "--certsdir",
+        under("usr/share/ca-certificates"),
+        "--localcertsdir",
+        local,
+        "--etccertsdir",
+        etc,
+        "--hooksdir",
+        under("etc/ca-certificates/update.d"),
+      ],
+    };
+  }
   if (hasCommand("update-ca-certificates"))
     return {
       name: "system (update-ca-certificates)",
@@ -178,9 +212,16 @@ function linuxAnchors(): LinuxAnchors | null {
 }
 
 function linuxSystemStore(action: TrustAction, options: TrustOptions): StoreResult {
-  const anchors = linuxAnchors();
+  const anchors = linuxAnchors(options.systemRoot);
   if (!anchors)
-    return { store: "system", outcome: "skipped", detail: "no update-ca-certificates or update-ca-trust" };
+    return {
+      store: "system",
+      outcome: "skipped",
+      detail:
+        options.systemRoot === undefined
+          ? "no update-ca-certificates or update-ca-trust"
+          : "--system-root needs update-ca-certificates (Debian, Ubuntu)",
+    };
   const store = anchors.name;
   const present = existsSync(anchors.file) ? readFileSync(anchors.file, "utf8") : null;
   const current = present !== null && base64Of(present)[0] === base64Of(options.caPem)[0];
@@ -189,7 +230,7 @@ function linuxSystemStore(action: TrustAction, options: TrustOptions): StoreResu
       store,
       outcome: present === null ? "not installed" : current ? "installed" : "an older CA is installed",
     };
-  if (process.getuid?.() !== 0)
+  if (options.systemRoot === undefined && process.getuid?.() !== 0)
     return { store, outcome: "skipped", detail: "needs root: sudo passerelle trust " + action };
   if (action === "uninstall") {
     if (present === null) return { store, outcome: "not installed" };
