@@ -209,11 +209,6 @@ async function start(
         open: (url) => openInBrowser(url, logger),
       })
     : null;
-  if (pairing) {
-    opened.push(() => pairing.close());
-    // The daemon's page lists the grants: tell it when they may have changed.
-    pairing.onChange(() => server?.notifySelf("access.grantsChanged", {}));
-  }
   const access: AccessPolicy =
     pairing ??
     new AllowlistPolicy({
@@ -227,6 +222,15 @@ async function start(
     isSelfOrigin: (origin) => server?.selfOrigins.includes(origin) ?? false,
     ...(config.openPinPage ? { open: (url: string) => openInBrowser(url, logger) } : {}),
   });
+  if (pairing) {
+    opened.push(() => pairing.close());
+    // The daemon's page lists the grants: tell it when they may have changed. An origin without
+    // access any more has no PIN request left on the PIN page.
+    pairing.onChange((origin, access) => {
+      if (access !== "granted" && access !== "pending") pinPage.cancelFor(origin);
+      server?.notifySelf("access.grantsChanged", {});
+    });
+  }
   const { insi, mode: insiMode, simulator } = await openInsi(config, lab, audit, logger, opened);
   const tls = config.plaintext ? undefined : ensureLocalTls(config.dataDir);
   if (tls?.generated) logger.info("generated the local CA and localhost certificate", { caFile: tls.caFile });

@@ -202,7 +202,7 @@ test("SDK: requestAccess gives the pairing code, then resolves with the decision
   page.close();
 });
 
-test("revoked while a call runs: the call answers ACCESS_DENIED, not its result", async () => {
+test("revoked while a PIN is asked: the request leaves the PIN page and the call answers ACCESS_DENIED", async () => {
   const origin = "https://inflight.example.fr";
   const app = await peer(origin);
   const page = await peer(selfOrigin()); // the daemon's page: it lists PIN requests
@@ -225,11 +225,12 @@ test("revoked while a call runs: the call answers ACCESS_DENIED, not its result"
   assert.ok(requestId, "the PIN request shows on the daemon's page");
   assert.deepEqual((await page.call("access.revoke", { origin }))["result"], { revoked: true });
   await changedTo(app, "none");
-  await page.call("pin.cancel", { requestId });
-  assert.equal(
-    reason(await verifying),
-    "ACCESS_DENIED",
-    "not USER_CANCELLED: the origin has no access any more",
+  // Withdrawn from the PIN page at once: nobody is asked to type a PIN for an origin without access.
+  assert.equal(reason(await verifying), "ACCESS_DENIED");
+  const left = (await page.call("pin.pending", {}))["result"] as { requests: Array<{ origin: string }> };
+  assert.deepEqual(
+    left.requests.filter((r) => r.origin === origin),
+    [],
   );
   app.close();
   page.close();

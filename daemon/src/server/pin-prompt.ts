@@ -168,6 +168,16 @@ export class PinPage {
     this.#settle(requestId, new PasserelleError("USER_CANCELLED", "the user cancelled the PIN entry"));
   }
 
+  /** Withdraws every pending request of an origin (its access was revoked): nobody types a PIN for it. */
+  cancelFor(origin: string): void {
+    for (const pending of [...this.#pending.values()])
+      if (pending.origin === origin)
+        this.#settle(
+          pending.requestId,
+          new PasserelleError("ACCESS_DENIED", "this origin's access was revoked"),
+        );
+  }
+
   #take(requestId: string): Pending {
     const pending = this.#pending.get(requestId);
     if (!pending) throw new PasserelleError("TIMEOUT", "this PIN request is no longer pending");
