@@ -1,6 +1,7 @@
 /**
- * The SDK's probe() under Chrome's Local Network Access, in headless Chromium with LNA enforced (it
- * is on by default in the Chromium of Debian that runs here, WebSockets included): the EHR page is
+ * The SDK's probe() under Chrome's Local Network Access, in headless Chromium with LNA enforced (on
+ * by default in Debian's Chromium 156, WebSockets included, and asked for anyway with
+ * --enable-features=LocalNetworkAccessChecks,LocalNetworkAccessChecksWebSockets): the EHR page is
  * served from a *public* origin — its server's address is declared public with Chromium's
  * `--ip-address-space-overrides` flag, the way Chrome's LNA guide says to test it locally — and the
  * daemon runs on localhost over real TLS. The permission's state is set as a user or a policy would
@@ -129,6 +130,9 @@ before(async () => {
       hostResolverRules([EHR, PORTAL]),
       // The sites' server (127.0.0.1:<port>) counts as a public address; the daemon stays loopback.
       `--ip-address-space-overrides=127.0.0.1:${sites.port}=public`,
+      // On by default in this Chromium (156); named so that a build where it is off still tests it.
+      // (These are Chromium's feature names; the first test fails if Local Network Access is off.)
+      "--enable-features=LocalNetworkAccessChecks,LocalNetworkAccessChecksWebSockets",
     ],
   });
   page = await browser.newPage();
