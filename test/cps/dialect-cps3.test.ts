@@ -18,7 +18,9 @@ import { cryptolibTokenSlot } from "../helpers/cryptolib-token.ts";
 import { insertIntoVpcd, type InsertedCard } from "../helpers/vpcd-card.ts";
 import type { Readers } from "../../daemon/src/pcsc/index.ts";
 import { Cps3Emulator } from "../../daemon/src/simulator/cards/cps3/emulator.ts";
-import { TracingCard, formKey } from "../../daemon/src/simulator/apdu-trace.ts";
+import { TracingCard, formKey, type TracedApdu } from "../../daemon/src/simulator/apdu-trace.ts";
+import { ReplayCard } from "../../daemon/src/simulator/cards/replay/index.ts";
+import { TransportChannel } from "../../daemon/test/cards/cps/transport-channel.ts";
 import { CpsDriver } from "../../daemon/src/cards/cps/index.ts";
 
 const ORIGIN = "https://dialect.test";
@@ -52,11 +54,15 @@ after(async () => {
 const times: Record<string, number[]> = {};
 
 /** The forms the card saw during `run`, by operation; its wall time kept under `label`. */
+/** The exchanges the card saw, by label (a replay card answers from them below). */
+const traces: Record<string, TracedApdu[]> = {};
+
 async function recorded(run: () => Promise<unknown>, label = ""): Promise<string[]> {
   card.clear();
   const started = performance.now();
   await run();
   (times[label] ??= []).push(performance.now() - started);
+  (traces[label] ??= []).push(...card.trace);
   return card.forms().map(formKey);
 }
 
@@ -112,6 +118,19 @@ test(
         ...["--input-file", file("digest-info"), "--output-file", file("s1")],
       ]),
     };
+    // Replay: a card that knows only what this one answered Cryptolib (reading both certificates,
+    // logging in) answers our driver's whole cold read, command for command, byte for byte.
+    const replay = new ReplayCard([...traces["cryptolib read"]!, ...traces["cryptolib pin"]!], card.atr);
+    const replayed = await new CpsDriver().read(new TransportChannel(replay));
+    assert.deepEqual(
+      replay.refused.map((c) => Buffer.from(c).toString("hex")),
+      [],
+      "our cold read sent commands Cryptolib never sent to this card",
+    );
+    assert.equal(replayed.pin.triesRemaining, 3);
+    console.log(
+      `replay: our cold read answered from Cryptolib's trace (${replay.answered.length} exchanges of ${traces["cryptolib read"]!.length + traces["cryptolib pin"]!.length})`,
+    );
     const driver = new CpsDriver();
     const ours = {
       read: await recorded(() => readers!.withCard(readerId, (channel) => driver.read(channel)), "ours read"),
