@@ -22,7 +22,8 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 export const LATEST = path.join(here, "results", "latest.json");
 /** Benches run a second time with these arguments. */
 const VARIANTS: Record<string, string[][]> = { "cps.ts": [[], ["--pcscd"]], "vitale.ts": [[], ["--pcscd"]] };
-const SKIPPED = ["run.ts", "check.ts", "echo-server.ts"];
+/** Not benches (run, check, a child), or not for every run (the soak takes 30 minutes: npm run soak). */
+const SKIPPED = ["run.ts", "check.ts", "echo-server.ts", "soak.ts"];
 
 function git(args: string[]): string {
   try {

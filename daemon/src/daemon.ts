@@ -32,6 +32,7 @@ import { openInBrowser } from "./server/open-browser.ts";
 import { startServer, type RunningServer } from "./server/server.ts";
 import { ensureLocalTls } from "./tls/local-ca.ts";
 import { webFiles } from "./runtime/index.ts";
+import { removeInstanceRecord, writeInstanceRecord } from "./instance/index.ts";
 import { DAEMON_VERSION } from "./version.ts";
 
 /** The readers: the in-process lab under --simulate, otherwise the OS's PC/SC service. */
@@ -244,6 +245,7 @@ async function start(
   if (tls?.generated) logger.info("generated the local CA and localhost certificate", { caFile: tls.caFile });
   server = await startServer({
     port: config.port,
+    lastPort: config.lastPort,
     ...(tls ? { tls: { certPem: tls.certPem, keyPem: tls.keyPem } } : {}),
     services: {
       version: DAEMON_VERSION,
@@ -267,11 +269,23 @@ async function start(
   });
   const running = server;
   logger.info("listening", { url: running.url, simulation: config.simulate });
+  // For `passerelle status` and a second start: which port of the range this daemon took.
+  try {
+    writeInstanceRecord(config.dataDir, {
+      pid: process.pid,
+      port: running.port,
+      url: running.url,
+      version: DAEMON_VERSION,
+    });
+  } catch (error) {
+    logger.warn("cannot write the instance record", { error });
+  }
   return {
     url: running.url,
     port: running.port,
     logger,
     stop: async () => {
+      removeInstanceRecord(config.dataDir);
       pairing?.close();
       await running.close();
       await readers.close();

@@ -59,6 +59,8 @@ export class CardSession implements CardChannel {
   /** Driver calls are serialized even if a driver forgets to await. */
   #tail: Promise<unknown> = Promise.resolve();
   #inFlight = 0;
+  /** The raw round trip handed to the APDU transport: made once, not per command. */
+  readonly #rawTransmit = (raw: Uint8Array): Promise<Uint8Array> => this.#transmitRaw(raw);
 
   constructor(card: PcscCard, options: CardSessionOptions) {
     this.#card = card;
@@ -79,9 +81,7 @@ export class CardSession implements CardChannel {
 
   transmit(command: CommandApdu): Promise<ResponseApdu> {
     if (this.#outside) return Promise.reject(this.#outsideError());
-    return this.#serialize(() =>
-      exchange(command, (raw) => this.#transmitRaw(raw), this.#options.capabilities),
-    );
+    return this.#serialize(() => exchange(command, this.#rawTransmit, this.#options.capabilities));
   }
 
   #transmitRaw(raw: Uint8Array): Promise<Uint8Array> {

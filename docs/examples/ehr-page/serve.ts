@@ -2,7 +2,7 @@
  * Serves the example EHR page on its own origin (default http://localhost:9713), as a web EHR would
  * be served from its own server. For the demo and the end-to-end tests; not part of the daemon.
  *
- *   node --import tsx docs/examples/ehr-page/serve.ts [--port 9713]
+ *   node --import tsx docs/examples/ehr-page/serve.ts [--port 9713]   (or PASSERELLE_EXAMPLE_PORT)
  *
  * Prints one line `serving <url>` when ready. Loopback only.
  */
@@ -86,7 +86,19 @@ export async function serveExample(options: { port?: number; host?: string } = {
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const index = process.argv.indexOf("--port");
-  const port = index > 0 ? Number(process.argv[index + 1]) : DEFAULT_EXAMPLE_PORT;
+  const fromEnvironment = process.env["PASSERELLE_EXAMPLE_PORT"];
+  const port =
+    index > 0
+      ? Number(process.argv[index + 1])
+      : fromEnvironment
+        ? Number(fromEnvironment)
+        : DEFAULT_EXAMPLE_PORT;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(
+      `the example page's port must be a number from 0 to 65535 (${index > 0 ? "--port" : "PASSERELLE_EXAMPLE_PORT"})\n`,
+    );
+    process.exit(2);
+  }
   const running = await serveExample({ port }).catch((error: NodeJS.ErrnoException) => {
     // One line a person can act on, not a stack trace.
     if (error.code !== "EADDRINUSE") throw error;
