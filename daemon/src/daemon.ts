@@ -32,6 +32,7 @@ import { openInBrowser } from "./server/open-browser.ts";
 import { startServer, type RunningServer } from "./server/server.ts";
 import { ensureLocalTls } from "./tls/local-ca.ts";
 import { webFiles } from "./runtime/index.ts";
+import { removeInstanceRecord, writeInstanceRecord } from "./instance/index.ts";
 import { DAEMON_VERSION } from "./version.ts";
 
 /** The readers: the in-process lab under --simulate, otherwise the OS's PC/SC service. */
@@ -40,6 +41,7 @@ async function openReaders(
   logger: Logger,
 ): Promise<{ readers: Readers; lab: Lab | null }> {
   const extendedLengthFor = (atr: Uint8Array) => recognizeCard(atr).extendedLength;
+  const maxGetResponseFor = (atr: Uint8Array) => recognizeCard(atr).maxGetResponse;
   // Service lost and back, monitor and listener errors: in the log, throttled (pcsc/diagnostics.ts).
   const onDiagnostic = throttledDiagnostics(({ level, message, error, repeated }) =>
     logger[level](message, {
@@ -49,7 +51,12 @@ async function openReaders(
   );
   if (config.simulate) {
     const lab = new Lab();
-    const readers = await createReaders({ backend: lab.backend, extendedLengthFor, onDiagnostic });
+    const readers = await createReaders({
+      backend: lab.backend,
+      extendedLengthFor,
+      maxGetResponseFor,
+      onDiagnostic,
+    });
     const skipped = await lab.insertDefaults();
     if (skipped.length > 0) logger.warn("simulation: card profiles not in this build", { skipped });
     return { readers, lab };
@@ -67,7 +74,10 @@ async function openReaders(
     });
     return { readers: new NoReaders(), lab: null };
   }
-  return { readers: await createReaders({ backend, extendedLengthFor, onDiagnostic }), lab: null };
+  return {
+    readers: await createReaders({ backend, extendedLengthFor, maxGetResponseFor, onDiagnostic }),
+    lab: null,
+  };
 }
 
 /** The INSi client: the in-process simulator under --simulate, otherwise the configured service. */
@@ -235,6 +245,7 @@ async function start(
   if (tls?.generated) logger.info("generated the local CA and localhost certificate", { caFile: tls.caFile });
   server = await startServer({
     port: config.port,
+    lastPort: config.lastPort,
     ...(tls ? { tls: { certPem: tls.certPem, keyPem: tls.keyPem } } : {}),
     services: {
       version: DAEMON_VERSION,
@@ -258,11 +269,23 @@ async function start(
   });
   const running = server;
   logger.info("listening", { url: running.url, simulation: config.simulate });
+  // For `passerelle status` and a second start: which port of the range this daemon took.
+  try {
+    writeInstanceRecord(config.dataDir, {
+      pid: process.pid,
+      port: running.port,
+      url: running.url,
+      version: DAEMON_VERSION,
+    });
+  } catch (error) {
+    logger.warn("cannot write the instance record", { error });
+  }
   return {
     url: running.url,
     port: running.port,
     logger,
     stop: async () => {
+      removeInstanceRecord(config.dataDir);
       pairing?.close();
       await running.close();
       await readers.close();

@@ -1,7 +1,9 @@
 /**
  * PasserelleClient: the browser SDK (also runs in Node with an injected WebSocket).
  *
- * - connects to wss://localhost:9712/v1 offering the `passerelle.v1` subprotocol;
+ * - connects to wss://localhost:9712/v1 offering the `passerelle.v1` subprotocol — or, with no `url`
+ *   given, finds this user's daemon on ports 9712–9721 (each user of a shared workstation has their
+ *   own; another user's daemon refuses the upgrade): the last one found first, then all in parallel;
  * - correlates requests and responses by id, with a timeout per call;
  * - rejects with PasserelleError, which carries the protocol's stable `reason`;
  * - delivers notifications (card.inserted, access.changed, …) to listeners;
@@ -37,6 +39,8 @@ const USER_INTERACTION_METHODS: ReadonlySet<string> = new Set([
   "access.request",
 ]);
 const DEFAULT_URL = "wss://localhost:9712/v1";
+/** The daemon's default port range (DEFAULT_PORT_RANGE in schemas.ts; a test keeps the two equal). */
+export const DISCOVERY_PORTS: readonly number[] = Array.from({ length: 10 }, (_, i) => 9712 + i);
 
 /** SDK-side failures that never come from the daemon. */
 export type ClientReason = "DISCONNECTED" | "NOT_CONNECTED" | "PROTOCOL_MISMATCH";
@@ -85,8 +89,16 @@ export interface WebSocketLike {
 export type WebSocketFactory = (url: string, protocol: string) => WebSocketLike;
 
 export interface ClientOptions {
-  /** Default `wss://localhost:9712/v1`. */
+  /** Default `wss://localhost:9712/v1`, with discovery over `ports`. */
   url?: string;
+  /**
+   * The ports to look for this user's daemon on: the URL's port is replaced by each. Default: 9712–
+   * 9721 when `url` is not given, else only the URL's own port. The first daemon that accepts the
+   * upgrade is kept (another user's refuses it with 403), and tried first on the next connection.
+   */
+  ports?: readonly number[];
+  /** Bound on one discovery round (all ports in parallel). Default 5 s. */
+  discoveryTimeoutMs?: number;
   /** Default: the global WebSocket (browsers, Node ≥ 22). In Node 20 pass one built on `ws`. */
   createWebSocket?: WebSocketFactory;
   /** Default: the global fetch. Used by probe(). */
@@ -139,7 +151,10 @@ type NotificationListener<N extends NotificationName> = (params: NotificationPar
 type StateListener = (state: ConnectionState) => void;
 
 export class PasserelleClient {
-  private readonly url: string;
+  /** The daemon's URL: the configured one, or the last one discovery found. */
+  private url: string;
+  private readonly candidates: readonly string[];
+  private readonly discoveryTimeoutMs: number;
   private readonly createWebSocket: WebSocketFactory;
   private readonly fetchImpl: ClientOptions["fetch"];
   private readonly callTimeoutMs: number;
@@ -161,6 +176,10 @@ export class PasserelleClient {
 
   constructor(options: ClientOptions = {}) {
     this.url = options.url ?? DEFAULT_URL;
+    const ports = options.ports ?? (options.url === undefined ? DISCOVERY_PORTS : []);
+    this.candidates = ports.length > 0 ? ports.map((port) => withPort(this.url, port)) : [this.url];
+    this.url = this.candidates[0] ?? this.url;
+    this.discoveryTimeoutMs = options.discoveryTimeoutMs ?? 5000;
     this.createWebSocket = options.createWebSocket ?? defaultWebSocketFactory;
     this.fetchImpl = options.fetch ?? (typeof fetch === "function" ? fetch.bind(globalThis) : undefined);
     this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
@@ -173,6 +192,11 @@ export class PasserelleClient {
     return this.stateValue;
   }
 
+  /** The daemon's WebSocket URL: the one connected to, or the last one found, or the first candidate. */
+  get daemonUrl(): string {
+    return this.url;
+  }
+
   /**
    * GET /health on the daemon's origin. `running` when it answers (also when this origin has no
    * access yet: the opaque no-cors answer still proves the daemon runs); otherwise `unreachable`,
@@ -181,9 +205,22 @@ export class PasserelleClient {
    * "prompt": call probe() from a user gesture (a click) where you can.
    */
   async probe(timeoutMs = 3000): Promise<ProbeResult> {
+    if (this.candidates.length === 1) return this.probeUrl(this.url, timeoutMs);
+    // Discovery: every port at once. An answer readable by this origin comes from this user's
+    // daemon (another user's refuses us); else any daemon that runs; else the last found port's.
+    const urls = [this.url, ...this.candidates.filter((url) => url !== this.url)];
+    const results = await Promise.all(urls.map((url) => this.probeUrl(url, timeoutMs)));
+    const allowed = results.findIndex((result) => result.status === "running" && result.allowed);
+    if (allowed >= 0) this.url = urls[allowed] ?? this.url;
+    return (
+      results[allowed] ?? results.find((result) => result.status === "running") ?? (results[0] as ProbeResult)
+    );
+  }
+
+  private async probeUrl(url: string, timeoutMs: number): Promise<ProbeResult> {
     const fetchImpl = this.fetchImpl;
     if (!fetchImpl) throw new Error("no fetch implementation available");
-    const healthUrl = new URL(this.url);
+    const healthUrl = new URL(url);
     healthUrl.protocol = healthUrl.protocol === "ws:" ? "http:" : "https:";
     healthUrl.pathname = "/health";
     const attempt = async (mode: "cors" | "no-cors") => {
@@ -341,14 +378,109 @@ export class PasserelleClient {
   // -------------------------------------------------------------------------------------------
   private open(): Promise<void> {
     this.setState(this.attempts > 0 ? "reconnecting" : "connecting");
-    const opening = new Promise<void>((resolve, reject) => {
+    const opening =
+      this.candidates.length === 1
+        ? this.attach(null)
+        : this.discover().then(
+            (found) => {
+              if (this.closedByUser) {
+                found.close(1000, "client closed");
+                throw clientError("DISCONNECTED", "the client was closed");
+              }
+              return this.attach(found);
+            },
+            (error: PasserelleError) => {
+              // Nothing accepted: as when the one socket closes before it opened.
+              if (this.closedByUser) this.setState("closed");
+              else if (this.shouldReconnect && this.attempts > 0) this.scheduleReconnect();
+              else this.setState("closed");
+              throw error;
+            },
+          );
+    this.opening = opening;
+    const settled = () => {
+      if (this.opening === opening) this.opening = null;
+    };
+    opening.then(settled, settled);
+    return opening;
+  }
+
+  /**
+   * This user's daemon among the candidate URLs: the last one found alone first (one socket), then
+   * every other at once, bounded by `discoveryTimeoutMs`. Resolves with the open socket that
+   * selected `passerelle.v1` (the URL becomes `this.url`); the others are closed.
+   */
+  private async discover(): Promise<WebSocketLike> {
+    const others = this.candidates.filter((url) => url !== this.url);
+    try {
+      return await this.race([this.url]);
+    } catch {
+      return this.race(others);
+    }
+  }
+
+  private race(urls: readonly string[]): Promise<WebSocketLike> {
+    return new Promise((resolve, reject) => {
+      let failed = 0;
+      let won = false;
+      const sockets: WebSocketLike[] = [];
+      const lose = () => {
+        failed += 1;
+        if (failed === urls.length && !won) {
+          clearTimeout(timer);
+          reject(clientError("DISCONNECTED", `no Passerelle of this user answered on ${urls.join(", ")}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        if (won) return;
+        won = true; // nobody wins now: close what is still trying
+        for (const socket of sockets) socket.close(1000, "discovery over");
+        reject(
+          clientError("DISCONNECTED", `no Passerelle of this user answered in ${this.discoveryTimeoutMs} ms`),
+        );
+      }, this.discoveryTimeoutMs);
+      for (const url of urls) {
+        let socket: WebSocketLike;
+        try {
+          socket = this.createWebSocket(url, SUBPROTOCOL);
+        } catch {
+          lose();
+          continue;
+        }
+        sockets.push(socket);
+        socket.onerror = () => undefined;
+        socket.onmessage = () => undefined;
+        socket.onclose = () => lose();
+        socket.onopen = () => {
+          if (won || socket.protocol !== SUBPROTOCOL) {
+            socket.onclose = won ? () => undefined : () => lose();
+            socket.close(1000, won ? "another port answered first" : "subprotocol mismatch");
+            return;
+          }
+          won = true;
+          clearTimeout(timer);
+          this.url = url;
+          for (const other of sockets) if (other !== socket) other.close(1000, "another port answered first");
+          resolve(socket);
+        };
+      }
+    });
+  }
+
+  /** Takes `found` (already open, from discovery) or opens a socket to `this.url`, and serves it. */
+  private attach(found: WebSocketLike | null): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       let opened = false;
       let socket: WebSocketLike;
-      try {
-        socket = this.createWebSocket(this.url, SUBPROTOCOL);
-      } catch (error) {
-        reject(clientError("DISCONNECTED", `cannot open ${this.url}: ${String(error)}`));
-        return;
+      if (found) {
+        socket = found;
+      } else {
+        try {
+          socket = this.createWebSocket(this.url, SUBPROTOCOL);
+        } catch (error) {
+          reject(clientError("DISCONNECTED", `cannot open ${this.url}: ${String(error)}`));
+          return;
+        }
       }
       this.socket = socket;
       socket.onopen = () => {
@@ -381,13 +513,8 @@ export class PasserelleClient {
         if (this.shouldReconnect && (opened || this.attempts > 0)) this.scheduleReconnect();
         else this.setState("closed");
       };
+      if (found) socket.onopen(undefined); // discovery already saw it open
     });
-    this.opening = opening;
-    const settled = () => {
-      if (this.opening === opening) this.opening = null;
-    };
-    opening.then(settled, settled);
-    return opening;
   }
 
   private scheduleReconnect(): void {
@@ -459,6 +586,13 @@ export class PasserelleClient {
     this.stateValue = state;
     for (const listener of this.stateListeners) listener(state);
   }
+}
+
+/** `url` with its port replaced. */
+function withPort(url: string, port: number): string {
+  const parsed = new URL(url);
+  parsed.port = String(port);
+  return parsed.toString();
 }
 
 function defaultWebSocketFactory(url: string, protocol: string): WebSocketLike {

@@ -11,6 +11,11 @@ export const PROTOCOL_VERSION = `${PROTOCOL_MAJOR}.${PROTOCOL_MINOR}`;
 export const SUBPROTOCOL = "passerelle.v1";
 export const WS_PATH = "/v1";
 export const DEFAULT_PORT = 9712;
+/**
+ * The ports a daemon may take when none is configured: the first free one, so that each user of a
+ * shared workstation gets their own; the SDK looks for its user's daemon on them (docs/protocol.md).
+ */
+export const DEFAULT_PORT_RANGE = { first: DEFAULT_PORT, last: DEFAULT_PORT + 9 } as const;
 /** Largest accepted WebSocket frame; a bigger one closes the connection with 1009. */
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
 

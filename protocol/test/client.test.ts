@@ -116,6 +116,96 @@ test("calls that may wait for a person get the longer default timeout", async ()
   client.close();
 });
 
+/** A client with discovery over three ports; its sockets by URL. */
+function discovering() {
+  const sockets = new Map<string, ScriptedSocket[]>();
+  const client = new PasserelleClient({
+    url: "ws://localhost/v1",
+    ports: [9801, 9802, 9803],
+    createWebSocket: (url) => {
+      const socket = new ScriptedSocket();
+      sockets.set(url, [...(sockets.get(url) ?? []), socket]);
+      return socket;
+    },
+    discoveryTimeoutMs: 2000,
+    reconnect: false,
+  });
+  const at = (port: number, index = 0) => sockets.get(`ws://localhost:${port}/v1`)?.[index];
+  return { client, sockets, at };
+}
+
+test("the default ports are the daemon's default range", async () => {
+  const { DEFAULT_PORT_RANGE } = await import("../src/schemas.ts");
+  const { DISCOVERY_PORTS } = await import("../src/client.ts");
+  const range: number[] = [];
+  for (let port = DEFAULT_PORT_RANGE.first; port <= DEFAULT_PORT_RANGE.last; port++) range.push(port);
+  assert.deepEqual(DISCOVERY_PORTS, range);
+});
+
+test("discovery: the last found port alone first, then every other at once; the one that accepts is kept", async () => {
+  const { client, sockets, at } = discovering();
+  const opening = client.connect();
+  assert.deepEqual([...sockets.keys()], ["ws://localhost:9801/v1"], "one socket first");
+  at(9801)?.closed(1006); // another user's daemon: 403 at the upgrade
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(sockets.size, 3, "then the other ports in parallel");
+  at(9803)?.open(); // this user's daemon
+  await opening;
+  assert.equal(client.state, "open");
+  assert.equal(client.daemonUrl, "ws://localhost:9803/v1");
+  assert.equal(at(9802)?.readyState, 3, "the still-trying socket is closed");
+  // The connection is the discovery's socket itself: no second socket to the same daemon.
+  const ping = client.call("system.ping", {});
+  at(9803)?.answer({ time: "2026-01-01T00:00:00.000Z" });
+  assert.deepEqual(await ping, { time: "2026-01-01T00:00:00.000Z" });
+  assert.equal(sockets.get("ws://localhost:9803/v1")?.length, 1);
+  // Next time the found port is tried first, alone.
+  client.close();
+  const again = client.connect();
+  assert.equal(sockets.get("ws://localhost:9803/v1")?.length, 2);
+  assert.equal(sockets.get("ws://localhost:9801/v1")?.length, 1);
+  at(9803, 1)?.open();
+  await again;
+  client.close();
+});
+
+test("discovery: nobody accepts → DISCONNECTED naming the ports, state closed", async () => {
+  const { client, at } = discovering();
+  const opening = client.connect();
+  at(9801)?.closed(1006);
+  await new Promise((resolve) => setImmediate(resolve));
+  at(9802)?.closed(1006);
+  at(9803)?.closed(1006);
+  await assert.rejects(opening, (error: Error & { reason?: string }) => {
+    assert.equal(error.reason, "DISCONNECTED");
+    assert.match(error.message, /9802.*9803/);
+    return true;
+  });
+  assert.equal(client.state, "closed");
+});
+
+test("discovery is bounded: a port that never answers ends the round at the timeout", async () => {
+  const sockets: ScriptedSocket[] = [];
+  const client = new PasserelleClient({
+    url: "ws://localhost/v1",
+    ports: [9801, 9802],
+    createWebSocket: () => {
+      const socket = new ScriptedSocket();
+      sockets.push(socket);
+      return socket;
+    },
+    discoveryTimeoutMs: 50,
+    reconnect: false,
+  });
+  const started = Date.now();
+  await assert.rejects(client.connect(), /no Passerelle of this user answered in 50 ms/);
+  assert.ok(Date.now() - started < 5000);
+  assert.ok(
+    sockets.every((socket) => socket.readyState === 3),
+    "every socket is closed",
+  );
+});
+
 function notify(socket: ScriptedSocket, method: string, params: unknown): void {
   socket.onmessage?.({ data: JSON.stringify({ jsonrpc: "2.0", method, params }) });
 }

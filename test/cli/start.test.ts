@@ -3,12 +3,16 @@
  * and a distinct exit code on failure, graceful shutdown.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { REPO_ROOT, RpcPeer, cliCommand, openSocket, startDaemon } from "../helpers/daemon.ts";
+import { DAEMON_VERSION } from "../../daemon/src/version.ts";
+
+/** A program that is not Passerelle holding a loopback port; prints the port. */
+const HOLDER = `const s = require("node:net").createServer(); s.listen(0, "127.0.0.1", () => console.log(s.address().port));`;
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
   const { command, args: argv } = cliCommand(args);
@@ -32,20 +36,50 @@ test("--version prints the daemon's version", () => {
   assert.equal(result.stdout.trim(), version);
 });
 
-test("a taken port: exit 3 with one line naming the port", async () => {
+/** The `passerelle:` lines of a failed start (the one line an administrator reads). */
+function failureLines(stderr: string): string[] {
+  return stderr
+    .trim()
+    .split("\n")
+    .filter((line) => line.startsWith("passerelle:"));
+}
+
+test("a second start on this user's running daemon's port: exit 5, one line naming it, nothing else", async () => {
   const daemon = await startDaemon({ plaintext: true });
   try {
     const result = cli(["start", "--plaintext", "--port", String(daemon.port), "--data-dir", daemon.dataDir]);
-    assert.equal(result.status, 3);
+    assert.equal(result.status, 5, result.stderr);
     assert.equal(result.stdout, "");
-    const lines = result.stderr
-      .trim()
-      .split("\n")
-      .filter((line) => line.startsWith("passerelle:"));
-    assert.equal(lines.length, 1);
-    assert.match(lines[0] as string, new RegExp(`port ${daemon.port} is already in use`));
+    // Nothing before it either: the port is checked before readers or the audit trail open.
+    assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
+    assert.deepEqual(failureLines(result.stderr), [
+      `passerelle: Passerelle ${DAEMON_VERSION} is already running for this user on port ${daemon.port} (pid ${daemon.child.pid}); stop it first (passerelle status)`,
+    ]);
   } finally {
     await daemon.stop();
+  }
+});
+
+test("a port held by another program of this user: exit 3, one line with its pid and command", async () => {
+  const holder = spawn(process.execPath, ["-e", HOLDER], { stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      holder.stdout.setEncoding("utf8").once("data", (line: string) => resolve(Number(line.trim())));
+      holder.once("exit", (code) => reject(new Error(`holder exited with ${code}`)));
+    });
+    const result = cli(["start", "--plaintext", "--port", String(port)]);
+    assert.equal(result.status, 3, result.stderr);
+    assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
+    const lines = failureLines(result.stderr);
+    assert.equal(lines.length, 1, result.stderr);
+    assert.match(
+      lines[0] ?? "",
+      new RegExp(
+        `^passerelle: port ${port} is held by another program of this user: pid ${holder.pid} \\(\\S*node -e const s = require`,
+      ),
+    );
+  } finally {
+    holder.kill();
   }
 });
 

@@ -20,6 +20,7 @@ import type { Readers } from "../../daemon/src/pcsc/index.ts";
 import { Cps3Emulator } from "../../daemon/src/simulator/cards/cps3/emulator.ts";
 import { TracingCard, formKey, type TracedApdu } from "../../daemon/src/simulator/apdu-trace.ts";
 import { ReplayCard } from "../../daemon/src/simulator/cards/replay/index.ts";
+import { recognizeCard } from "../../daemon/src/cards/recognize.ts";
 import { TransportChannel } from "../../daemon/test/cards/cps/transport-channel.ts";
 import { CpsDriver } from "../../daemon/src/cards/cps/index.ts";
 
@@ -121,7 +122,9 @@ test(
     // Replay: a card that knows only what this one answered Cryptolib (reading both certificates,
     // logging in) answers our driver's whole cold read, command for command, byte for byte.
     const replay = new ReplayCard([...traces["cryptolib read"]!, ...traces["cryptolib pin"]!], card.atr);
-    const replayed = await new CpsDriver().read(new TransportChannel(replay));
+    const replayed = await new CpsDriver().read(
+      new TransportChannel(replay, recognizeCard(card.atr).maxGetResponse),
+    );
     assert.deepEqual(
       replay.refused.map((c) => Buffer.from(c).toString("hex")),
       [],
@@ -181,6 +184,23 @@ test(
         .join("; "),
     );
     assert.deepEqual(missing, [], "forms Cryptolib never sends to a CPS3");
+    // GET RESPONSE: the same bytes as Cryptolib's, Le included (after 61 00 it asks 0xE7, never 00).
+    const getResponses = (labels: string[]): Set<string> =>
+      new Set(
+        labels
+          .flatMap((label) => traces[label] ?? [])
+          .filter((e) => e.command[1] === 0xc0)
+          .map((e) => Buffer.from(e.command).toString("hex").toUpperCase()),
+      );
+    const theirGetResponses = getResponses(Object.keys(traces).filter((l) => l.startsWith("cryptolib")));
+    const ourGetResponses = getResponses(Object.keys(traces).filter((l) => l.startsWith("ours")));
+    assert.ok(theirGetResponses.has("00C00000E7"), "Cryptolib asks 0xE7 after 61 00");
+    assert.ok(ourGetResponses.has("00C00000E7"), "so do we (the signature's 61 00)");
+    assert.deepEqual(
+      [...ourGetResponses].filter((bytes) => !theirGetResponses.has(bytes)),
+      [],
+      "GET RESPONSE bytes Cryptolib never sends to a CPS3",
+    );
     // The middleware's dialect itself, as the issue measured it (a regression here changes the judge).
     assert.ok(
       [...cryptolibForms].every((form) => !/^00 A4 0[08] /.test(form)),

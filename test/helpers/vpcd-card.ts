@@ -1,6 +1,7 @@
 /**
  * One emulated card inserted into the real pcscd's virtual reader (vpcd), as the system tests of the
- * cards need it: the lab lock taken, the daemon's Readers over the koffi binding, the slot seen empty,
+ * cards need it: the lab lock taken, the daemon's Readers over the koffi binding (with the card
+ * table's APDU limits, as the daemon sets them), the slot seen empty,
  * the card plugged in by the bridge, its reader seen holding a card.
  *
  *   const inserted = await insertIntoVpcd(new Cps3Emulator(), { beforeInsert: () => judge.clearCache() });
@@ -16,6 +17,7 @@ import { createReaders, type Readers } from "../../daemon/src/pcsc/index.ts";
 import { createSystemBackend } from "../../daemon/src/pcsc/binding/koffi-backend.ts";
 import { VpcdBridge } from "../../daemon/src/simulator/vpcd-bridge.ts";
 import type { CardEmulator } from "../../daemon/src/simulator/card-emulator.ts";
+import { recognizeCard } from "../../daemon/src/cards/recognize.ts";
 
 export interface InsertedCard<C extends CardEmulator> {
   readonly card: C;
@@ -54,7 +56,12 @@ export async function insertIntoVpcd<C extends CardEmulator>(
     }
   };
   try {
-    readers = await createReaders({ backend: createSystemBackend() });
+    // The Readers as the daemon configures them: the card table's APDU limits by ATR.
+    readers = await createReaders({
+      backend: createSystemBackend(),
+      extendedLengthFor: (atr) => recognizeCard(atr).extendedLength,
+      maxGetResponseFor: (atr) => recognizeCard(atr).maxGetResponse,
+    });
     await waitForCard(readers, slot, false);
     await options.beforeInsert?.();
     bridge = new VpcdBridge({ emulator: card, slot, reconnect: false });

@@ -30,6 +30,8 @@ export const CardTableEntry = z.strictObject({
   contactless: z.boolean().optional(),
   /** Overrides the ATR's card capabilities for APDU encoding (extended Lc/Le). */
   extendedLength: z.boolean().optional(),
+  /** The most one GET RESPONSE asks of this card (its middleware's chunk: 231 = 0xE7 for a CPS3). */
+  maxGetResponse: z.number().int().min(1).max(256).optional(),
 });
 
 export const CardTable = z

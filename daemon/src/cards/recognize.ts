@@ -13,6 +13,8 @@ export interface RecognizedCard {
   readonly label: string;
   readonly generation?: string;
   readonly extendedLength?: boolean;
+  /** The most one GET RESPONSE asks (card-table.json `maxGetResponse`). */
+  readonly maxGetResponse?: number;
   /** Read through a contactless interface (card-table.json `contactless`). */
   readonly contactless?: boolean;
 }
@@ -59,7 +61,7 @@ export function compileCardTable(data: unknown): (atr: Uint8Array) => Recognized
   return (atr) => {
     const hit = compiled.find((candidate) => candidate.test(atr));
     if (hit === undefined) return UNKNOWN_CARD;
-    const { id, type, label, generation, extendedLength, contactless } = hit.entry;
+    const { id, type, label, generation, extendedLength, contactless, maxGetResponse } = hit.entry;
     return {
       id,
       type,
@@ -67,6 +69,7 @@ export function compileCardTable(data: unknown): (atr: Uint8Array) => Recognized
       ...(generation === undefined ? {} : { generation }),
       ...(extendedLength === undefined ? {} : { extendedLength }),
       ...(contactless === undefined ? {} : { contactless }),
+      ...(maxGetResponse === undefined ? {} : { maxGetResponse }),
     };
   };
 }

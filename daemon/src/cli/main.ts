@@ -6,11 +6,12 @@
  */
 import "./threadpool.ts";
 import { Command, CommanderError, Option } from "commander";
-import { DEFAULT_PORT } from "@passerelle/protocol";
+import { DEFAULT_PORT_RANGE } from "@passerelle/protocol";
 import { ConfigError, resolveConfig, type CommandLineOptions } from "../config/config.ts";
 import { startDaemon } from "../daemon.ts";
 import { PortInUseError } from "../server/server.ts";
 import { DAEMON_VERSION } from "../version.ts";
+import { describeHolder, explainPortsInUse, findOwnInstance, freePorts } from "../instance/index.ts";
 import { registerAccess } from "./access.ts";
 import { registerAuditPrune, registerAuditTail } from "./audit-tail.ts";
 import { registerDoctor } from "./doctor.ts";
@@ -19,11 +20,13 @@ import { registerInsiParse } from "./insi-parse.ts";
 import { registerLabInsert } from "./lab-insert.ts";
 import { registerLabInsi } from "./lab-insi.ts";
 import { shutdownOnSignal } from "./shutdown.ts";
+import { registerService } from "./service.ts";
 import { registerStatus } from "./status.ts";
 import { registerTrust } from "./trust.ts";
+import { registerVersion } from "./version.ts";
 
 /** Exit codes: documented in docs/admin-guide.md. */
-export const EXIT = { ok: 0, failure: 1, usage: 2, portInUse: 3, config: 4 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 2, portInUse: 3, config: 4, alreadyRunning: 5 } as const;
 
 function fail(message: string, code: number): never {
   process.stderr.write(`passerelle: ${message}\n`);
@@ -48,9 +51,10 @@ export function buildProgram(): Command {
     .description("run the daemon (prints `listening <url>` when ready)")
     .option("--simulate", "virtual readers and cards, and the in-process INSi simulator")
     .addOption(
-      new Option("--port <n>", `TCP port on 127.0.0.1 and ::1 (default ${DEFAULT_PORT})`).env(
-        "PASSERELLE_PORT",
-      ),
+      new Option(
+        "--port <n>",
+        `TCP port on 127.0.0.1 and ::1, or a range FIRST-LAST whose first free port is taken (default ${DEFAULT_PORT_RANGE.first}-${DEFAULT_PORT_RANGE.last})`,
+      ).env("PASSERELLE_PORT"),
     )
     .option("--plaintext", "serve ws:// and http:// instead of TLS (development and tests only)")
     .option("--allow-origin <origin>", "grant this origin access for this run (repeatable)", collect, [])
@@ -66,12 +70,27 @@ export function buildProgram(): Command {
         if (error instanceof ConfigError) fail(`invalid configuration: ${error.message}`, EXIT.config);
         throw error;
       }
+      const ports: number[] = [];
+      for (let port = config.port; port <= config.lastPort; port++) ports.push(port);
+      // One instance per user: with a port range, this user's daemon may be on any of its ports.
+      if (ports.length > 1) {
+        const own = await findOwnInstance(ports, config.dataDir);
+        if (own) fail(`${describeHolder(own)}; stop it first (passerelle status)`, EXIT.alreadyRunning);
+      }
+      // Before anything opens (readers, audit trail): all taken is said in one line, nothing else.
+      if ((await freePorts(ports)).length === 0) {
+        const { line, ownPasserelle } = await explainPortsInUse(ports);
+        if (ownPasserelle) fail(`${line}; stop it first (passerelle status)`, EXIT.alreadyRunning);
+        fail(line, EXIT.portInUse);
+      }
       let daemon;
       try {
         daemon = await startDaemon(config);
       } catch (error) {
         if (error instanceof PortInUseError) {
-          fail(`${error.message} (is Passerelle already running? try: passerelle status)`, EXIT.portInUse);
+          const { line, ownPasserelle } = await explainPortsInUse(error.ports);
+          if (ownPasserelle) fail(`${line}; stop it first (passerelle status)`, EXIT.alreadyRunning);
+          fail(line, EXIT.portInUse);
         }
         fail(`cannot start: ${(error as Error).message}`, EXIT.failure);
       }
@@ -97,6 +116,8 @@ export function buildProgram(): Command {
   registerTrust(program);
   registerAccess(program);
   registerDoctor(program);
+  registerService(program);
+  registerVersion(program);
   return program;
 }
 

@@ -8,6 +8,7 @@ import http from "node:http";
 import path from "node:path";
 import type { Command } from "commander";
 import { ConfigError, resolveConfig, type CommandLineOptions } from "../config/config.ts";
+import { readInstanceRecord } from "../instance/index.ts";
 
 /** How long `status` waits for an answer. */
 const STATUS_TIMEOUT_MS = 3000;
@@ -54,7 +55,6 @@ export function registerStatus(program: Command): void {
         throw error;
       }
       const scheme = config.plaintext ? "http" : "https";
-      const base = `${scheme}://localhost:${config.port}`;
       let ca: string | undefined;
       if (!config.plaintext) {
         try {
@@ -63,7 +63,7 @@ export function registerStatus(program: Command): void {
           ca = undefined; // not generated yet: the daemon has never run with this data folder
         }
       }
-      const ask = async (at: string) => {
+      const ask = async (at: string): Promise<string> => {
         const { status, body } = await getHealth(`${at}/health`, ca, at);
         const parsed = JSON.parse(body) as {
           status?: string;
@@ -73,23 +73,35 @@ export function registerStatus(program: Command): void {
         if (status !== 200 || parsed.status !== "ok") throw new Error(`unexpected answer (HTTP ${status})`);
         const version = parsed.daemon?.version ? ` ${parsed.daemon.version}` : "";
         const simulation = parsed.simulation ? " — SIMULATION" : "";
-        process.stdout.write(`running: passerelle${version} at ${at}${simulation}\n`);
+        return `running: passerelle${version} at ${at}${simulation}\n`;
       };
-      try {
-        await ask(base);
-      } catch (error) {
-        // A daemon started with --plaintext (the demo, development) answers http:// on the same port.
-        const plain = `http://localhost:${config.port}`;
-        if (
-          !config.plaintext &&
-          (await ask(plain).then(
-            () => true,
-            () => false,
-          ))
-        )
-          return;
-        process.stdout.write(`not running at ${base} (${(error as Error).message})\n`);
-        process.exit(1);
+      // The port this user's daemon took (recorded in its data folder), then each port of the range:
+      // another user's daemon refuses us (403) and is skipped.
+      const ports: number[] = [];
+      const recorded = readInstanceRecord(config.dataDir)?.port;
+      if (recorded !== undefined && recorded >= config.port && recorded <= config.lastPort)
+        ports.push(recorded);
+      for (let port = config.port; port <= config.lastPort; port++) if (port !== recorded) ports.push(port);
+      // A daemon started with --plaintext (the demo, development) answers http:// on the same port.
+      const tryPort = async (port: number): Promise<string> => {
+        try {
+          return await ask(`${scheme}://localhost:${port}`);
+        } catch (error) {
+          if (config.plaintext) throw error;
+          return await ask(`http://localhost:${port}`).catch(() => Promise.reject(error as Error));
+        }
+      };
+      const answers = await Promise.allSettled(ports.map(tryPort));
+      const running = answers.find((answer) => answer.status === "fulfilled");
+      if (running) {
+        process.stdout.write(running.value);
+        return;
       }
+      const first = answers[0];
+      const why = first?.status === "rejected" ? (first.reason as Error).message : "no port";
+      const where =
+        ports.length === 1 ? `${scheme}://localhost:${ports[0]}` : `ports ${config.port}-${config.lastPort}`;
+      process.stdout.write(`not running at ${where} (${why})\n`);
+      process.exit(1);
     });
 }

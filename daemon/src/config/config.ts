@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import envPaths from "env-paths";
 import { z } from "zod";
-import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_PORT } from "@passerelle/protocol";
+import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_PORT_RANGE } from "@passerelle/protocol";
 import { InsiConfig } from "../insi/config.ts";
 
 export class ConfigError extends Error {
@@ -98,7 +98,13 @@ export const LIMIT_DEFAULTS = {
 } as const;
 
 export const ConfigFile = z.strictObject({
-  port: z.number().int().min(1).max(65535).optional(),
+  /** One port, or a range "FIRST-LAST" whose first free port is taken (default 9712-9721). */
+  port: z
+    .union([
+      z.number().int().min(1).max(65535),
+      z.string().regex(/^\d{1,5}-\d{1,5}$/, 'a range is written "FIRST-LAST", e.g. "9712-9721"'),
+    ])
+    .optional(),
   plaintext: z.boolean().optional(),
   /** Origins granted access without pairing (the administrator's allowlist). */
   allowedOrigins: z.array(Origin).optional(),
@@ -145,6 +151,23 @@ export const ConfigFile = z.strictObject({
     .optional(),
   /** INSi endpoints, mode, credentials and LPS identities (the insi/ concern's own schema). */
   insi: InsiConfig.optional(),
+  /** Where `passerelle version --check` reads the signed update manifest (https only). */
+  updates: z
+    .strictObject({
+      manifestUrl: z
+        .string()
+        .max(2000)
+        .refine((value) => {
+          try {
+            const url = new URL(value);
+            return url.protocol === "https:" && !url.username && !url.password;
+          } catch {
+            return false;
+          }
+        }, "an https:// URL without credentials"),
+      timeoutMs: z.number().int().min(500).max(120_000).optional(),
+    })
+    .optional(),
 });
 export type ConfigFile = z.infer<typeof ConfigFile>;
 
@@ -160,7 +183,9 @@ export interface CommandLineOptions {
 }
 
 export interface DaemonConfig {
+  /** The first port to try; `lastPort` the last (equal for one configured port). */
   port: number;
+  lastPort: number;
   plaintext: boolean;
   simulate: boolean;
   allowedOrigins: string[];
@@ -175,6 +200,7 @@ export interface DaemonConfig {
   limits: { -readonly [K in keyof typeof LIMIT_DEFAULTS]: number };
   insi: InsiConfig | null;
   insiRecordDir: string | null;
+  updates: { manifestUrl: string; timeoutMs: number } | null;
 }
 
 const paths = envPaths("passerelle", { suffix: "" });
@@ -223,13 +249,31 @@ function readConfigFile(file: string, required: boolean): ConfigFile {
   return parseConfigFile(text, file);
 }
 
-function parsePort(value: string | number, source: string): number {
-  const port = typeof value === "number" ? value : /^\d{1,5}$/.test(value) ? Number(value) : NaN;
+/** Longest port range accepted (each port is tried in turn, and the SDK tries each one). */
+export const MAX_PORT_RANGE = 100;
+
+/** "N" (one port; 0: any free port, tests) or "FIRST-LAST" (the first free one of the range). */
+export function parsePorts(value: string | number, source: string): { first: number; last: number } {
+  const text = String(value);
+  const range = /^(\d{1,5})-(\d{1,5})$/.exec(text);
+  if (range) {
+    const first = Number(range[1]);
+    const last = Number(range[2]);
+    if (first < 1 || last > 65535 || last < first || last - first + 1 > MAX_PORT_RANGE) {
+      throw new ConfigError(
+        `${source}: a port range is FIRST-LAST with 1 <= FIRST <= LAST <= 65535 and at most ${MAX_PORT_RANGE} ports, got "${text}"`,
+      );
+    }
+    return { first, last };
+  }
+  const port = typeof value === "number" ? value : /^\d{1,5}$/.test(text) ? Number(text) : NaN;
   // 0 asks the system for any free port (tests); the `listening` line tells which.
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new ConfigError(`${source}: port must be an integer from 0 to 65535, got "${value}"`);
+    throw new ConfigError(
+      `${source}: port must be an integer from 0 to 65535 or a range FIRST-LAST, got "${text}"`,
+    );
   }
-  return port;
+  return { first: port, last: port };
 }
 
 export function resolveConfig(
@@ -240,12 +284,14 @@ export function resolveConfig(
   const explicit = options.config !== undefined || env["PASSERELLE_CONFIG"] !== undefined;
   const file = readConfigFile(configFile, explicit);
 
-  const port =
+  const ports =
     options.port !== undefined
-      ? parsePort(options.port, "--port")
+      ? parsePorts(options.port, "--port")
       : env["PASSERELLE_PORT"] !== undefined
-        ? parsePort(env["PASSERELLE_PORT"], "PASSERELLE_PORT")
-        : (file.port ?? DEFAULT_PORT);
+        ? parsePorts(env["PASSERELLE_PORT"], "PASSERELLE_PORT")
+        : file.port !== undefined
+          ? parsePorts(file.port, `${configFile}: port`)
+          : DEFAULT_PORT_RANGE;
 
   const cliOrigins = (options.allowOrigin ?? []).map((origin) => {
     const normalized = normalizeOrigin(origin);
@@ -266,7 +312,8 @@ export function resolveConfig(
   }
   const dataDir = path.resolve(options.dataDir ?? file.dataDir ?? paths.data);
   return {
-    port,
+    port: ports.first,
+    lastPort: ports.last,
     plaintext: options.plaintext ?? file.plaintext ?? false,
     simulate,
     allowedOrigins: [...new Set([...fileOrigins, ...cliOrigins])],
@@ -284,6 +331,9 @@ export function resolveConfig(
     limits: mergeLimits(file.limits),
     insi: file.insi ?? null,
     insiRecordDir: options.insiRecord ? path.resolve(options.insiRecord) : null,
+    updates: file.updates
+      ? { manifestUrl: file.updates.manifestUrl, timeoutMs: file.updates.timeoutMs ?? 10_000 }
+      : null,
   };
 }
 

@@ -43,6 +43,12 @@ export interface ApduCapabilities {
   readonly extendedLength: boolean;
   /** The negotiated protocol is T=0: case-4 commands are sent without Le (default false). */
   readonly t0?: boolean;
+  /**
+   * The most a GET RESPONSE asks for (1..256; default 256), for cards whose own middleware never
+   * asks more: the ANS Cryptolib asks a CPS3 for 0xE7 bytes at a time, `61 00` included (the card
+   * table's `maxGetResponse`; docs/cards.md). The rest comes as 61xx, followed as usual.
+   */
+  readonly maxGetResponse?: number;
 }
 
 /** Sends one encoded C-APDU and returns the raw R-APDU bytes. */
@@ -107,7 +113,7 @@ export async function exchange(
       // ISO/IEC 7816-3 §12.2.4 (case 4S.3): GET RESPONSE with Le = min(Ne, xx), here min(xx, what
       // the driver still wants). Once it has its Ne bytes, the 61xx goes back to it with them:
       // the card has more, the driver can ask for it.
-      const available = sw2 === 0 ? SHORT_MAX_LE : sw2;
+      const available = Math.min(sw2 === 0 ? SHORT_MAX_LE : sw2, capabilities.maxGetResponse ?? SHORT_MAX_LE);
       const wanted = ne === undefined ? available : Math.min(available, ne - total);
       if (wanted > 0) {
         current = getResponseCommand(command.cla, wanted);

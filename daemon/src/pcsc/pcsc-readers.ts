@@ -62,6 +62,8 @@ export interface PcscReadersOptions extends ReaderMonitorOptions {
    * capabilities (cards/recognize.ts). Undefined: trust the ATR.
    */
   readonly extendedLengthFor?: (atr: Uint8Array) => boolean | undefined;
+  /** The most one GET RESPONSE asks of a card, by ATR (cards/recognize.ts). Undefined: 256. */
+  readonly maxGetResponseFor?: (atr: Uint8Array) => number | undefined;
 }
 
 interface Connection {
@@ -100,6 +102,7 @@ export class PcscReaders implements Readers {
   readonly #controlTimeoutMs: number;
   readonly #transactionTimeoutMs: number;
   readonly #extendedLengthFor: (atr: Uint8Array) => boolean | undefined;
+  readonly #maxGetResponseFor: (atr: Uint8Array) => number | undefined;
   readonly #unsubscribe: () => void;
   #closed = false;
 
@@ -111,6 +114,7 @@ export class PcscReaders implements Readers {
     this.#controlTimeoutMs = options.controlTimeoutMs ?? CONTROL_TIMEOUT_MS;
     this.#transactionTimeoutMs = options.transactionTimeoutMs ?? DEFAULT_TRANSACTION_TIMEOUT_MS;
     this.#extendedLengthFor = options.extendedLengthFor ?? (() => undefined);
+    this.#maxGetResponseFor = options.maxGetResponseFor ?? (() => undefined);
     this.#unsubscribe = this.#monitor.subscribe((event) => this.#onEvent(event));
   }
 
@@ -370,12 +374,17 @@ export class PcscReaders implements Readers {
       const extendedLength =
         handle.protocol === SCARD_PROTOCOL_T1 &&
         (this.#extendedLengthFor(atr) ?? atrInfo?.extendedLength ?? false);
+      const maxGetResponse = this.#maxGetResponseFor(atr);
       const connection: Connection = {
         handle,
         insertion: reader.insertion,
         atr,
         eventCounter: eventCounterOf(state?.eventState ?? 0),
-        capabilities: { extendedLength, t0: handle.protocol === SCARD_PROTOCOL_T0 },
+        capabilities: {
+          extendedLength,
+          t0: handle.protocol === SCARD_PROTOCOL_T0,
+          ...(maxGetResponse === undefined ? {} : { maxGetResponse }),
+        },
       };
       slot.connection = connection;
       return connection;

@@ -21,6 +21,8 @@ import { cardInfo, readerView } from "./views.ts";
 
 export interface ServerOptions {
   port: number;
+  /** With it, the ports `port`…`lastPort` are tried in turn and the first free one is taken. */
+  lastPort?: number;
   /** PEM material for HTTPS/WSS; absent: plaintext HTTP/WS (development and tests only). */
   tls?: { certPem: string; keyPem: string };
   services: Services;
@@ -59,6 +61,12 @@ export interface RunningServer {
 
 export class PortInUseError extends Error {
   override readonly name = "PortInUseError";
+  /** The ports that were tried, all taken. */
+  readonly ports: number[];
+  constructor(message: string, ports: number[]) {
+    super(message);
+    this.ports = ports;
+  }
 }
 
 /** Where the browser bundle of the SDK is served. */
@@ -317,36 +325,64 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const servers: http.Server[] = [];
   const hosts = options.hosts ?? ["127.0.0.1", "::1"];
-  for (const host of hosts) {
-    const server = options.tls
-      ? https.createServer(
-          { cert: options.tls.certPem, key: options.tls.keyPem, minVersion: "TLSv1.2" },
-          onRequest,
-        )
-      : http.createServer(onRequest);
-    server.headersTimeout = HEADERS_TIMEOUT_MS;
-    server.requestTimeout = REQUEST_TIMEOUT_MS;
-    server.on("upgrade", onUpgrade);
-    server.on("clientError", (_error, socket) => socket.destroy());
-    try {
-      await listen(server, port, host);
-      servers.push(server);
-      const address = server.address();
-      if (port === 0 && address && typeof address === "object") port = address.port;
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === "EADDRINUSE") {
-        await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-        throw new PortInUseError(`port ${port} is already in use on ${host}`);
+  const closeAll = () => Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+  /** Listens on every host at `candidate`; false when one of them has it taken (nothing left open). */
+  const listenAll = async (candidate: number): Promise<boolean> => {
+    port = candidate;
+    for (const host of hosts) {
+      const server = options.tls
+        ? https.createServer(
+            { cert: options.tls.certPem, key: options.tls.keyPem, minVersion: "TLSv1.2" },
+            onRequest,
+          )
+        : http.createServer(onRequest);
+      server.headersTimeout = HEADERS_TIMEOUT_MS;
+      server.requestTimeout = REQUEST_TIMEOUT_MS;
+      server.on("upgrade", onUpgrade);
+      server.on("clientError", (_error, socket) => socket.destroy());
+      try {
+        await listen(server, port, host);
+        servers.push(server);
+        const address = server.address();
+        if (port === 0 && address && typeof address === "object") port = address.port;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === "EADDRINUSE") {
+          await closeAll();
+          return false;
+        }
+        // A host without IPv6 cannot bind ::1: serve IPv4 only, say so.
+        if (host === "::1" && (code === "EADDRNOTAVAIL" || code === "EAFNOSUPPORT")) {
+          services.logger.warn("IPv6 loopback unavailable, listening on 127.0.0.1 only");
+          continue;
+        }
+        await closeAll();
+        throw error;
       }
-      // A host without IPv6 cannot bind ::1: serve IPv4 only, say so.
-      if (host === "::1" && (code === "EADDRNOTAVAIL" || code === "EAFNOSUPPORT")) {
-        services.logger.warn("IPv6 loopback unavailable, listening on 127.0.0.1 only");
-        continue;
-      }
-      await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-      throw error;
     }
+    return true;
+  };
+  const candidates: number[] = [];
+  for (let candidate = options.port; candidate <= (options.lastPort ?? options.port); candidate++)
+    candidates.push(candidate);
+  let listening = false;
+  try {
+    for (const candidate of candidates) if ((listening = await listenAll(candidate))) break;
+  } catch (error) {
+    unsubscribeReaders();
+    unsubscribeAccess();
+    refusals.stop();
+    throw error;
+  }
+  if (!listening) {
+    unsubscribeReaders();
+    unsubscribeAccess();
+    refusals.stop();
+    const which =
+      candidates.length === 1
+        ? `port ${candidates[0]} is`
+        : `ports ${candidates[0]}-${candidates.at(-1)} are`;
+    throw new PortInUseError(`${which} already in use`, candidates);
   }
 
   return {

@@ -65,6 +65,22 @@ test("flags beat the environment, which beats the file, which beats defaults", (
   assert.equal(resolveConfig({ config: file({}) }, {}).port, 9712);
 });
 
+test("the port: one port is fixed; none configured is the range 9712-9721; FIRST-LAST anywhere", () => {
+  const ports = (options: Parameters<typeof resolveConfig>[0], env: NodeJS.ProcessEnv = {}) => {
+    const { port, lastPort } = resolveConfig(options, env);
+    return [port, lastPort];
+  };
+  assert.deepEqual(ports({ config: file({}) }), [9712, 9721]);
+  assert.deepEqual(ports({ config: file({ port: 9800 }) }), [9800, 9800]);
+  assert.deepEqual(ports({ config: file({ port: "9800-9804" }) }), [9800, 9804]);
+  assert.deepEqual(ports({ config: file({}) }, { PASSERELLE_PORT: "0" }), [0, 0]);
+  assert.deepEqual(ports({ config: file({}), port: "40000-40002" }), [40000, 40002]);
+  for (const bad of ["9721-9712", "0-5", "1000-1100", "9712-", "70000", "12-70000"]) {
+    assert.throws(() => resolveConfig({ config: file({}), port: bad }, {}), ConfigError, bad);
+  }
+  assert.throws(() => resolveConfig({ config: file({ port: "9712 to 9721" }) }, {}), /FIRST-LAST/);
+});
+
 test("command-line origins may send the PIN from their page in simulation only", () => {
   const config = file({});
   assert.deepEqual(resolveConfig({ config, allowOrigin: ["https://b.example"] }, {}).pinFromPage, []);

@@ -76,6 +76,34 @@ test("T=0: a case-4 command goes without its Le, the answer comes through GET RE
   );
 });
 
+test("a capped GET RESPONSE after 61 00: Le E7, then the rest as the card says (Cryptolib on a real CPx: issue #2275)", async () => {
+  // PSO CDS on a real CPx under the ANS middleware: 61 00, then 00 C0 00 00 E7 → 0xE7 bytes ‖ 61 19,
+  // then 00 C0 00 00 19 → 0x19 bytes ‖ 90 00 (the signature's bytes are the lab's).
+  const signature = "AB".repeat(0xe7 + 0x19);
+  const card = scripted([
+    ["002A9E9A00", "6100"],
+    ["00C00000E7", `${signature.slice(0, 0xe7 * 2)}6119`],
+    ["00C0000019", `${signature.slice(0xe7 * 2)}9000`],
+  ]);
+  const response = await exchange({ cla: 0, ins: 0x2a, p1: 0x9e, p2: 0x9a, le: 256 }, card, {
+    extendedLength: false,
+    t0: true,
+    maxGetResponse: 0xe7,
+  });
+  assert.equal(toHex(response.data), signature);
+  assert.equal(card.remaining(), 0);
+  // Without the cap, 61 00 asks all 256 bytes at once (ISO/IEC 7816-3: Le 00).
+  const uncapped = scripted([
+    ["002A9E9A00", "6100"],
+    ["00C0000000", `${"CD".repeat(256)}9000`],
+  ]);
+  await exchange({ cla: 0, ins: 0x2a, p1: 0x9e, p2: 0x9a, le: 256 }, uncapped, {
+    extendedLength: false,
+    t0: true,
+  });
+  assert.equal(uncapped.remaining(), 0);
+});
+
 test("6Cxx: the same command again with the Le the card asked for", async () => {
   const card = scripted([
     ["00B0000000", "6C10"],

@@ -16,9 +16,13 @@ export class TransportChannel implements CardChannel {
   readonly raw: Uint8Array[] = [];
   card: CardEmulator;
 
-  constructor(card: CardEmulator) {
+  readonly #maxGetResponse: number | undefined;
+
+  /** `maxGetResponse`: the card table's limit for this card (recognizeCard), as the daemon sets it. */
+  constructor(card: CardEmulator, maxGetResponse?: number) {
     this.card = card;
     this.atr = card.atr;
+    this.#maxGetResponse = maxGetResponse;
   }
 
   transmit(command: CommandApdu): Promise<ResponseApdu> {
@@ -28,7 +32,11 @@ export class TransportChannel implements CardChannel {
         this.raw.push(Uint8Array.from(bytes));
         return this.card.transmit(bytes);
       },
-      { extendedLength: false, t0: true },
+      {
+        extendedLength: false,
+        t0: true,
+        ...(this.#maxGetResponse === undefined ? {} : { maxGetResponse: this.#maxGetResponse }),
+      },
     );
   }
 
