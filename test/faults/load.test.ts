@@ -32,7 +32,8 @@ test("100 clients on 10 origins, 3 rounds each with the Vitale pulled and pushed
     clients: CLIENTS,
     rounds: ROUNDS,
     selfOrigin: `http://localhost:${daemon.port}`,
-    churnEveryMs: 300,
+    // Often, so that the churn happens during the short run even on an idle machine.
+    churnEveryMs: 50,
     // A loaded 2-core CI machine: a bound that only a hang reaches.
     callTimeoutMs: 30_000,
   });
@@ -41,6 +42,7 @@ test("100 clients on 10 origins, 3 rounds each with the Vitale pulled and pushed
   assert.equal(result.unanswered, 0, "no call left without an answer");
   assert.equal(result.answered, result.calls);
   assert.deepEqual(result.unexpected, {}, `errors: ${JSON.stringify(result.errors)}`);
+  assert.ok(result.churns >= 1, "the Vitale was pulled out and pushed back during the run");
   for (const method of LOAD_METHODS)
     assert.ok(result.latenciesByMethod[method].length > 0, `${method} answered with a result at least once`);
   // The daemon is still well: it answers a new client after the load.
