@@ -391,7 +391,12 @@ async function layoutProblems(page: Page): Promise<{ cut: string[]; overflow: bo
       context.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
       const words = (element.innerText || "").split(/\s+/).filter((w) => w.length > 1 && w.length <= 24);
       const longest = Math.max(0, ...words.map((word) => context.measureText(word).width));
-      const inner = element.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) + 1;
+      // An inline element has no box width of its own (clientWidth is 0): its words wrap in the
+      // block that holds it, so that block is the one measured.
+      const box = style.display === "inline" && element.parentElement ? element.parentElement : element;
+      const boxStyle = box === element ? style : getComputedStyle(box);
+      const inner =
+        box.clientWidth - parseFloat(boxStyle.paddingLeft) - parseFloat(boxStyle.paddingRight) + 1;
       if (longest > inner)
         cut.push(`${element.tagName}#${element.id}.${element.className}: "${element.innerText}"`);
     }
