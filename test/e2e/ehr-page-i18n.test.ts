@@ -123,6 +123,8 @@ test("French by default; the switch says everything on screen in English, and th
   await page.locator("#passerelle-state[data-state=ready]").waitFor();
   assert.equal(await page.evaluate(() => document.documentElement.lang), "en", "the choice is kept");
   assert.equal(await page.locator("#passerelle-state").textContent(), "ready (SIMULATION)");
+  // The hint asks who the patient is once the card's beneficiaries are listed (read after "ready").
+  await page.locator("#beneficiaries button").first().waitFor();
   assert.equal(await page.locator("#vitale-hint").textContent(), "Who is the patient?");
 
   await page.locator("#lang-toggle").click();
@@ -132,6 +134,9 @@ test("French by default; the switch says everything on screen in English, and th
 
 test("a CPS that expires within 30 days, or expired, is said to at insertion, in both languages", async () => {
   await page.goto(`${example.url}?passerelle=${encodeURIComponent(daemon.url)}`);
+  // French, whatever an earlier test left as the kept choice.
+  await page.evaluate(() => localStorage.clear());
+  await page.reload();
   await page.locator("#passerelle-state[data-state=ready]").waitFor();
   assert.equal(await page.locator("#professional-expiry").isVisible(), false, "a CPS valid for years");
 

@@ -223,6 +223,8 @@ test("per-origin PIN: a PIN verified on the daemon's page does not serve a web a
       await verifyOnPage(page, SIMULATION_PIN);
       await page.locator("#cps-status[data-kind=ok]").waitFor();
       assert.match((await page.locator("#pin-per-origin").textContent()) ?? "", /vaut pour le logiciel/);
+      // The page's own request leaves with its next pin.pending; only then does the web app ask.
+      await page.locator(".pin-request").waitFor({ state: "detached" });
       const traits = { birthName: "ADRUN", firstNames: ["ZOE"], sex: "F", birthDate: "1975-12-31" };
       const search = app.call("insi.searchByTraits", traits);
       const request = page.locator(".pin-request");
