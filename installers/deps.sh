@@ -2,9 +2,11 @@
 # The Debian packages that building and testing the installers needs (not the default suite's:
 # those are in scripts/system-deps.sh): dpkg-deb and systemd-analyze (usually there), osslsigncode
 # (remove the Windows binary's signature before injection), wixl + msitools (MSI), wine64 (smoke
-# test of the Windows executable), libnss3-tools (certutil, the trust test).
+# test of the Windows executable under Debian 12's wine, the fallback), debootstrap (a throwaway
+# Debian trixie root with wine 10, which starts Node 24: installers/lib/debian-root.sh),
+# libnss3-tools (certutil, the trust test).
 set -euo pipefail
-PACKAGES=(dpkg-dev systemd osslsigncode wixl msitools wine64 libnss3-tools)
+PACKAGES=(dpkg-dev systemd osslsigncode wixl msitools wine64 debootstrap libnss3-tools)
 missing=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -7,14 +7,13 @@
 # removed when it stops, and it reads no configuration file of this machine. Every audit record it
 # writes says "simulation": true.
 #
-# Environment: PASSERELLE_EXAMPLE_PORT (default 9713), the example EHR page's port.
+# Environment: PASSERELLE_EXAMPLE_PORT, the example EHR page's port (default: DEFAULT_EXAMPLE_PORT in
+# docs/examples/ehr-page/serve.ts, 9730, outside the daemon's range 9712-9721).
 # Extra arguments go to `passerelle start` (e.g. --port 9800, --log-level info). Stop with Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/node-deps.sh >/dev/null
 
-EXAMPLE_PORT=${PASSERELLE_EXAMPLE_PORT:-9713}
-EXAMPLE_ORIGIN="http://localhost:${EXAMPLE_PORT}"
 DEMO_DIR=$(mktemp -d "${TMPDIR:-/tmp}/passerelle-demo.XXXXXX")
 echo '{}' >"$DEMO_DIR/config.json"
 
@@ -26,8 +25,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The example page first: a taken port stops the demo with its one-line message.
-node --import tsx docs/examples/ehr-page/serve.ts --port "$EXAMPLE_PORT" >"$DEMO_DIR/example.out" &
+# The example page first: a taken port stops the demo with its one-line message. It reads
+# PASSERELLE_EXAMPLE_PORT itself; its default port is its own.
+node --import tsx docs/examples/ehr-page/serve.ts >"$DEMO_DIR/example.out" &
 example_pid=$!
 until grep -q "^serving" "$DEMO_DIR/example.out" 2>/dev/null; do
   # It said why on one line (a taken port: which one, and PASSERELLE_EXAMPLE_PORT): stop there.

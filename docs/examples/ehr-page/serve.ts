@@ -1,8 +1,8 @@
 /**
- * Serves the example EHR page on its own origin (default http://localhost:9713), as a web EHR would
+ * Serves the example EHR page on its own origin (default http://localhost:9730), as a web EHR would
  * be served from its own server. For the demo and the end-to-end tests; not part of the daemon.
  *
- *   node --import tsx docs/examples/ehr-page/serve.ts [--port 9713]   (or PASSERELLE_EXAMPLE_PORT)
+ *   node --import tsx docs/examples/ehr-page/serve.ts [--port 9730]   (or PASSERELLE_EXAMPLE_PORT)
  *
  * Prints one line `serving <url>` when ready. Loopback only.
  */
@@ -12,7 +12,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const EXAMPLE_ROOT = path.dirname(fileURLToPath(import.meta.url));
-export const DEFAULT_EXAMPLE_PORT = 9713;
+/** Outside the daemon's port range (9712–9721, DEFAULT_PORT_RANGE), so that the two never compete. */
+export const DEFAULT_EXAMPLE_PORT = 9730;
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
