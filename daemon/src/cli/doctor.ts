@@ -19,6 +19,7 @@ import { GrantStore, GrantStoreError } from "../access/index.ts";
 import { insiConfigProblems, insiConfigWarnings } from "../insi/config.ts";
 import { createInsiClient } from "../insi/index.ts";
 import { createSystemBackend } from "../pcsc/binding/koffi-backend.ts";
+import { trustedUpdateKeys } from "../updates/index.ts";
 
 type Level = "ok" | "warn" | "fail";
 interface Finding {
@@ -193,6 +194,31 @@ function checkAccess(config: DaemonConfig): Finding[] {
   ];
 }
 
+/**
+ * The update check's pinned key: a build made without --update-key can verify no manifest. That is
+ * a warning, and a failure when the policy configures a manifest URL that can then never verify.
+ */
+function checkUpdates(config: DaemonConfig): Finding[] {
+  const keys = trustedUpdateKeys();
+  const where = config.updates ? `manifest ${config.updates.manifestUrl}` : "no updates.manifestUrl";
+  if (keys.length === 0) {
+    return [
+      {
+        level: config.updates ? "fail" : "warn",
+        topic: "updates",
+        text: `this build pins no update key (built without --update-key): version --check refuses every manifest; ${where}`,
+      },
+    ];
+  }
+  return [
+    {
+      level: "ok",
+      topic: "updates",
+      text: `update key ${keys.map((key) => key.id).join(", ")} pinned; ${where}`,
+    },
+  ];
+}
+
 export function registerDoctor(program: Command): void {
   program
     .command("doctor")
@@ -220,6 +246,7 @@ export function registerDoctor(program: Command): void {
         ...checkAccess(config),
         ...(await checkPcsc(config)),
         ...checkInsi(config),
+        ...checkUpdates(config),
       ];
       for (const finding of findings)
         process.stdout.write(`${MARK[finding.level]} ${finding.topic.padEnd(7)} ${finding.text}\n`);
