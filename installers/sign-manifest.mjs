@@ -27,6 +27,7 @@ const KINDS = [
   { pattern: /^passerelle-.+-x64-user\.msi$/, os: "win32", arch: "x64", kind: "msi-user" },
   { pattern: /^passerelle-.+-x64-machine\.msi$/, os: "win32", arch: "x64", kind: "msi-machine" },
   { pattern: /^passerelle-.+-macos-x64\.tar\.gz$/, os: "darwin", arch: "x64", kind: "tarball" },
+  { pattern: /^passerelle-.+-macos-arm64\.tar\.gz$/, os: "darwin", arch: "arm64", kind: "tarball" },
 ];
 
 function die(message) {

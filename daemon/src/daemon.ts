@@ -227,7 +227,7 @@ async function start(
     });
   const pinPage = new PinPage({
     url: () => (server ? `${server.selfOrigins[0]}/pin.html` : null),
-    onChange: () => server?.notifySelf("pin.requested", {}) ?? 0,
+    onChange: () => server?.notifyPinPages() ?? 0,
     isSelfOrigin: (origin) => server?.selfOrigins.includes(origin) ?? false,
     ...(config.openPinPage ? { open: (url: string) => openInBrowser(url, logger) } : {}),
   });

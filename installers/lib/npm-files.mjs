@@ -1,8 +1,9 @@
 // Files taken out of npm packages (the official Node binaries, koffi's per-platform native files),
 // fetched with `npm pack` — the npm registry's ordinary client — and kept in a cache outside the
 // repository: $PASSERELLE_PACKAGING_CACHE, else $XDG_CACHE_HOME/passerelle/packaging, else
-// ~/.cache/passerelle/packaging. Each tarball is checked against the registry's sha512 integrity
-// on every use; a file is extracted once and reused.
+// ~/.cache/passerelle/packaging. Each tarball is checked against the sha512 integrity pinned in
+// installers/targets.json ("integrity") and the registry's, on every use; a file is extracted once
+// (from a checked tarball) and reused.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
@@ -34,11 +35,20 @@ function registryIntegrity(name, version, cache) {
   return value;
 }
 
-/** The tarball of name@version in the cache, downloaded with `npm pack` if missing, integrity checked. */
-export function packageTarball(name, version) {
+function checkPinned(name, version, pinned, registry) {
+  if (pinned !== undefined && pinned !== registry)
+    throw new Error(`${name}@${version}: the registry's integrity ${registry} is not the pinned ${pinned}`);
+}
+
+/**
+ * The tarball of name@version in the cache, downloaded with `npm pack` if missing, integrity checked.
+ * `pinned`: the integrity the build expects; the registry must say the same.
+ */
+export function packageTarball(name, version, pinned) {
   const cache = cacheDir();
   const tarball = path.join(cache, `${name.replace(/^@/, "").replace("/", "-")}-${version}.tgz`);
   const expected = registryIntegrity(name, version, cache);
+  checkPinned(name, version, pinned, expected);
   if (!existsSync(tarball)) {
     process.stderr.write(`package: fetching ${name}@${version} from the npm registry\n`);
     const scratch = mkdtempSync(path.join(cache, ".pack-"));
@@ -66,12 +76,15 @@ export function packageTarball(name, version) {
 }
 
 /** One file of name@version (path inside the package, e.g. "bin/node"), extracted into the cache. */
-export function packageFile(name, version, file) {
+export function packageFile(name, version, file, pinned) {
   const cache = cacheDir();
   const dir = path.join(cache, "files", `${name.replace("/", "+")}@${version}`);
   const target = path.join(dir, file);
-  if (existsSync(target)) return target;
-  const tarball = packageTarball(name, version);
+  if (existsSync(target)) {
+    checkPinned(name, version, pinned, registryIntegrity(name, version, cache));
+    return target;
+  }
+  const tarball = packageTarball(name, version, pinned);
   const scratch = mkdtempSync(path.join(cache, ".extract-"));
   try {
     execFileSync("tar", ["-xzf", tarball, "-C", scratch, `package/${file}`]);

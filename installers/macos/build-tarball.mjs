@@ -1,5 +1,5 @@
-// macOS: artifacts/passerelle-<version>-macos-x64.tar.gz, from artifacts/darwin-x64/: the executable,
-// koffi.node, the LaunchAgent, install.sh/uninstall.sh and an empty policy. What Linux cannot do
+// macOS: artifacts/passerelle-<version>-macos-<arch>.tar.gz (x64, arm64), from artifacts/darwin-<arch>/:
+// the executable, koffi.node, the LaunchAgents, install.sh/uninstall.sh and an empty policy. What Linux cannot do
 // (Developer ID signing, notarisation, a .pkg) is listed in installers/README.md.
 // Reproducible: sorted names, times at SOURCE_DATE_EPOCH, root owners, gzip without name or time.
 import { execFileSync } from "node:child_process";
@@ -12,16 +12,19 @@ import { sourceDateEpoch } from "../linux/build-deb.mjs";
 const here = fileURLToPath(new URL("./", import.meta.url));
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
-export function buildMacTarball({ artifacts = path.join(root, "artifacts"), version } = {}) {
+export const MAC_ARCHS = ["x64", "arm64"];
+
+export function buildMacTarball({ artifacts = path.join(root, "artifacts"), version, arch = "x64" } = {}) {
+  if (!MAC_ARCHS.includes(arch)) throw new Error(`no macOS tarball for ${arch} (${MAC_ARCHS.join(", ")})`);
   version ??= JSON.parse(readFileSync(path.join(root, "daemon/package.json"), "utf8")).version;
-  const name = `passerelle-${version}-macos-x64`;
+  const name = `passerelle-${version}-macos-${arch}`;
   const work = mkdtempSync(path.join(tmpdir(), "passerelle-mac-"));
   try {
     const dir = path.join(work, name);
     mkdirSync(dir);
     const files = [
-      [path.join(artifacts, "darwin-x64", "passerelle"), "passerelle", 0o755],
-      [path.join(artifacts, "darwin-x64", "koffi.node"), "koffi.node", 0o644],
+      [path.join(artifacts, `darwin-${arch}`, "passerelle"), "passerelle", 0o755],
+      [path.join(artifacts, `darwin-${arch}`, "koffi.node"), "koffi.node", 0o644],
       [path.join(here, "fr.passerelle.daemon.plist"), "fr.passerelle.daemon.plist", 0o644],
       [path.join(here, "install.sh"), "install.sh", 0o755],
       [path.join(here, "uninstall.sh"), "uninstall.sh", 0o755],
@@ -60,4 +63,5 @@ export function buildMacTarball({ artifacts = path.join(root, "artifacts"), vers
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) console.log(buildMacTarball());
+if (process.argv[1] === fileURLToPath(import.meta.url))
+  for (const arch of MAC_ARCHS) console.log(buildMacTarball({ arch }));

@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import {
+  chmodSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -181,16 +182,33 @@ test("the installed executable, with the installed policy, reads a virtual CPS t
     await lab.release();
   }
 
-  // The trust seam puts that user's CA in their NSS database, and takes it out again.
-  const trust = (action: string) =>
-    spawnSync(path.join(root, "usr/lib/passerelle/passerelle-trust"), [action], {
+  // The trust seam puts that user's CA in their NSS database, and takes it out again. The unit
+  // runs it as the session's user, never root: so does the test (as root it would also write the
+  // machine's own trust store). nobody (65534) stands in for that user and owns the home folder.
+  const asUser = process.getuid?.() === 0;
+  if (asUser) {
+    for (const dir of [scratch, root]) chmodSync(dir, 0o755);
+    execFileSync("chown", ["-R", "65534:65534", home]);
+  }
+  const trust = (action: string) => {
+    const script = path.join(root, "usr/lib/passerelle/passerelle-trust");
+    const [file, args] = asUser
+      ? ["setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", script, action]]
+      : [script, [action]];
+    return spawnSync(file, args, {
       encoding: "utf8",
       env: { PATH: process.env["PATH"], HOME: home, PASSERELLE_BIN: path.join(root, "usr/bin/passerelle") },
     });
+  };
   const db = `sql:${home}/.pki/nssdb`;
   const installed = trust("install");
   assert.equal(installed.status, 0, installed.stderr);
-  assert.match(installed.stdout, /trusted in sql:.*\.pki\/nssdb/);
+  assert.match(installed.stdout, /^NSS sql:.*\.pki\/nssdb: installed$/m);
+  assert.doesNotMatch(
+    installed.stdout,
+    /^system.*: installed$/m,
+    "a user's trust step never touches the machine's store",
+  );
   const listed = execFileSync("certutil", ["-d", db, "-L"], { encoding: "utf8" });
   assert.match(listed, /Passerelle local CA\s+C,,/);
   assert.equal(trust("uninstall").status, 0);

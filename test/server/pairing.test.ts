@@ -206,6 +206,7 @@ test("revoked while a PIN is asked: the request leaves the PIN page and the call
   const origin = "https://inflight.example.fr";
   const app = await peer(origin);
   const page = await peer(selfOrigin()); // the daemon's page: it lists PIN requests
+  await page.call("pin.pending", {}); // as the page does on every connection: now it is a PIN page
   const before = browser.urls().length;
   await app.call("access.request", {});
   const token = (await browser.url(before)).split("#")[1] ?? "";

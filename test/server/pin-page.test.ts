@@ -1,7 +1,9 @@
 /**
  * The daemon's own PIN page flow, on the simulated CPS: the web app asks for a PIN verification
  * without sending a PIN; the daemon's page (its own origin) sees the pending request and submits
- * or cancels it; the web app never sees the PIN. One pending request per origin.
+ * or cancels it; the web app never sees the PIN. One pending request per origin. A connection of the
+ * daemon's origin is a PIN page once it asked for the requests (`pin.pending`), as the real pages do
+ * on connecting; any other (a lab script) does not make a call wait for a PIN.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -15,6 +17,13 @@ async function connect(origin: string): Promise<RpcPeer> {
   const opened = await openSocket(daemon, { origin });
   assert.ok("socket" in opened, `${origin} must connect`);
   return new RpcPeer(opened.socket);
+}
+
+/** A PIN page: a connection of the daemon's own origin that asked for the requests, as pin.html does. */
+async function openPinPage(): Promise<RpcPeer> {
+  const page = await connect(`http://localhost:${daemon.port}`);
+  assert.ok((await page.call("pin.pending", {}))["result"], "the PIN page lists the requests");
+  return page;
 }
 
 async function pendingRequests(
@@ -42,7 +51,7 @@ after(async () => {
 
 test("verifyPin without a PIN waits for the daemon's page; a wrong then a right PIN", async () => {
   const ehr = await connect(ORIGIN);
-  const page = await connect(`http://localhost:${daemon.port}`);
+  const page = await openPinPage();
 
   const wrong = ehr.call("cps.verifyPin", {});
   const [request] = await pendingRequests(page);
@@ -80,7 +89,7 @@ test("verifyPin without a PIN waits for the daemon's page; a wrong then a right 
 
 test("cancelling on the page gives USER_CANCELLED; the web app cannot reach the pin methods", async () => {
   const ehr = await connect(ORIGIN);
-  const page = await connect(`http://localhost:${daemon.port}`);
+  const page = await openPinPage();
   const call = ehr.call("cps.verifyPin", {});
   const [request] = await pendingRequests(page);
   assert.ok(request);
@@ -94,7 +103,7 @@ test("cancelling on the page gives USER_CANCELLED; the web app cannot reach the 
 
 test("the web app going away cancels its pending PIN request", async () => {
   const ehr = await connect(ORIGIN);
-  const page = await connect(`http://localhost:${daemon.port}`);
+  const page = await openPinPage();
   void ehr.call("cps.verifyPin", {}).catch(() => undefined);
   assert.equal((await pendingRequests(page)).length, 1);
   ehr.close();
@@ -111,7 +120,7 @@ test("the web app going away cancels its pending PIN request", async () => {
 test("a PIN entered for one origin does not sign INSi calls for another origin", async () => {
   const ehr = await connect(ORIGIN);
   const other = await connect(OTHER);
-  const page = await connect(`http://localhost:${daemon.port}`);
+  const page = await openPinPage();
   assert.deepEqual((await ehr.call("cps.verifyPin", { pin: "1234" }))["result"], {
     verified: true,
     triesRemaining: 3,
@@ -135,6 +144,9 @@ test("a PIN entered for one origin does not sign INSi calls for another origin",
 
 test("no PIN page open and no window to open: PIN_REQUIRED at once with the page's address", async () => {
   const ehr = await connect(ORIGIN);
+  // A lab script on the daemon's own origin (it never asks for the PIN requests): not a PIN page.
+  const script = await connect(`http://localhost:${daemon.port}`);
+  assert.ok((await script.call("lab.status", {}))["result"], "the lab script is connected and served");
   const started = Date.now();
   const answer = (await ehr.call("cps.verifyPin", {}))["error"] as {
     data: { reason: string; pinPage?: string };
@@ -142,8 +154,9 @@ test("no PIN page open and no window to open: PIN_REQUIRED at once with the page
   assert.equal(answer.data.reason, "PIN_REQUIRED");
   assert.equal(answer.data.pinPage, `http://localhost:${daemon.port}/pin.html`);
   assert.ok(Date.now() - started < 5_000, "told at once, not after the PIN page's 60 s");
+  script.close();
   // Once the page is open, the same call waits there for the user.
-  const page = await connect(`http://localhost:${daemon.port}`);
+  const page = await openPinPage();
   const waiting = ehr.call("cps.verifyPin", {});
   const [request] = await pendingRequests(page);
   assert.equal(request?.origin, ORIGIN);
@@ -155,7 +168,7 @@ test("no PIN page open and no window to open: PIN_REQUIRED at once with the page
 
 test("a CPS4 too: the PIN page hears the card's answer to the PIN typed there", async () => {
   const ehr = await connect(ORIGIN);
-  const page = await connect(`http://localhost:${daemon.port}`);
+  const page = await openPinPage();
   try {
     await page.call("lab.insertCard", { slot: 0, card: "cps4" });
     const wrong = ehr.call("cps.verifyPin", {});

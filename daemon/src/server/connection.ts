@@ -59,6 +59,7 @@ export class Connection implements ConnectionHandle {
   private inFlight = 0;
   private refusedInARow = 0;
   private closing = false;
+  #showsPinRequests = false;
 
   constructor(socket: WebSocket, options: ConnectionOptions) {
     this.socket = socket;
@@ -71,6 +72,15 @@ export class Connection implements ConnectionHandle {
 
   get closed(): AbortSignal {
     return this.abort.signal;
+  }
+
+  /** True once this connection asked for the PIN requests (`pin.pending`): a PIN page. */
+  get showsPinRequests(): boolean {
+    return this.#showsPinRequests;
+  }
+
+  showPinRequests(): void {
+    this.#showsPinRequests = true;
   }
 
   subscribe(topics: ReadonlyArray<"readers" | "cards">): void {

@@ -51,8 +51,9 @@ export interface PinPageOptions {
   url: () => string | null;
   timeoutMs?: number;
   /**
-   * Told when the pending list changes (the page listens for `pin.requested`); returns how many of
-   * the daemon's pages heard it (undefined: unknown).
+   * Told when the pending list changes (the page listens for `pin.requested`); returns how many PIN
+   * pages heard it — connections that asked for the PIN requests, not any connection of the daemon's
+   * origin (undefined: unknown).
    */
   onChange?: () => number | void;
 }
@@ -94,7 +95,7 @@ export class PinPage {
       if (this.#options.isSelfOrigin?.(request.origin)) return; // shown on the page that asked
       const url = this.#options.url();
       const opened = url !== null && this.#options.open !== undefined && this.#options.open(url);
-      // Shown nowhere (no window could open, no daemon page is connected): say so at once rather than
+      // Shown nowhere (no window could open, no PIN page is connected): say so at once rather than
       // let the web app wait for a PIN nobody is asked for. It tells its user to open `pinPage`.
       if (!opened && pagesTold === 0) {
         this.#settle(

@@ -53,8 +53,14 @@ export interface RunningServer {
   readonly url: string;
   /** The daemon's own origins (its page), e.g. https://localhost:9712. */
   readonly selfOrigins: string[];
-  /** Sends a notification to the connections of the daemon's own page (the PIN page); returns how many. */
+  /** Sends a notification to the connections of the daemon's own pages; returns how many. */
   notifySelf<N extends NotificationName>(name: N, params: NotificationParams<N>): number;
+  /**
+   * Sends `pin.requested` to the PIN pages: the connections of the daemon's own origin that asked for
+   * the PIN requests (`pin.pending`). Returns how many: 0 means no page shows the request (another
+   * connection of that origin — a lab script, the consent page — does not count).
+   */
+  notifyPinPages(): number;
   /** Closes every connection with 1001 (going away) and stops listening. */
   close(): Promise<void>;
 }
@@ -394,6 +400,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       for (const connection of connections) {
         if (!services.isSelfOrigin(connection.origin)) continue;
         connection.notify(name, params);
+        told += 1;
+      }
+      return told;
+    },
+    notifyPinPages: () => {
+      let told = 0;
+      for (const connection of connections) {
+        if (!connection.showsPinRequests || !services.isSelfOrigin(connection.origin)) continue;
+        connection.notify("pin.requested", {});
         told += 1;
       }
       return told;

@@ -60,6 +60,11 @@ export interface ConnectionHandle {
   readonly topics: ReadonlySet<"readers" | "cards">;
   subscribe(topics: ReadonlyArray<"readers" | "cards">): void;
   notify<N extends NotificationName>(name: N, params: NotificationParams<N>): void;
+  /**
+   * This connection shows the PIN requests (it asked for them with `pin.pending`): a PIN page. Only
+   * such connections count as "a PIN page is open" (server.ts `notifyPinPages`).
+   */
+  showPinRequests(): void;
   /** Aborted when the connection closes: long operations (PIN entry) stop waiting. */
   readonly closed: AbortSignal;
 }
