@@ -2,25 +2,17 @@
  * The grants the user gave on the consent page, one file per user: `<data dir>/access/grants.json`,
  * beside the audit trail (`<data dir>/audit/`). Written atomically (a temporary file in the same
  * folder, fsynced, renamed over the old one, mode 0600), so a crash leaves the old file or the new
- * one, never half of one. Validated on every read: a damaged or hand-edited file is a
- * GrantStoreError with one line saying what is wrong, never a crash and never a guess.
+ * one, never half of one. Changed under a lock file (file-lock.ts), so two processes never lose
+ * each other's change. Validated on every read: a damaged or hand-edited file is a GrantStoreError
+ * with one line saying what is wrong, never a crash and never a guess.
  *
  * Only origins are stored (with the app's own name and the time): no personal data.
  */
-import { randomBytes } from "node:crypto";
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  unlinkSync,
-  writeSync,
-} from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { normalizeOrigin } from "../config/config.ts";
+import { FileLockError, withFileLock, writeFileAtomic, type LockOptions } from "./file-lock.ts";
 
 export const ACCESS_DIR_NAME = "access";
 export const GRANTS_FILE_NAME = "grants.json";
@@ -93,47 +85,23 @@ export function readGrants(file: string): Grant[] {
 /** Replaces the file atomically (temporary file, fsync, rename, fsync of the folder). */
 export function writeGrants(file: string, grants: readonly Grant[]): void {
   if (grants.length > MAX_GRANTS) throw new GrantStoreError(`${file}: more than ${MAX_GRANTS} grants`);
-  const dir = path.dirname(file);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const temporary = path.join(dir, `.${GRANTS_FILE_NAME}.${randomBytes(6).toString("hex")}.tmp`);
-  const text = `${JSON.stringify({ version: 1, grants }, null, 2)}\n`;
-  const fd = openSync(temporary, "wx", 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } catch (error) {
-    closeSync(fd);
-    unlinkSync(temporary);
-    throw error;
-  }
-  closeSync(fd);
-  try {
-    renameSync(temporary, file);
-  } catch (error) {
-    unlinkSync(temporary);
-    throw error;
-  }
-  try {
-    const dirFd = openSync(dir, "r");
-    try {
-      fsyncSync(dirFd);
-    } finally {
-      closeSync(dirFd);
-    }
-  } catch {
-    // best effort (Windows cannot sync a folder)
-  }
+  writeFileAtomic(file, `${JSON.stringify({ version: 1, grants }, null, 2)}\n`);
 }
 
 /**
  * The store of one data folder: each change reads the file again first (the command line may have
- * changed it while the daemon ran), then writes it whole.
+ * changed it while the daemon ran), then writes it whole — both under the file's lock
+ * (`grants.json.lock`, file-lock.ts), so that two processes changing it at once (the daemon and
+ * `passerelle access revoke`) never lose each other's change. Reading needs no lock: every write
+ * is an atomic rename. A lock held too long by another process is a GrantStoreError.
  */
 export class GrantStore {
   readonly file: string;
+  readonly #lock: LockOptions;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, lock: LockOptions = {}) {
     this.file = grantsFile(dataDir);
+    this.#lock = lock;
   }
 
   list(): Grant[] {
@@ -142,17 +110,34 @@ export class GrantStore {
 
   /** Adds or renews the grant of `grant.origin`; returns the whole list as written. */
   add(grant: Grant): Grant[] {
-    const grants = [...this.list().filter((g) => g.origin !== grant.origin), grant];
-    writeGrants(this.file, grants);
-    return grants;
+    return this.#change((grants) => [...grants.filter((g) => g.origin !== grant.origin), grant]) ?? [];
   }
 
   /** Removes the grant of `origin`; false when there was none (nothing written). */
   remove(origin: string): boolean {
-    const grants = this.list();
-    const kept = grants.filter((g) => g.origin !== origin);
-    if (kept.length === grants.length) return false;
-    writeGrants(this.file, kept);
-    return true;
+    return (
+      this.#change((grants) => {
+        const kept = grants.filter((g) => g.origin !== origin);
+        return kept.length === grants.length ? null : kept;
+      }) !== null
+    );
+  }
+
+  /** Read, change, write under the lock; `edit` returns null for "nothing to write". */
+  #change(edit: (grants: Grant[]) => Grant[] | null): Grant[] | null {
+    try {
+      return withFileLock(
+        this.file,
+        () => {
+          const next = edit(readGrants(this.file));
+          if (next !== null) writeGrants(this.file, next);
+          return next;
+        },
+        this.#lock,
+      );
+    } catch (error) {
+      if (error instanceof FileLockError) throw new GrantStoreError(error.message);
+      throw error;
+    }
   }
 }

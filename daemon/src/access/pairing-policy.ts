@@ -222,7 +222,10 @@ export class PairingPolicy implements AccessPolicy, PairingControl {
     } catch (error) {
       if (error instanceof GrantStoreError) {
         this.#options.logger.error("cannot revoke", { error: error.message });
-        throw new PasserelleError("CONSENT_UNAVAILABLE", "the grants file is damaged: see the daemon's log");
+        throw new PasserelleError(
+          "CONSENT_UNAVAILABLE",
+          "the grants file cannot be changed (damaged, or locked by another process): see the daemon's log",
+        );
       }
       throw error;
     }

@@ -6,7 +6,8 @@
  * connections and refuses its calls from then on. The revocation is an audit record.
  *
  * Exit codes: 0 done; 1 `revoke`: this origin had no grant (nothing changed); 2 usage (not an
- * origin); 4 the grants file is damaged or unreadable (one line on stderr naming it).
+ * origin); 4 the grants file is damaged or unreadable, or its lock is held by another process for
+ * more than 2 s (one line on stderr naming the file).
  * The administrator's allowlist and deny list are in the configuration, not here.
  */
 import { join } from "node:path";
