@@ -2,13 +2,21 @@
  * Which reader a card method works on when the web app does not say (`readerId` absent): the one
  * reader holding a card of the wanted type. Pure: reader states in, a reader id or a typed error
  * out. Used by `vitale.read` and `cps.read` (a SESAM-Vitale terminal has a slot for each card).
+ * While the PC/SC service is down no reader can be seen at all: that is PCSC_UNAVAILABLE, never
+ * NO_READER (`readersToChooseFrom`).
  */
 import type { CardType } from "@passerelle/protocol";
-import type { ReaderState } from "../pcsc/readers.ts";
+import type { ReaderState, Readers } from "../pcsc/readers.ts";
 import { InvalidParamsError, PasserelleError } from "../errors.ts";
 import { recognizeCard } from "./recognize.ts";
 
 export type WantedCardType = Exclude<CardType, "unknown">;
+
+/** The readers a card method chooses from; PCSC_UNAVAILABLE while the PC/SC service is unreachable. */
+export function readersToChooseFrom(readers: Pick<Readers, "available" | "list">): readonly ReaderState[] {
+  if (!readers.available) throw new PasserelleError("PCSC_UNAVAILABLE");
+  return readers.list();
+}
 
 /**
  * - `readerId` given: that reader, if it exists (NO_READER) and holds a card (NO_CARD); the driver

@@ -83,6 +83,14 @@ function checkTls(config: DaemonConfig): Finding[] {
   }
 }
 
+/** Which service to look at, by OS: Windows' Smart Card service starts with the first reader plugged in. */
+const PCSC_SERVICE_HINT =
+  process.platform === "win32"
+    ? "is a reader plugged in and the Smart Card service (SCardSvr) running?"
+    : process.platform === "darwin"
+      ? "is a reader plugged in?"
+      : "is pcscd running?";
+
 async function checkPcsc(config: DaemonConfig): Promise<Finding[]> {
   if (config.simulate) return [{ level: "ok", topic: "pcsc", text: "simulation: virtual readers" }];
   let backend;
@@ -112,7 +120,7 @@ async function checkPcsc(config: DaemonConfig): Promise<Finding[]> {
       {
         level: "fail",
         topic: "pcsc",
-        text: `the PC/SC service is not reachable (${(error as Error).message}); is pcscd running?`,
+        text: `the PC/SC service is not reachable (${(error as Error).message}); ${PCSC_SERVICE_HINT}`,
       },
     ];
   }

@@ -23,7 +23,7 @@ export interface DiagnosticReport {
 /** The service coming back is news, losing it a warning, anything else a fault in our code or the driver's. */
 function levelOf(message: string): DiagnosticLevel {
   if (message === "PC/SC service available") return "info";
-  if (message === "PC/SC service lost") return "warn";
+  if (message === "PC/SC service lost" || message === "PC/SC service unavailable") return "warn";
   return "error";
 }
 

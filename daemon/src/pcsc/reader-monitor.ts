@@ -4,7 +4,8 @@
  * when PC/SC has something to say: no polling timer while the service runs. When the service goes
  * away (pcscd stopped or restarted, Windows stopping the service when the last reader leaves) it
  * reports every card and reader gone and PC/SC unavailable, then re-establishes a context with a
- * capped exponential backoff, re-lists the readers and re-emits their state.
+ * capped exponential backoff, re-lists the readers and re-emits their state. A service down from
+ * the start is reported once ("PC/SC service unavailable"), and the same retries apply.
  */
 import { isPasserelleError } from "../errors.ts";
 import type { PcscBackend, PcscContext, ReaderStateChange } from "./backend.ts";
@@ -54,6 +55,8 @@ export class ReaderMonitor {
   /** Insertion counters survive a reader's removal, so an insertion number is never reused. */
   readonly #insertions = new Map<string, number>();
   #available = false;
+  /** The first attempt is over (readers known, or the service found unavailable). */
+  #synced = false;
   #closed = false;
   #context: PcscContext | undefined;
   #wakeBackoff: (() => void) | undefined;
@@ -66,7 +69,13 @@ export class ReaderMonitor {
     this.#backoffMin = options.backoffMinMs ?? RECONNECT_BACKOFF_MIN_MS;
     this.#backoffMax = options.backoffMaxMs ?? RECONNECT_BACKOFF_MAX_MS;
     this.#diagnostic = options.onDiagnostic ?? (() => undefined);
-    this.#firstSync = new Promise((resolve) => (this.#resolveFirstSync = resolve));
+    this.#firstSync = new Promise(
+      (resolve) =>
+        (this.#resolveFirstSync = () => {
+          this.#synced = true;
+          resolve();
+        }),
+    );
   }
 
   get available(): boolean {
@@ -253,6 +262,9 @@ export class ReaderMonitor {
       this.#available = false;
       if (report) this.#diagnostic("PC/SC service lost", error);
       this.#emit({ type: "pcsc.status", available: false });
+    } else if (report && !this.#synced) {
+      // Down from the start (no pcscd, Windows' Smart Card service stopped): said once, at start.
+      this.#diagnostic("PC/SC service unavailable", error);
     }
     this.#resolveFirstSync();
   }

@@ -7,7 +7,8 @@
  *   package installed the unit for every user, that one is used; with no user manager (no systemd,
  *   a session without one), an XDG autostart entry in ~/.config/autostart/ instead.
  * - Windows: the value `Passerelle` under HKCU\Software\Microsoft\Windows\CurrentVersion\Run (what the
- *   per-user MSI writes; the per-machine MSI writes it under HKLM).
+ *   per-user MSI writes; the per-machine MSI writes it under HKLM, and then install adds nothing:
+ *   it is already started for everyone).
  * - macOS: a LaunchAgent in ~/Library/LaunchAgents/, `launchctl bootstrap gui/<uid>`.
  */
 import path from "node:path";
@@ -248,6 +249,16 @@ function windowsPlan(action: ServiceAction, context: ServiceContext): Step[] {
         { kind: "ask", what: "Run value", argv: ["reg", "query", RUN_KEY, "/v", RUN_VALUE], needed: true },
       ];
     case "install":
+      // The per-machine MSI's HKLM value already starts it at every logon: a value of this user's
+      // too would start a second daemon, which exits 5 (already running) and is logged as failed.
+      if (context.machineWide)
+        return [
+          {
+            kind: "note",
+            what: "machine-wide",
+            text: `already started for everyone at logon by ${context.machineWide}: no Run value added for this user`,
+          },
+        ];
       // reg add /f replaces the value: running it again changes nothing.
       return [
         ...machine,

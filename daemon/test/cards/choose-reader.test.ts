@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chooseReader } from "../../src/cards/choose-reader.ts";
-import type { ReaderState } from "../../src/pcsc/readers.ts";
+import { chooseReader, readersToChooseFrom } from "../../src/cards/choose-reader.ts";
+import { NoReaders, type ReaderState } from "../../src/pcsc/readers.ts";
 import { InvalidParamsError, isPasserelleError, type ErrorReason } from "../../src/errors.ts";
 
 const hex = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text.replace(/\s+/g, ""), "hex"));
@@ -76,4 +76,13 @@ test("a custom classifier is honoured", () => {
     chooseReader(readers, "cps", undefined, () => "cps"),
     "A",
   );
+});
+
+test("while the PC/SC service is down the card methods say PCSC_UNAVAILABLE, not NO_READER", () => {
+  const down = new NoReaders();
+  fails(() => chooseReader(readersToChooseFrom(down), "cps"), "PCSC_UNAVAILABLE");
+  fails(() => chooseReader(readersToChooseFrom(down), "vitale", "Reader 0"), "PCSC_UNAVAILABLE");
+  const up = { available: true, list: () => [reader("Reader 0", CPS3)] };
+  assert.equal(chooseReader(readersToChooseFrom(up), "cps"), "Reader 0");
+  fails(() => chooseReader(readersToChooseFrom({ available: true, list: () => [] }), "cps"), "NO_READER");
 });

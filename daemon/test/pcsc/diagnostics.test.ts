@@ -6,6 +6,7 @@ import {
   type DiagnosticReport,
   type PcscBackend,
 } from "../../src/pcsc/index.ts";
+import { PasserelleError } from "../../src/errors.ts";
 
 test("the first occurrence is reported at once, repeats within the interval are counted into the next report", () => {
   let now = 0;
@@ -50,8 +51,37 @@ test("a reader monitor failing in a loop leaves a trace, throttled: one report, 
   });
   while (attempts < 20) await new Promise((resolve) => setTimeout(resolve, 5));
   await readers.close();
-  assert.equal(reports.length, 1, JSON.stringify(reports));
-  assert.equal(reports[0]?.level, "error");
-  assert.equal(reports[0]?.message, "reader monitor: unexpected error");
+  assert.deepEqual(
+    reports.map(({ level, message }) => ({ level, message })),
+    [
+      { level: "error", message: "reader monitor: unexpected error" },
+      { level: "warn", message: "PC/SC service unavailable" },
+    ],
+  );
   assert.match(String(reports[0]?.error), /PC\/SC binding is broken/);
+});
+
+test("a PC/SC service down from the start is said once, as unavailable, with its reason", async () => {
+  let attempts = 0;
+  const down: PcscBackend = {
+    establishContext: async () => {
+      attempts += 1;
+      throw new PasserelleError("PCSC_UNAVAILABLE", "SCARD_E_NO_SERVICE");
+    },
+  } as unknown as PcscBackend;
+  const reports: DiagnosticReport[] = [];
+  const readers = await createReaders({
+    backend: down,
+    backoffMinMs: 1,
+    backoffMaxMs: 2,
+    onDiagnostic: throttledDiagnostics((report) => reports.push(report)),
+  });
+  assert.equal(readers.available, false);
+  while (attempts < 10) await new Promise((resolve) => setTimeout(resolve, 5));
+  await readers.close();
+  assert.deepEqual(
+    reports.map(({ level, message }) => ({ level, message })),
+    [{ level: "warn", message: "PC/SC service unavailable" }],
+  );
+  assert.match(String(reports[0]?.error), /SCARD_E_NO_SERVICE/);
 });

@@ -160,6 +160,14 @@ test("Windows: the HKCU Run value, quoted as Windows splits a command line; reg 
     true,
     "HKLM starts it",
   );
+  // The per-machine MSI's HKLM value starts it for everyone: install adds no second value.
+  const again = recorder();
+  const installed = carryOut("install", planService("install", machine), machine, again.run);
+  assert.ok(installed.ok);
+  assert.deepEqual(installed.lines, [
+    "machine-wide: already started for everyone at logon by HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\Passerelle: no Run value added for this user",
+  ]);
+  assert.deepEqual(again.ran, [], "no reg add");
 });
 
 test("macOS: the LaunchAgent in ~/Library/LaunchAgents (a valid plist), bootout then bootstrap gui/<uid>", (t) => {

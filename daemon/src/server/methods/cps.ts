@@ -1,11 +1,11 @@
-import { chooseReader } from "../../cards/choose-reader.ts";
+import { chooseReader, readersToChooseFrom } from "../../cards/choose-reader.ts";
 import { readCps, verifyCpsPin } from "../../cards/cpx/index.ts";
 import { PasserelleError, isPasserelleError } from "../../errors.ts";
 import type { Handlers } from "./types.ts";
 
 export const cpsHandlers: Handlers = {
   "cps.read": async (params, { services }) => {
-    const readerId = chooseReader(services.readers.list(), "cps", params.readerId);
+    const readerId = chooseReader(readersToChooseFrom(services.readers), "cps", params.readerId);
     const result = await services.readers.withCard(readerId, (card) => readCps(card));
     return { readerId, ...result };
   },
@@ -14,7 +14,7 @@ export const cpsHandlers: Handlers = {
     if (services.pinPage.hasPending(origin)) {
       throw new PasserelleError("BUSY", "a PIN request is already pending for this origin");
     }
-    const readerId = chooseReader(services.readers.list(), "cps", params.readerId);
+    const readerId = chooseReader(readersToChooseFrom(services.readers), "cps", params.readerId);
     const started = performance.now();
     const prompt = services.pinPage.promptFor(origin, connection.closed);
     try {

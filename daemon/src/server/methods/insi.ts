@@ -3,7 +3,7 @@
  * same routes as cps.verifyPin, the daemon's own page when needed); in organisation mode the
  * organisation certificate authenticates and no card is needed.
  */
-import { chooseReader } from "../../cards/choose-reader.ts";
+import { chooseReader, readersToChooseFrom } from "../../cards/choose-reader.ts";
 import { createCpsSigner, readCps } from "../../cards/cpx/index.ts";
 import { PasserelleError } from "../../errors.ts";
 import {
@@ -34,7 +34,7 @@ async function callContext(
   // PSC mode: the web app's Pro Santé Connect token, passed on as is (never logged nor stored).
   if (services.insiMode === "psc") return { origin, psc };
   if (services.insiMode !== "card") return { origin };
-  const readerId = chooseReader(services.readers.list(), "cps", cpsReaderId);
+  const readerId = chooseReader(readersToChooseFrom(services.readers), "cps", cpsReaderId);
   const withCard = <T>(operation: Parameters<typeof services.readers.withCard<T>>[1]) =>
     services.readers.withCard(readerId, operation);
   // Cached per insertion by the driver: no APDU after the first read.
@@ -76,7 +76,7 @@ export const insiHandlers: Handlers = {
   "insi.searchWithVitale": async (params, context) => {
     const client = clientOf(context);
     const { services } = context;
-    const vitaleReaderId = chooseReader(services.readers.list(), "vitale", params.readerId);
+    const vitaleReaderId = chooseReader(readersToChooseFrom(services.readers), "vitale", params.readerId);
     const card = await services.readers.withCard(vitaleReaderId, (channel) => services.vitale.read(channel));
     const found = card.beneficiaries.find((beneficiary) => beneficiary.index === params.beneficiaryIndex);
     if (!found) {
