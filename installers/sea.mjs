@@ -6,14 +6,17 @@
 //   node installers/sea.mjs --check-latest     # is there a newer 24.x than the pinned ones?
 //
 // The blob is made by the Linux Node binary of the *same version* as the target (the blob format
-// belongs to a Node version), without code cache or snapshot (those are per platform). Windows:
+// belongs to a Node version), without snapshot, and with V8's code cache (compiled top-level code:
+// the bundle starts without being compiled) only for the targets that say `codeCache` in
+// targets.json: the cache is made by the Linux binary, and a target this machine cannot run could
+// refuse it unseen. Windows:
 // the OpenJS signature is removed first (osslsigncode), since injecting breaks it. macOS: the Node
 // binary's Apple signature is checked before injection (lib/macho-signature.mjs: signed by the
 // OpenJS Foundation, over every page), whatever npm package carried it; injecting breaks that
 // signature too, and install.sh signs the result ad hoc on the Mac. Every npm tarball's integrity is
 // pinned in targets.json. Every output is checked for the SEA fuse: a build that left a plain
 // `node` fails here.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import {
   chmodSync,
   copyFileSync,
@@ -50,6 +53,22 @@ export function assertSeaFuse(file) {
   if (on !== 1 || off !== 0) {
     throw new Error(
       `${file} is not a single executable (SEA fuse on ${on} times, off ${off} times): plain node?`,
+    );
+  }
+}
+
+/** The V8 random seed of the blob maker: fixed, so that the code cache is the same in every build. */
+export const CODE_CACHE_SEED = 1;
+
+/**
+ * A code cache V8 refuses (another V8 version or other flags) costs a warning on every start and
+ * saves nothing: run the executable once (a target with a code cache is one this machine runs).
+ */
+function assertCodeCacheAccepted(executable) {
+  const result = spawnSync(executable, ["--version"], { encoding: "utf8", timeout: 30_000 });
+  if (result.status !== 0 || /code cache/i.test(result.stderr)) {
+    throw new Error(
+      `${executable} --version: exit ${result.status}${result.error ? ` (${result.error.message})` : ""}, ${result.stderr.trim() || "no stderr"}: the code cache is not accepted`,
     );
   }
 }
@@ -118,10 +137,13 @@ export async function buildExecutable(name, { out = path.join(root, "artifacts")
         output: blob,
         disableExperimentalSEAWarning: true,
         useSnapshot: false,
-        useCodeCache: false,
+        useCodeCache: target.codeCache === true,
       }),
     );
-    run(blobMaker, ["--experimental-sea-config", config], { cwd: work });
+    // V8's code cache holds strings hashed with a per-process random seed: a fixed seed makes two
+    // builds give the same bytes. V8 leaves --random-seed out of the flags a cache is checked
+    // against, so the executable (which runs with its own random seed) accepts it.
+    run(blobMaker, [`--random-seed=${CODE_CACHE_SEED}`, "--experimental-sea-config", config], { cwd: work });
 
     const staged = path.join(work, target.executable);
     if (target.format === "pe") {
@@ -137,6 +159,7 @@ export async function buildExecutable(name, { out = path.join(root, "artifacts")
     });
     assertSeaFuse(staged);
     chmodSync(staged, 0o755);
+    if (target.codeCache === true) assertCodeCacheAccepted(staged);
     const executable = path.join(dir, target.executable);
     renameSync(staged, executable);
     const koffi = path.join(dir, "koffi.node");

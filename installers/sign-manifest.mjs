@@ -2,8 +2,9 @@
 // Signs the update manifest that `passerelle version --check` reads (daemon/src/updates/).
 //
 //   node installers/sign-manifest.mjs --generate-key DIR
-//       makes an Ed25519 pair: DIR/update-key.pem (private, mode 0600: keep it offline) and prints
-//       the public key (SPKI, base64) to pin in daemon/src/updates/keys.ts.
+//       makes an Ed25519 pair: DIR/update-key.pem (private, mode 0600: keep it offline) and
+//       DIR/update-key.pub.pem (public), and prints the public key (SPKI, base64). The public key is
+//       the build's input: `npm run package -- --update-key DIR/update-key.pub.pem` pins it.
 //   node installers/sign-manifest.mjs --key DIR/update-key.pem --base-url https://downloads.example/0.2.0/ \
 //       [--artifacts artifacts] [--version V] [--expires-days 30] [--out artifacts/update-manifest.json]
 //       one artefact per installer named in artifacts/SHA256SUMS (the .deb, both MSIs, the macOS
@@ -53,7 +54,12 @@ if (values["generate-key"]) {
   const { privateKey, publicKey } = generateKeyPairSync("ed25519");
   const file = path.join(dir, "update-key.pem");
   writeFileSync(file, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600, flag: "wx" });
+  const publicFile = path.join(dir, "update-key.pub.pem");
+  writeFileSync(publicFile, publicKey.export({ type: "spki", format: "pem" }), { mode: 0o644, flag: "wx" });
   process.stdout.write(`private key: ${file} (keep it offline)\n`);
+  process.stdout.write(
+    `public key file: ${publicFile} (the build input: npm run package -- --update-key ${publicFile})\n`,
+  );
   process.stdout.write(
     `public key (pin it): ${publicKey.export({ type: "spki", format: "der" }).toString("base64")}\n`,
   );

@@ -9,9 +9,16 @@
 //   this machine beside it (dist/koffi.node). `node dist/passerelle.cjs` starts from any folder;
 //   the same bundle is the main script of the single executables (installers/sea.mjs).
 // Same inputs, same bytes: files are embedded in sorted order and nothing carries a date.
+//
+// Options: --update-key FILE (repeatable; or PASSERELLE_UPDATE_KEY=FILE, several separated by ":")
+// pins the release key(s) that `passerelle version --check` verifies update manifests with: the
+// Ed25519 PUBLIC key, as PEM (the update-key.pub.pem of `installers/sign-manifest.mjs
+// --generate-key`) or the SPKI base64 it prints. A private key is refused: it stays offline. Without
+// one the build pins no key and says so (docs/admin-guide.md, "Updates"). --outdir DIR writes the
+// daemon bundle and koffi.node there instead of dist/ (the tests' builds with a test key).
 import { build } from "esbuild";
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, createPublicKey } from "node:crypto";
 import {
   copyFileSync,
   mkdirSync,
@@ -99,10 +106,64 @@ export const KOFFI_VERSION = JSON.parse(
   readFileSync(`${root}node_modules/koffi/package.json`, "utf8"),
 ).version;
 
-async function buildDaemon(sdk) {
+/** The id daemon/src/updates/keys.ts shows a key by (updateKeyId there: keep the two equal). */
+function updateKeyId(spki) {
+  return `sha256:${createHash("sha256").update(Buffer.from(spki, "base64")).digest("hex").slice(0, 16)}`;
+}
+
+/**
+ * The release keys to pin, from --update-key files (or PASSERELLE_UPDATE_KEY): [{id, spki}]. Each
+ * file is an Ed25519 public key, PEM or SPKI base64; anything else stops the build with its name.
+ */
+export function readUpdateKeys(files) {
+  return files.map((file) => {
+    let text;
+    try {
+      text = readFileSync(file, "utf8").trim();
+    } catch (error) {
+      throw new Error(`build: --update-key ${file}: cannot read it (${error.code ?? error.message})`, {
+        cause: error,
+      });
+    }
+    if (/PRIVATE KEY/.test(text)) {
+      throw new Error(
+        `build: --update-key ${file} is a private key: give the public half (update-key.pub.pem); the private key stays offline`,
+      );
+    }
+    let key;
+    try {
+      key = /^-----BEGIN /.test(text)
+        ? createPublicKey(text)
+        : createPublicKey({ key: Buffer.from(text, "base64"), format: "der", type: "spki" });
+    } catch {
+      throw new Error(`build: --update-key ${file} is not a public key (PEM, or SPKI in base64)`);
+    }
+    if (key.asymmetricKeyType !== "ed25519") {
+      throw new Error(`build: --update-key ${file} is a ${key.asymmetricKeyType} key, not Ed25519`);
+    }
+    const spki = key.export({ type: "spki", format: "der" }).toString("base64");
+    return { id: updateKeyId(spki), spki };
+  });
+}
+
+/** --update-key FILE (repeatable), else PASSERELLE_UPDATE_KEY (FILE[:FILE…]). */
+export function updateKeyFiles(argv = process.argv.slice(2), env = process.env) {
+  const files = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--update-key") {
+      if (!argv[i + 1]) throw new Error("build: --update-key needs a FILE");
+      files.push(argv[++i]);
+    } else if (argv[i].startsWith("--update-key=")) files.push(argv[i].slice("--update-key=".length));
+  }
+  if (files.length === 0 && env.PASSERELLE_UPDATE_KEY)
+    files.push(...env.PASSERELLE_UPDATE_KEY.split(path.delimiter).filter(Boolean));
+  return files;
+}
+
+async function buildDaemon(sdk, { outdir = `${root}dist`, updateKeys = [] } = {}) {
   const embedded = embeddedModule(sdk);
   const runtimeDir = path.join(root, "daemon/src/runtime");
-  const outfile = `${root}dist/passerelle.cjs`;
+  const outfile = path.join(outdir, "passerelle.cjs");
   const result = await build({
     entryPoints: [`${root}daemon/src/cli/main.ts`],
     outfile,
@@ -113,8 +174,11 @@ async function buildDaemon(sdk) {
     // Runs on the machine's Node (20 or later) as a bundle and on Node 24 inside the executables.
     target: ["node20"],
     sourcemap: false,
-    minify: false,
-    keepNames: true,
+    // Whitespace and comments only: names stay, so stack traces stay readable. Without comments the
+    // source is ASCII, which V8 keeps as one byte per character (one non-Latin-1 character in a comment
+    // made the whole 3.7 MB source a two-byte string), and a smaller source is compiled sooner.
+    minifyWhitespace: true,
+    charset: "ascii",
     legalComments: "eof",
     logLevel: "warning",
     // ws tries these optional native speed-ups and does without them.
@@ -123,6 +187,7 @@ async function buildDaemon(sdk) {
     define: {
       "import.meta.url": "__passerelle_import_meta_url",
       PASSERELLE_KOFFI_VERSION: JSON.stringify(KOFFI_VERSION),
+      PASSERELLE_UPDATE_KEYS_JSON: JSON.stringify(JSON.stringify(updateKeys)),
     },
     banner: {
       js: 'var __passerelle_import_meta_url = require("node:url").pathToFileURL(__filename).href;',
@@ -141,11 +206,27 @@ async function buildDaemon(sdk) {
   });
   // The entry's own hashbang asks for tsx (development); the bundle is plain JavaScript.
   const code = result.outputFiles[0].text.replace(/^#!.*\n/, "#!/usr/bin/env node\n");
+  // esbuild escapes strings but not regular expression literals: write those with \uXXXX escapes.
+  // eslint-disable-next-line no-control-regex -- every ASCII character is allowed, controls included
+  const wide = /[^\x00-\x7f]/.exec(code);
+  if (wide) {
+    throw new Error(
+      `build: the bundle must be ASCII (V8 would hold it as a two-byte string), found U+${wide[0]
+        .codePointAt(0)
+        .toString(16)
+        .toUpperCase()
+        .padStart(4, "0")} in …${code.slice(Math.max(0, wide.index - 60), wide.index + 20)}…`,
+    );
+  }
   writeAtomically(outfile, code);
+  // Said when a key is pinned; a build without one stays quiet here (development, the demo):
+  // `npm run package` says it, and so do the build's `version --check` and `doctor`.
+  if (updateKeys.length > 0)
+    process.stderr.write(`build: update key pinned: ${updateKeys.map((key) => key.id).join(", ")}\n`);
   const native = koffiNativeFile();
   try {
-    copyFileSync(native, `${root}dist/koffi.node.${process.pid}.tmp`);
-    renameSync(`${root}dist/koffi.node.${process.pid}.tmp`, `${root}dist/koffi.node`);
+    copyFileSync(native, path.join(outdir, `koffi.node.${process.pid}.tmp`));
+    renameSync(path.join(outdir, `koffi.node.${process.pid}.tmp`), path.join(outdir, "koffi.node"));
   } catch {
     process.stderr.write(
       `build: koffi's native file for ${process.platform}-${process.arch} not found (${native}); ` +
@@ -243,7 +324,16 @@ export function packSdk() {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  let updateKeys;
+  try {
+    updateKeys = readUpdateKeys(updateKeyFiles());
+  } catch (error) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(2);
+  }
+  const at = process.argv.indexOf("--outdir");
+  const outdir = at === -1 ? `${root}dist` : path.resolve(process.argv[at + 1] ?? "");
   const sdk = await buildSdk();
   if (!process.argv.includes("--no-pack")) packSdk();
-  if (!process.argv.includes("--sdk-only")) await buildDaemon(sdk);
+  if (!process.argv.includes("--sdk-only")) await buildDaemon(sdk, { outdir, updateKeys });
 }

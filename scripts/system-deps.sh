@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The Debian/Ubuntu packages the test suite needs: the real PC/SC stack with virtual readers,
-# independent judges (openssl, xmlsec1, OpenSC; rpm2cpio and cpio unpack the ANS Cryptolib), and a real browser. Installs them when run as root
+# independent judges (openssl, xmlsec1, OpenSC; rpm2cpio and cpio unpack the ANS Cryptolib; file, which the
+# macOS install.sh asks for the executable's CPU), and a real browser. Installs them when run as root
 # (CI, containers); otherwise stops at once and prints the exact command to run.
 set -euo pipefail
 
-PACKAGES=(pcscd libpcsclite1 vsmartcard-vpcd pcsc-tools opensc openssl xmlsec1 libxml2-utils chromium libnss3-tools ca-certificates rpm2cpio cpio cardpeek cardpeek-data)
+PACKAGES=(pcscd libpcsclite1 vsmartcard-vpcd pcsc-tools opensc openssl xmlsec1 libxml2-utils chromium libnss3-tools ca-certificates rpm2cpio cpio cardpeek cardpeek-data file)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

@@ -5,7 +5,14 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { AllowlistPolicy, GrantStore, PairingPolicy, type AccessPolicy } from "./access/index.ts";
+import {
+  AllowlistPolicy,
+  DENIAL_COOLDOWN_MS,
+  DenialStore,
+  GrantStore,
+  PairingPolicy,
+  type AccessPolicy,
+} from "./access/index.ts";
 import { createLogger, type Logger } from "./audit/logger.ts";
 import { configWarnings, type DaemonConfig } from "./config/config.ts";
 import { createReaders, NoReaders, throttledDiagnostics, type Readers } from "./pcsc/index.ts";
@@ -212,6 +219,7 @@ async function start(
         enabled: true,
         localhostHttp: config.pairing.localhostHttp,
         store: new GrantStore(config.dataDir),
+        denials: new DenialStore(config.dataDir, { cooldownMs: DENIAL_COOLDOWN_MS }),
         audit,
         logger,
         consentPageUrl: () => (server ? `${server.selfOrigins[0]}/consent.html` : null),

@@ -26,6 +26,7 @@ export function buildMacTarball({ artifacts = path.join(root, "artifacts"), vers
       [path.join(artifacts, `darwin-${arch}`, "passerelle"), "passerelle", 0o755],
       [path.join(artifacts, `darwin-${arch}`, "koffi.node"), "koffi.node", 0o644],
       [path.join(here, "fr.passerelle.daemon.plist"), "fr.passerelle.daemon.plist", 0o644],
+      [path.join(here, "fr.passerelle.trust.plist"), "fr.passerelle.trust.plist", 0o644],
       [path.join(here, "install.sh"), "install.sh", 0o755],
       [path.join(here, "uninstall.sh"), "uninstall.sh", 0o755],
       [path.join(here, "..", "linux", "config.json"), "config.json", 0o644],

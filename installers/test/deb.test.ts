@@ -3,7 +3,8 @@
  * chrootless with DPKG_ROOT): install, the user unit verified by systemd-analyze, the installed
  * executable reading a virtual CPS through the real pcscd, the trust seam filling a real NSS
  * database, an upgrade that keeps the administrator's policy, and a purge that leaves nothing.
- * The README's Debian install line is this package; tested here with dpkg in a throwaway root, not apt.
+ * The README's Debian install line names this package; apt.test.ts runs that line, with apt, in a
+ * clean Debian 12 root.
  * Needs `npm run package` first (artifacts/), root, pcscd + vsmartcard-vpcd, certutil.
  */
 import assert from "node:assert/strict";

@@ -5,7 +5,9 @@
  * Foundation (checked page by page, and shown to fail on a changed byte); the blob inside the arm64
  * executable run on Linux by the Node of the same version; a LaunchAgent that starts at login and
  * restarts on failure only; install/uninstall scripts that parse; a tarball per CPU holding them
- * with the right modes. Running it, signing and notarising need a Mac (installers/README.md).
+ * with the right modes; the README's macOS line, as written, installing the right one (the Mac's tools
+ * as recording stubs, test/helpers/macos-stubs.ts). Running it, signing and notarising need a Mac
+ * (installers/README.md).
  * Needs `npm run package` first, python3, file, openssl.
  */
 import assert from "node:assert/strict";
@@ -17,6 +19,7 @@ import path from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { httpGet, startProgram } from "../../test/helpers/program.ts";
+import { addTerminalStubs, macEnv, macStubs, SIGNED_MARK } from "../../test/helpers/macos-stubs.ts";
 // @ts-expect-error -- a plain JavaScript build script without types
 import { assertSeaFuse, SEA_FUSE, TARGETS } from "../sea.mjs";
 // @ts-expect-error -- a plain JavaScript build script without types
@@ -194,7 +197,7 @@ test("the LaunchAgent starts Passerelle at login in the GUI session and restarts
   assert.equal(plist["LimitLoadToSessionType"], "Aqua");
   const install = readFileSync(path.join(HERE, "install.sh"), "utf8");
   assert.ok(
-    install.includes('dir="/Library/Application Support/Passerelle"'),
+    install.includes('dir="$root/Library/Application Support/Passerelle"'),
     "install.sh installs where the plist points",
   );
   for (const file of ["install.sh", "uninstall.sh"]) {
@@ -212,6 +215,7 @@ for (const arch of ["x64", "arm64"])
       ["-rwxr-xr-x", "passerelle"],
       ["-rw-r--r--", "koffi.node"],
       ["-rw-r--r--", "fr.passerelle.daemon.plist"],
+      ["-rw-r--r--", "fr.passerelle.trust.plist"],
       ["-rwxr-xr-x", "install.sh"],
       ["-rwxr-xr-x", "uninstall.sh"],
       ["-rw-r--r--", "config.json"],
@@ -230,3 +234,45 @@ for (const arch of ["x64", "arm64"])
       `the ${arch} executable`,
     );
   });
+
+test("the README's macOS line, as written, unpacks and installs the tarball of this Mac's CPU", () => {
+  const readme = readFileSync(path.join(REPO, "README.md"), "utf8");
+  const line = /^```zsh\n(.*macos.*)$/m.exec(readme)?.[1];
+  assert.ok(line, "README: the macOS line in a zsh block");
+  const command = line.replace(/\s+#.*$/, "");
+  for (const [arm64, arch] of [
+    [true, "arm64"],
+    [false, "x64"],
+  ] as const) {
+    const work = mkdtempSync(path.join(scratch, `readme-${arch}-`));
+    for (const a of ["x64", "arm64"])
+      copyFileSync(
+        path.join(ARTIFACTS, `passerelle-${VERSION}-macos-${a}.tar.gz`),
+        path.join(work, `passerelle-${VERSION}-macos-${a}.tar.gz`),
+      );
+    const root = mkdtempSync(path.join(scratch, "root-"));
+    const stubs = macStubs(mkdtempSync(path.join(scratch, "stubs-")));
+    addTerminalStubs(stubs);
+    const ran = spawnSync("bash", ["-c", command], {
+      cwd: work,
+      encoding: "utf8",
+      timeout: 120_000,
+      env: macEnv(stubs, root, { arm64, consoleUid: 501, loggedIn: [501] }),
+    });
+    assert.equal(ran.status, 0, `${command}\n${ran.stdout}${ran.stderr}`);
+    const installed = readFileSync(path.join(root, "Library/Application Support/Passerelle/passerelle"));
+    const built = readFileSync(path.join(ARTIFACTS, `darwin-${arch}`, "passerelle"));
+    assert.ok(
+      installed.equals(Buffer.concat([built, Buffer.from(SIGNED_MARK)])),
+      `the ${arch} executable, signed`,
+    );
+    const record = stubs.take();
+    assert.ok(record.includes("uname [-m]"), record.join("\n"));
+    assert.ok(
+      record.some(
+        (entry) =>
+          entry.startsWith("launchctl [bootstrap] [gui/501]") && entry.includes("fr.passerelle.trust.plist"),
+      ),
+    );
+  }
+});

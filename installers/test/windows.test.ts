@@ -169,6 +169,11 @@ test("per-machine MSI: msiexec /qn CONFIGFILE=… starts every user with that po
     regQuery(run),
     /Passerelle\s+REG_SZ\s+"C:\\Program Files\\Passerelle\\passerelle\.exe" start --config "C:\\policy\\passerelle\.json"/,
   );
+  // Each user's CA, made by their daemon, is trusted at their logon (the user's Root store).
+  assert.match(
+    regQuery(run),
+    /PasserelleTrust\s+REG_SZ\s+"C:\\Program Files\\Passerelle\\passerelle\.exe" trust install --wait 60/,
+  );
   assert.equal(wine(["msiexec", "/x", msi, "/qn"]).status, 0);
   assert.ok(!existsSync(drive("C:\\Program Files\\Passerelle")), "Program Files folder removed");
   assert.doesNotMatch(regQuery(run), /Passerelle/);

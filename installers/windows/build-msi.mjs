@@ -12,8 +12,10 @@
 //       asks the user to confirm, once; idempotent, so an upgrade says "already installed"), and
 //       `trust uninstall` at uninstall, not in an upgrade's removal of the older version (msiexec
 //       sets UPGRADINGPRODUCTCODE there; wine's does not, so under wine an upgrade drops the trust);
-//   per-machine: no user has a CA at install time; uninstall takes every Passerelle CA out of
-//       the machine's Root store (`trust uninstall --machine --every-ca`, elevated), where an
+//   per-machine: no user has a CA at install time: the HKLM Run value PasserelleTrust runs
+//       `passerelle trust install --wait 60` at every user's logon (trusts the CA that user's
+//       daemon made: Windows asks once, at the first logon; as the macOS LaunchAgent does); its
+//       uninstall takes every Passerelle CA out of the machine's Root store (`trust uninstall --machine --every-ca`, elevated), where an
 //       administrator may have put some with `passerelle trust install --machine`.
 // wixl (0.101) places `Before=` custom actions at sequence 1, always puts RemoveExistingProducts
 // last (after InstallFinalize, ignoring MajorUpgrade/@Schedule): the actions here are `After=`.
@@ -124,7 +126,13 @@ ${
       <Component Id="RunAtLogon" Guid="${ids.run}" Win64="yes">
         <RegistryValue Root="${perUser ? "HKCU" : "HKLM"}" Key="Software\\Microsoft\\Windows\\CurrentVersion\\Run"
                        Name="Passerelle" Type="string" Value="${escape(run)}" KeyPath="yes" />
-      </Component>
+${
+  perUser
+    ? ""
+    : `        <RegistryValue Root="HKLM" Key="Software\\Microsoft\\Windows\\CurrentVersion\\Run"
+                       Name="PasserelleTrust" Type="string" Value="${escape(`"[INSTALLDIR]passerelle.exe" trust install --wait 60`)}" />
+`
+}      </Component>
     </DirectoryRef>
 ${
   perUser

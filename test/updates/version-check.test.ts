@@ -4,16 +4,20 @@
  * installers/sign-manifest.mjs with a test key (PASSERELLE_UPDATE_TEST_KEY, honoured from the source
  * tree only). Up to date, available, and every refusal with its kind and exit code: tampered, wrong
  * key, downgrade, expired, garbage, too large, HTTP error, timeout, an untrusted server, an http://
- * URL; and the built bundle ignores the test key (the pin cannot be widened on an installed machine).
- * The commands and exit codes are those of docs/admin-guide.md, "Updates".
+ * URL. And the release key as a build input, end to end: a bundle built with `--update-key` (the
+ * test key's public half) verifies that key's manifests and refuses others, whatever
+ * PASSERELLE_UPDATE_TEST_KEY says (the pin cannot be widened on an installed machine); a bundle built
+ * without a key says so (exit 13) before fetching anything, and so does `doctor`; the build refuses
+ * a private key. The commands and exit codes are those of docs/admin-guide.md, "Updates".
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import { after, before, test } from "node:test";
 import { cliCommand, REPO_ROOT } from "../helpers/daemon.ts";
 import { DAEMON_VERSION } from "../../daemon/src/version.ts";
@@ -24,6 +28,10 @@ const CLI_TIMEOUT_MS = 60_000;
 let server: https.Server;
 let port = 0;
 let testKey = "";
+/** Bundles built for this file into dir: one pinning the test key, one pinning none. */
+const keyedBundle = path.join(dir, "keyed/passerelle.cjs");
+const keylessBundle = path.join(dir, "keyless/passerelle.cjs");
+const BUILD = path.join(REPO_ROOT, "scripts/build.mjs");
 const pages = new Map<string, string>();
 
 function openssl(...args: string[]): void {
@@ -156,6 +164,27 @@ before(() => {
   );
 });
 
+before(async () => {
+  // The release key as a build input: the test key's public half pinned in one bundle, none in the other.
+  const build = promisify(execFile);
+  const options = { cwd: REPO_ROOT, timeout: 180_000, env: { ...process.env, PASSERELLE_UPDATE_KEY: "" } };
+  await Promise.all([
+    build(
+      process.execPath,
+      [
+        BUILD,
+        "--no-pack",
+        "--outdir",
+        path.dirname(keyedBundle),
+        "--update-key",
+        path.join(dir, "key/update-key.pub.pem"),
+      ],
+      options,
+    ),
+    build(process.execPath, [BUILD, "--no-pack", "--outdir", path.dirname(keylessBundle)], options),
+  ]);
+});
+
 after(() => {
   server?.closeAllConnections();
   server?.close();
@@ -254,10 +283,15 @@ test("refused manifests: one line with the kind, exit 12 — tampered, wrong key
   });
 });
 
-test("without the test key the pinned key alone refuses the test-signed manifest", async () => {
-  const result = await check("/newer.json", { key: null });
-  assert.equal(result.status, 12);
-  assert.match(result.stderr, /\(bad-signature\)/);
+test("the source tree pins no key: without the test key, exit 13 (no-key) before any fetch", async () => {
+  // /slow never answers: a check that fetched would end in a timeout (exit 11) instead.
+  const result = await check("/slow", { key: null, timeoutMs: 5000 });
+  assert.equal(result.status, 13, result.stderr);
+  assert.equal(result.stdout, "");
+  assert.match(
+    result.stderr,
+    /^passerelle: update check failed \(no-key\): this build pins no update key \(it was built without --update-key\)/,
+  );
 });
 
 test("cannot fetch: exit 11 — too large, HTTP 404, no answer in time, a server this machine does not trust", async () => {
@@ -283,10 +317,76 @@ test("an http:// manifest URL is refused by the configuration (exit 4)", async (
   assert.match(plain.stderr, /updates\.manifestUrl: an https:\/\/ URL without credentials/);
 });
 
-test("the built bundle ignores PASSERELLE_UPDATE_TEST_KEY: the pin holds on an installed machine", async (t) => {
-  const bundle = path.join(REPO_ROOT, "dist/passerelle.cjs");
-  if (!existsSync(bundle)) return t.skip("no dist/passerelle.cjs (npm run build)");
-  const result = await check("/newer.json", { argv: [bundle] });
+test("a bundle built with --update-key verifies that key's manifests and refuses another key's", async () => {
+  const [newer, current, wrong] = await Promise.all([
+    check("/newer.json", { argv: [keyedBundle], key: null }),
+    check("/current.json", { argv: [keyedBundle], key: null }),
+    check("/wrong-key.json", { argv: [keyedBundle], key: null }),
+  ]);
+  assert.equal(newer.status, 10, newer.stdout + newer.stderr);
+  assert.match(newer.stdout, /^available: passerelle 9\.9\.9 /);
+  assert.equal(current.status, 0, current.stderr);
+  assert.equal(wrong.status, 12, wrong.stderr);
+  assert.match(wrong.stderr, /\(bad-signature\)/);
+});
+
+test("a build ignores PASSERELLE_UPDATE_TEST_KEY: another key's manifest stays refused with that key in it", async () => {
+  const otherPublic = readFileSync(path.join(dir, "other-key/update-key.pub.pem"), "utf8");
+  const spki = otherPublic.replace(/-----[^-]+-----|\s/g, "");
+  const result = await check("/wrong-key.json", { argv: [keyedBundle], key: spki });
   assert.equal(result.status, 12, result.stdout + result.stderr);
   assert.match(result.stderr, /\(bad-signature\)/);
+});
+
+test("a bundle built without a key: version --check exit 13, doctor warns, and fails when a manifest URL is set", async () => {
+  const result = await check("/newer.json", { argv: [keylessBundle] });
+  assert.equal(result.status, 13, result.stdout + result.stderr);
+  assert.match(result.stderr, /\(no-key\): this build pins no update key/);
+
+  const doctor = (bundle: string, config: unknown) => {
+    const file = path.join(dir, `doctor-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(file, JSON.stringify(config));
+    return spawnSync(
+      process.execPath,
+      [bundle, "doctor", "--simulate", "--config", file, "--data-dir", path.join(dir, "doctor-data")],
+      { cwd: REPO_ROOT, encoding: "utf8", timeout: CLI_TIMEOUT_MS },
+    );
+  };
+  const updates = { updates: { manifestUrl: `https://localhost:${port}/newer.json` } };
+  const keyless = doctor(keylessBundle, {});
+  assert.match(
+    keyless.stdout,
+    /^warn updates this build pins no update key \(built without --update-key\): version --check refuses every manifest; no updates\.manifestUrl$/m,
+  );
+  const keylessConfigured = doctor(keylessBundle, updates);
+  assert.equal(keylessConfigured.status, 1, keylessConfigured.stdout);
+  assert.match(keylessConfigured.stdout, /^FAIL updates this build pins no update key .*; manifest https:/m);
+  const keyed = doctor(keyedBundle, updates);
+  assert.match(
+    keyed.stdout,
+    new RegExp(
+      `^ok {3}updates update key sha256:[0-9a-f]{16} pinned; manifest https://localhost:${port}/`,
+      "m",
+    ),
+  );
+});
+
+test("the build refuses a private key, or a file that is not an Ed25519 public key, before building", () => {
+  const run = (file: string) =>
+    spawnSync(
+      process.execPath,
+      [BUILD, "--no-pack", "--outdir", path.join(dir, "never"), "--update-key", file],
+      {
+        cwd: REPO_ROOT,
+        encoding: "utf8",
+        timeout: CLI_TIMEOUT_MS,
+      },
+    );
+  const privateKey = run(path.join(dir, "key/update-key.pem"));
+  assert.equal(privateKey.status, 2);
+  assert.match(privateKey.stderr, /is a private key: give the public half/);
+  const notKey = run(path.join(dir, "ca.pem"));
+  assert.equal(notKey.status, 2);
+  assert.match(notKey.stderr, /is not a public key|not Ed25519/);
+  assert.equal(existsSync(path.join(dir, "never")), false, "nothing built");
 });

@@ -10,6 +10,7 @@ export {
   type PairingControl,
   type PairingOptions,
 } from "./pairing-policy.ts";
+export { DenialStore, DenialStoreError, MAX_DENIALS, denialsFile, type Denial } from "./denial-store.ts";
 export { CONSENT_LIMITS, CONSENT_TIMEOUT_MS, type ConsentLimits } from "./consent.ts";
 export {
   GrantStore,

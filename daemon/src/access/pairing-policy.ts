@@ -11,7 +11,8 @@
  *   and answers at once `{access:"pending", pairingCode}`; the user's decision comes as
  *   `access.changed` (`granted`, `denied`), and `none` when nobody decided in time.
  * - A denial on the consent page is remembered for DENIAL_COOLDOWN_MS (the app's later requests are
- *   answered `denied` without a page); revocation (`passerelle access revoke`, the daemon's page)
+ *   answered `denied` without a page), across a restart too when a DenialStore is given
+ *   (`<data dir>/access/denials.json`: a damaged one is one log line and no memory from it); revocation (`passerelle access revoke`, the daemon's page)
  *   sends `access.changed {access:"none"}`: the connections stay open, downgraded to the pre-access
  *   methods, their subscriptions dropped.
  *
@@ -25,6 +26,7 @@ import type { Logger } from "../audit/logger.ts";
 import { PasserelleError } from "../errors.ts";
 import type { AccessPolicy } from "./access-policy.ts";
 import { ConsentRequests, type ConsentLimits, type PendingConsent } from "./consent.ts";
+import type { DenialStore } from "./denial-store.ts";
 import { GRANTS_FILE_NAME, GrantStoreError, type Grant, type GrantStore } from "./grant-store.ts";
 
 /** How long a denial on the consent page stands before the app may ask again. */
@@ -52,6 +54,8 @@ export interface PairingOptions {
   /** Development: `http://localhost:*` and `http://127.0.0.1:*` may pair too. */
   readonly localhostHttp: boolean;
   readonly store: GrantStore;
+  /** Where denials are kept across a restart; absent: in memory only. */
+  readonly denials?: DenialStore;
   readonly audit: AuditSink;
   readonly logger: Logger;
   /** The consent page's address without the token (`https://localhost:<port>/consent.html`). */
@@ -96,6 +100,8 @@ export class PairingPolicy implements AccessPolicy, PairingControl {
   #grants = new Map<string, Grant>();
   /** The grants file could not be read: nothing paired, nothing written over it. */
   #storeProblem: string | null = null;
+  /** The denials file cannot be used (damaged, unwritable): said once, never written over. */
+  #denialsProblem = false;
   #watcher: FSWatcher | null = null;
   #reloadTimer: ReturnType<typeof setTimeout> | null = null;
 
@@ -112,6 +118,7 @@ export class PairingPolicy implements AccessPolicy, PairingControl {
       onExpire: (consent) => void this.#expired(consent),
     });
     this.#load();
+    this.#loadDenials();
     if (options.watch ?? true) this.#watch();
   }
 
@@ -263,6 +270,36 @@ export class PairingPolicy implements AccessPolicy, PairingControl {
     }
     this.#denials.delete(origin);
     this.#denials.set(origin, this.#now());
+    this.#keepDenials((store) => store.add(origin));
+  }
+
+  /** The denials that still stand from before a restart; a damaged file: one line, no memory. */
+  #loadDenials(): void {
+    const store = this.#options.denials;
+    if (!store) return;
+    try {
+      for (const denial of store.list()) this.#denials.set(denial.origin, Date.parse(denial.deniedAt));
+    } catch (error) {
+      this.#denialsProblem = true;
+      this.#options.logger.error(
+        "denials file unreadable: no earlier denial is remembered, and it is not written over",
+        { error: error instanceof Error ? error.message : String(error) },
+      );
+    }
+  }
+
+  /** Writes a change of the denials to their file; a failure is said once (memory still holds it). */
+  #keepDenials(change: (store: DenialStore) => void): void {
+    const store = this.#options.denials;
+    if (!store || this.#denialsProblem) return;
+    try {
+      change(store);
+    } catch (error) {
+      this.#denialsProblem = true;
+      this.#options.logger.error("cannot keep denials across a restart: they stand in memory only", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
 
   async #expired(consent: PendingConsent): Promise<void> {

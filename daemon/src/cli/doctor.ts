@@ -1,11 +1,15 @@
 /**
- * `passerelle doctor`: what a technician runs when something does not work. Checks the
- * configuration, the data folder, the local CA, PC/SC and the readers, INSi's configuration and
- * whether the daemon answers, and says what is missing in one line each. Exit 0 when nothing is
- * wrong (warnings allowed), 1 otherwise. It never prints personal data: it reads no card.
+ * `passerelle doctor`: what a technician runs when something does not work, on one screen, one line
+ * per finding: the configuration, the data folder, the local CA and whether each trust store has
+ * it, the allowed origins, the port (this user's daemon on it, free, or held by whom), PC/SC and
+ * each reader with its card (recognised by its ATR only), INSi's configuration, a TLS handshake
+ * with the INSi endpoint using the configured credentials (no INSi call: probe.ts), the clock skew
+ * against that server, and the update key. Exit 0 when nothing is wrong (warnings allowed), 1
+ * otherwise. It never prints personal data: it reads nothing from a card.
  */
 import { X509Certificate } from "node:crypto";
 import { accessSync, constants, existsSync, mkdirSync, readFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
 import {
@@ -16,9 +20,20 @@ import {
   type DaemonConfig,
 } from "../config/config.ts";
 import { GrantStore, GrantStoreError } from "../access/index.ts";
+import { recognizeCard } from "../cards/recognize.ts";
 import { insiConfigProblems, insiConfigWarnings } from "../insi/config.ts";
-import { createInsiClient } from "../insi/index.ts";
-import { createSystemBackend } from "../pcsc/binding/koffi-backend.ts";
+import { createInsiClient, probeInsiEndpoint } from "../insi/index.ts";
+import { ASSERTION_CLOCK_SKEW_SECONDS } from "../insi/assertion-ps.ts";
+import { describeHolder, findOwnInstance, findPortHolder, freePorts, ownUid } from "../instance/index.ts";
+import { createSystemBackend } from "../pcsc/index.ts";
+import {
+  SCARD_STATE_EMPTY,
+  SCARD_STATE_MUTE,
+  SCARD_STATE_PRESENT,
+  SCARD_STATE_UNAWARE,
+} from "../pcsc/constants.ts";
+import { trust } from "../tls/trust-store.ts";
+import { trustedUpdateKeys } from "../updates/index.ts";
 
 type Level = "ok" | "warn" | "fail";
 interface Finding {
@@ -111,7 +126,28 @@ async function checkPcsc(config: DaemonConfig): Promise<Finding[]> {
       const readers = await withTimeout(context.listReaders(), PCSC_CHECK_TIMEOUT_MS, "PC/SC");
       if (readers.length === 0)
         return [{ level: "warn", topic: "pcsc", text: "PC/SC runs but no reader is connected" }];
-      return readers.map((name) => ({ level: "ok" as const, topic: "pcsc", text: `reader: ${name}` }));
+      // The readers' current state at once (UNAWARE): card present or not, and its ATR.
+      const states = await withTimeout(
+        context.getStatusChange(
+          readers.map((reader) => ({ reader, currentState: SCARD_STATE_UNAWARE })),
+          PCSC_CHECK_TIMEOUT_MS,
+        ),
+        PCSC_CHECK_TIMEOUT_MS + 1000,
+        "PC/SC",
+      );
+      return [
+        {
+          level: "ok",
+          topic: "pcsc",
+          text: `PC/SC service reachable, ${readers.length} reader(s)`,
+        },
+        ...readers.map((name) =>
+          readerFinding(
+            name,
+            states.find((state) => state.reader === name),
+          ),
+        ),
+      ];
     } finally {
       await context.release().catch(() => undefined);
     }
@@ -124,6 +160,149 @@ async function checkPcsc(config: DaemonConfig): Promise<Finding[]> {
       },
     ];
   }
+}
+
+/** One reader: its card by the ATR's card-table entry (nothing is read from the card). */
+function readerFinding(name: string, state: { eventState: number; atr: Uint8Array } | undefined): Finding {
+  const flags = state?.eventState ?? 0;
+  if (state === undefined || flags & SCARD_STATE_EMPTY || !(flags & SCARD_STATE_PRESENT))
+    return { level: "ok", topic: "pcsc", text: `reader: ${name}: no card` };
+  if (flags & SCARD_STATE_MUTE)
+    return {
+      level: "warn",
+      topic: "pcsc",
+      text: `reader: ${name}: a card that does not answer (mute): take it out, check its side, put it back`,
+    };
+  const card = recognizeCard(state.atr);
+  if (card.type === "unknown")
+    return {
+      level: "warn",
+      topic: "pcsc",
+      text: `reader: ${name}: a card Passerelle does not know (ATR ${Buffer.from(state.atr).toString("hex").toUpperCase()})`,
+    };
+  return { level: "ok", topic: "pcsc", text: `reader: ${name}: ${card.label} (${card.type})` };
+}
+
+/**
+ * The port: this user's daemon running on it (found as `start` finds it), or free for it, or held
+ * by another program (named as `start` would name it, which would then exit 3).
+ */
+async function checkPort(config: DaemonConfig): Promise<Finding[]> {
+  if (config.port === 0) return [{ level: "ok", topic: "port", text: "port 0: any free port (tests)" }];
+  const ports: number[] = [];
+  for (let port = config.port; port <= config.lastPort; port++) ports.push(port);
+  const range = ports.length > 1 ? `${ports[0]}-${ports[ports.length - 1]}` : String(ports[0]);
+  const own = await findOwnInstance(ports, config.dataDir);
+  if (own)
+    return [
+      {
+        level: "ok",
+        topic: "port",
+        text: `Passerelle${own.version ? ` ${own.version}` : ""} runs for this user on port ${own.port}${own.pid ? ` (pid ${own.pid})` : ""}`,
+      },
+    ];
+  const free = await freePorts(ports);
+  if (free.length > 0) {
+    const taken = ports.filter((port) => !free.includes(port) && port < (free[0] ?? 0));
+    return [
+      {
+        level: "ok",
+        topic: "port",
+        text: `port ${free[0]} is free for the daemon (of ${range}; not running for this user now)`,
+      },
+      ...(await Promise.all(taken.map((port) => findPortHolder(port, ownUid())))).map((holder) => ({
+        level: "ok" as const,
+        topic: "port",
+        text: `${describeHolder(holder)} (skipped)`,
+      })),
+    ];
+  }
+  const holders = await Promise.all(ports.map((port) => findPortHolder(port, ownUid())));
+  return holders.map((holder) => ({
+    level: "fail" as const,
+    topic: "port",
+    text: `${describeHolder(holder)}: the daemon cannot start (exit 3)`,
+  }));
+}
+
+/** Whether each trust store the browsers read holds the current local CA (trust status). */
+function checkTrust(config: DaemonConfig): Finding[] {
+  if (config.plaintext) return [];
+  const caFile = path.join(config.dataDir, "tls", "passerelle-local-ca.pem");
+  if (!existsSync(caFile)) return [];
+  let caPem: string;
+  try {
+    caPem = readFileSync(caFile, "utf8");
+  } catch {
+    return [];
+  }
+  const results = trust("status", { caPem, caFile, home: os.homedir() });
+  if (results.length === 0)
+    return [
+      { level: "warn", topic: "trust", text: "no trust store found: browsers will refuse wss://localhost" },
+    ];
+  const findings = results.map((result): Finding => {
+    const trusted = result.outcome === "installed" || result.outcome === "already installed";
+    return {
+      level: trusted ? "ok" : "warn",
+      topic: "trust",
+      text: `${result.store}: ${trusted ? "trusts the local CA" : result.outcome}${result.detail ? ` (${result.detail})` : ""}${trusted ? "" : ": passerelle trust install"}`,
+    };
+  });
+  if (!findings.some((finding) => finding.level === "ok"))
+    findings.push({
+      level: "fail",
+      topic: "trust",
+      text: "no store trusts the local CA: browsers refuse wss://localhost (passerelle trust install)",
+    });
+  return findings;
+}
+
+/** Clock skew against INSi's server; beyond the assertion's tolerated skew INSi would refuse it. */
+function skewFinding(skewMs: number | undefined, host: string): Finding {
+  if (skewMs === undefined)
+    return { level: "warn", topic: "clock", text: `${host} sent no Date: clock skew not measured` };
+  const seconds = Math.round(skewMs / 1000);
+  const text = `this workstation's clock is ${Math.abs(seconds)} s ${seconds > 0 ? "behind" : "ahead of"} ${host}`;
+  if (Math.abs(seconds) > ASSERTION_CLOCK_SKEW_SECONDS)
+    return {
+      level: "fail",
+      topic: "clock",
+      text: `${text}: more than the ${ASSERTION_CLOCK_SKEW_SECONDS} s the INSi assertions allow; set the clock (NTP)`,
+    };
+  if (Math.abs(seconds) > ASSERTION_CLOCK_SKEW_SECONDS / 2)
+    return {
+      level: "warn",
+      topic: "clock",
+      text: `${text}: close to the ${ASSERTION_CLOCK_SKEW_SECONDS} s allowed`,
+    };
+  return { level: "ok", topic: "clock", text: Math.abs(seconds) <= 1 ? `in step with ${host} (±1 s)` : text };
+}
+
+/** The TLS handshake with the INSi endpoint, with the configured credentials, and the clock skew. */
+async function checkInsiEndpoint(config: DaemonConfig, configOk: boolean): Promise<Finding[]> {
+  if (config.simulate) return [];
+  if (!config.insi || !configOk)
+    return [{ level: "warn", topic: "clock", text: "not checked: no usable INSi endpoint to compare with" }];
+  const probe = await probeInsiEndpoint(config.insi);
+  if (probe === null) return [];
+  const host = new URL(probe.url).host;
+  if (!probe.ok)
+    return [
+      { level: "fail", topic: "insi", text: `TLS with ${host}: ${probe.problem ?? "failed"}` },
+      { level: "warn", topic: "clock", text: "not checked: the INSi endpoint did not answer" },
+    ];
+  const certificate = probe.serverCertificate
+    ? `; server ${probe.serverCertificate.subject}, valid until ${new Date(probe.serverCertificate.validTo).toISOString().slice(0, 10)}`
+    : "";
+  return [
+    {
+      level: "ok",
+      topic: "insi",
+      text: `TLS with ${host}: ${probe.protocol ?? "TLS"}${probe.clientCertificate ? ", this workstation's certificate accepted" : ""}${certificate} (no INSi call)`,
+    },
+    skewFinding(probe.skewMs, host),
+  ];
 }
 
 function checkInsi(config: DaemonConfig): Finding[] {
@@ -201,6 +380,31 @@ function checkAccess(config: DaemonConfig): Finding[] {
   ];
 }
 
+/**
+ * The update check's pinned key: a build made without --update-key can verify no manifest. That is
+ * a warning, and a failure when the policy configures a manifest URL that can then never verify.
+ */
+function checkUpdates(config: DaemonConfig): Finding[] {
+  const keys = trustedUpdateKeys();
+  const where = config.updates ? `manifest ${config.updates.manifestUrl}` : "no updates.manifestUrl";
+  if (keys.length === 0) {
+    return [
+      {
+        level: config.updates ? "fail" : "warn",
+        topic: "updates",
+        text: `this build pins no update key (built without --update-key): version --check refuses every manifest; ${where}`,
+      },
+    ];
+  }
+  return [
+    {
+      level: "ok",
+      topic: "updates",
+      text: `update key ${keys.map((key) => key.id).join(", ")} pinned; ${where}`,
+    },
+  ];
+}
+
 export function registerDoctor(program: Command): void {
   program
     .command("doctor")
@@ -225,10 +429,17 @@ export function registerDoctor(program: Command): void {
         },
         ...checkDataDir(config),
         ...checkTls(config),
+        ...checkTrust(config),
         ...checkAccess(config),
+        ...(await checkPort(config)),
         ...(await checkPcsc(config)),
-        ...checkInsi(config),
       ];
+      const insi = checkInsi(config);
+      findings.push(
+        ...insi,
+        ...(await checkInsiEndpoint(config, !insi.some((finding) => finding.level === "fail"))),
+        ...checkUpdates(config),
+      );
       for (const finding of findings)
         process.stdout.write(`${MARK[finding.level]} ${finding.topic.padEnd(7)} ${finding.text}\n`);
       process.exit(findings.some((finding) => finding.level === "fail") ? 1 : 0);

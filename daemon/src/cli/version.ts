@@ -4,14 +4,21 @@
  * downloads or installs anything. Exit codes (docs/admin-guide.md, "Updates"): 0 up to date,
  * 10 a newer version is available, 4 no or an invalid configuration, 11 the manifest could not be
  * fetched (network, TLS, timeout, HTTP status, too large), 12 the manifest was refused (signature,
- * malformed, expired, downgrade).
+ * malformed, expired, downgrade), 13 this build pins no update key (built without --update-key).
  */
 import type { Command } from "commander";
 import { ConfigError, resolveConfig } from "../config/config.ts";
 import { checkForUpdate, UpdateCheckError, type UpdateErrorKind } from "../updates/index.ts";
 import { DAEMON_VERSION } from "../version.ts";
 
-export const UPDATE_EXIT = { upToDate: 0, available: 10, config: 4, fetch: 11, refused: 12 } as const;
+export const UPDATE_EXIT = {
+  upToDate: 0,
+  available: 10,
+  config: 4,
+  fetch: 11,
+  refused: 12,
+  noKey: 13,
+} as const;
 
 const FETCH_ERRORS: ReadonlySet<UpdateErrorKind> = new Set([
   "timeout",
@@ -60,9 +67,11 @@ export function registerVersion(program: Command): void {
         process.exit(
           error.kind === "not-configured"
             ? UPDATE_EXIT.config
-            : FETCH_ERRORS.has(error.kind)
-              ? UPDATE_EXIT.fetch
-              : UPDATE_EXIT.refused,
+            : error.kind === "no-key"
+              ? UPDATE_EXIT.noKey
+              : FETCH_ERRORS.has(error.kind)
+                ? UPDATE_EXIT.fetch
+                : UPDATE_EXIT.refused,
         );
       }
     });

@@ -64,7 +64,7 @@ export type Normalised<T> =
 const APOSTROPHES = /[\u2019\u2018\u02BC\u00B4\u0060\u2032]/g;
 const DASHES = /[\u2010\u2011\u2012\u2013\u2014\u2212]/g;
 const COMBINING_MARKS = /\p{M}/gu;
-const LIGATURES = /[ÆæŒœ]/;
+const LIGATURES = /[\u00C6\u00E6\u0152\u0153]/; // Æ æ Œ œ
 /** Letters A–Z (either case), separators and spaces only: nothing to decompose or map. */
 const ALREADY_PLAIN = /^[A-Za-z' -]*$/;
 /** Birth name: upper-case A–Z words joined by one separator (`-`, `--`, `'`, a space); `'` may lead or end. */

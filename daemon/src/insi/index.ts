@@ -33,4 +33,5 @@ export {
   type InsiHttpResponse,
 } from "./transport.ts";
 export { MAX_RESPONSE_BYTES } from "./xml.ts";
+export { probeInsiEndpoint, type EndpointProbe } from "./probe.ts";
 export { InvalidTraitsError } from "../ins/traits.ts";

@@ -16,6 +16,7 @@ import { processAlive, readInstanceRecord } from "./record.ts";
 export { askHealth, type HealthAnswer } from "./health.ts";
 export { describeHolder, findPortHolder, parseListeners, type PortHolder } from "./port-holder.ts";
 export {
+  processAlive,
   readInstanceRecord,
   removeInstanceRecord,
   writeInstanceRecord,

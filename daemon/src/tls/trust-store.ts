@@ -10,9 +10,10 @@
  *   /etc/pki/ca-trust/source/anchors + update-ca-trust (both need root; skipped otherwise, and said
  *   so), macOS the login keychain (security add-trusted-cert), Windows the user's Root store or,
  *   with `windowsStore: "machine"`, the machine's (crypt32 through koffi: windows-roots.ts). The
- *   Linux paths are exercised by the default tests: NSS with real certutil databases, the Debian
- *   store through `systemRoot` (a throwaway folder standing in for `/`, handed to the real
- *   update-ca-certificates); the Windows stores by installers/test/windows.test.ts under wine.
+ *   Linux paths run in the default tests: NSS with real certutil databases, the Debian store
+ *   through `systemRoot` (a throwaway folder standing in for `/`, handed to the real
+ *   update-ca-certificates); the macOS commands are recorded through `run`; the Windows user store
+ *   runs under wine (installers/test/windows.test.ts).
  */
 import { spawnSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
@@ -55,6 +56,11 @@ export interface TrustOptions {
   /** Environment for the tools (APPDATA on Windows…). */
   readonly env?: NodeJS.ProcessEnv;
   /**
+   * Runs the OS store's commands (macOS `security`): by default the real ones. Tests hand a recorder,
+   * which fixes here the exact commands a Mac would run.
+   */
+  readonly run?: TrustRunner;
+  /**
    * Windows: the user's Root store (default; adding asks the user to confirm) or the machine's
    * (administrator, no dialog, trusted by every user of the machine).
    */
@@ -64,6 +70,9 @@ export interface TrustOptions {
   /** For tests: another opener of the Windows stores. */
   readonly openWindowsRoots?: typeof openWindowsRoots;
 }
+
+/** Runs one command; `ok` is exit 0, `out` its stdout then stderr. */
+export type TrustRunner = (command: string, args: string[]) => { ok: boolean; out: string };
 
 function run(command: string, args: string[], env?: NodeJS.ProcessEnv): { ok: boolean; out: string } {
   const result = spawnSync(command, args, { encoding: "utf8", env: env ?? process.env });
@@ -143,7 +152,14 @@ function nssRemoveAll(db: string): boolean {
 function nssStore(action: TrustAction, db: string, options: TrustOptions): StoreResult {
   const store = `NSS ${db}`;
   if (!hasCommand("certutil"))
-    return { store, outcome: "skipped", detail: "certutil not found (Debian: apt install libnss3-tools)" };
+    return {
+      store,
+      outcome: "skipped",
+      detail:
+        (options.platform ?? process.platform) === "darwin"
+          ? "certutil not found (brew install nss; or Firefox's security.enterprise_roots.enabled reads the keychain)"
+          : "certutil not found (Debian: apt install libnss3-tools)",
+    };
   const dir = db.replace(/^(sql|dbm):/, "");
   if (action === "status") {
     const state = nssState(db, options.caPem);
@@ -263,21 +279,51 @@ function sha1Of(caPem: string): string {
   return new X509Certificate(caPem).fingerprint.replace(/:/g, "");
 }
 
+/**
+ * The login keychain. In the keychain is not enough: `add-trusted-cert` puts the certificate there
+ * first and then asks the user for the trust settings; a refused prompt leaves it there untrusted.
+ * So "installed" is: in the keychain and accepted as an anchor by `security verify-cert` (basic
+ * X.509 policy, the CA as leaf, no network); otherwise install runs `add-trusted-cert` again (the
+ * prompt comes back at the next try). Older CAs of ours (same name, another hash: a renewal) are
+ * deleted, as are ours on uninstall, with their user trust settings (`delete-certificate -t`).
+ * None of this has run on a Mac: daemon/test/tls/trust-store-macos.test.ts fixes the commands
+ * through `run`.
+ */
 function macosStore(action: TrustAction, options: TrustOptions): StoreResult {
+  const exec = options.run ?? ((command: string, args: string[]) => run(command, args, options.env));
   const keychain = path.join(options.home, "Library", "Keychains", "login.keychain-db");
   const store = `macOS login keychain`;
   const sha1 = sha1Of(options.caPem);
-  const listed = run("security", ["find-certificate", "-a", "-Z", "-c", CA_NICKNAME, keychain]);
-  const present = listed.ok && listed.out.toUpperCase().includes(sha1);
-  if (action === "status") return { store, outcome: present ? "installed" : "not installed" };
-  if (action === "uninstall") {
-    if (!present) return { store, outcome: "not installed" };
-    const removed = run("security", ["delete-certificate", "-Z", sha1, keychain]);
-    return removed.ok ? { store, outcome: "removed" } : { store, outcome: "failed", detail: removed.out };
+  const listed = exec("security", ["find-certificate", "-a", "-Z", "-c", CA_NICKNAME, keychain]);
+  const hashes = listed.ok
+    ? [...new Set([...listed.out.matchAll(/SHA-1 hash: ([0-9A-Fa-f]{40})/g)].map((m) => m[1]!.toUpperCase()))]
+    : [];
+  const present = hashes.includes(sha1);
+  const older = hashes.filter((hash) => hash !== sha1);
+  const trusted =
+    present && exec("security", ["verify-cert", "-c", options.caFile, "-l", "-L", "-p", "basic", "-q"]).ok;
+  const remove = (hash: string) => exec("security", ["delete-certificate", "-t", "-Z", hash, keychain]);
+  if (action === "status") {
+    if (trusted) return { store, outcome: "installed" };
+    if (present)
+      return {
+        store,
+        outcome: "not installed",
+        detail: "in the login keychain but not trusted (the password prompt was refused?)",
+      };
+    return { store, outcome: older.length > 0 ? "an older CA is installed" : "not installed" };
   }
-  if (present) return { store, outcome: "already installed" };
-  const added = run("security", ["add-trusted-cert", "-r", "trustRoot", "-k", keychain, options.caFile]);
-  return added.ok ? { store, outcome: "installed" } : { store, outcome: "failed", detail: added.out };
+  if (action === "uninstall") {
+    if (hashes.length === 0) return { store, outcome: "not installed" };
+    const failed = hashes.map(remove).find((result) => !result.ok);
+    return failed ? { store, outcome: "failed", detail: failed.out } : { store, outcome: "removed" };
+  }
+  const failedRemoval = older.map(remove).find((result) => !result.ok);
+  if (failedRemoval) return { store, outcome: "failed", detail: failedRemoval.out };
+  if (trusted) return { store, outcome: older.length > 0 ? "replaced an older CA" : "already installed" };
+  const added = exec("security", ["add-trusted-cert", "-r", "trustRoot", "-k", keychain, options.caFile]);
+  if (!added.ok) return { store, outcome: "failed", detail: added.out };
+  return { store, outcome: older.length > 0 ? "replaced an older CA" : "installed" };
 }
 
 function windowsStore(action: TrustAction, options: TrustOptions): StoreResult {

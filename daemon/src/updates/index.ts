@@ -8,7 +8,14 @@ import { trustedUpdateKeys } from "./keys.ts";
 import { judge, openManifest, UpdateCheckError, type CheckOutcome } from "./manifest.ts";
 
 export { fetchManifest, MAX_MANIFEST_BYTES } from "./fetch.ts";
-export { PINNED_UPDATE_KEYS, TEST_KEY_VARIABLE, trustedUpdateKeys } from "./keys.ts";
+export {
+  ed25519PublicKey,
+  PINNED_UPDATE_KEYS,
+  TEST_KEY_VARIABLE,
+  trustedUpdateKeys,
+  updateKeyId,
+  type PinnedKey,
+} from "./keys.ts";
 export {
   compareVersions,
   judge,
@@ -33,7 +40,15 @@ export async function checkForUpdate(
   if (!settings) {
     throw new UpdateCheckError("not-configured", "no update manifest URL configured (updates.manifestUrl)");
   }
+  const keys = trustedUpdateKeys();
+  if (keys.length === 0) {
+    // Said before any fetch: no manifest could ever verify (a build made without --update-key).
+    throw new UpdateCheckError(
+      "no-key",
+      "this build pins no update key (it was built without --update-key): it cannot verify any manifest; install a release build",
+    );
+  }
   const body = await fetchManifest(settings.manifestUrl, settings.timeoutMs);
-  const { manifest } = openManifest(body, trustedUpdateKeys());
+  const { manifest } = openManifest(body, keys);
   return judge(manifest, current, platform);
 }

@@ -52,6 +52,7 @@ const Envelope = z.strictObject({
 
 export type UpdateErrorKind =
   | "not-configured"
+  | "no-key"
   | "timeout"
   | "network"
   | "tls"

@@ -12,8 +12,11 @@ import type { AccessState } from "@passerelle/protocol";
 import type { AuditEvent } from "../../src/audit/audit-trail.ts";
 import { silentLogger, type Logger } from "../../src/audit/logger.ts";
 import {
+  DenialStore,
   GrantStore,
+  MAX_DENIALS,
   PairingPolicy,
+  denialsFile,
   grantsFile,
   isPairable,
   type PairingOptions,
@@ -149,6 +152,83 @@ test("deny → denied for a while (no new page), audited; the deny list wins ove
   const withGrant = setup({ store: new GrantStore(dir) }).policy;
   assert.equal(withGrant.state(denied), "denied");
   assert.equal(withGrant.eligible(denied), false);
+});
+
+test("a denial survives a restart until its time is over; the file is bounded and holds origins and times only", async () => {
+  let now = Date.parse("2026-12-01T10:00:00.000Z");
+  const clock = () => now;
+  const dir = mkdtempSync(path.join(tmpdir(), "passerelle-pairing-"));
+  dirs.push(dir);
+  const stores = () => ({
+    store: new GrantStore(dir),
+    denials: new DenialStore(dir, { cooldownMs: 60_000, now: clock }),
+  });
+  const before = setup({ ...stores(), now: clock, denialCooldownMs: 60_000 });
+  await before.policy.request(APP, "EHR");
+  await before.policy.decide(before.tokenOf(before.opened[0]), false);
+  before.policy.close(); // the daemon stops
+  assert.deepEqual(JSON.parse(readFileSync(denialsFile(dir), "utf8")), {
+    version: 1,
+    denials: [{ origin: APP, deniedAt: "2026-12-01T10:00:00.000Z" }],
+  });
+
+  now += 30_000;
+  const restarted = setup({ ...stores(), now: clock, denialCooldownMs: 60_000 });
+  assert.equal(restarted.policy.state(APP), "denied", "still denied after the restart");
+  assert.deepEqual(await restarted.policy.request(APP, "EHR"), { access: "denied" });
+  assert.equal(restarted.opened.length, 0, "no consent page re-opened at once");
+  restarted.policy.close();
+
+  now += 31_000; // the denial's 60 s are over
+  const later = setup({ ...stores(), now: clock, denialCooldownMs: 60_000 });
+  assert.equal(later.policy.state(APP), "none");
+  assert.equal((await later.policy.request(APP, "EHR")).access, "pending");
+  later.policy.close();
+
+  // Bounded: past MAX_DENIALS the oldest are dropped.
+  const many = new DenialStore(dir, { cooldownMs: 60_000, now: clock });
+  for (let i = 0; i <= MAX_DENIALS; i += 1) many.add(`https://d${i}.example`);
+  const kept = many.list();
+  assert.equal(kept.length, MAX_DENIALS);
+  assert.equal(kept[0]?.origin, "https://d1.example", "the oldest went first");
+  // A denial dated in the future (a hand edit, a clock moved back) is not trusted.
+  const edited = { version: 1, denials: [{ origin: APP, deniedAt: "2027-01-01T00:00:00.000Z" }] };
+  writeFileSync(denialsFile(dir), JSON.stringify(edited));
+  assert.deepEqual(many.list(), []);
+});
+
+test("a damaged denials file: one error line, no denial remembered from it, the file left alone", async () => {
+  const damaged = [
+    "{oops",
+    JSON.stringify({
+      version: 1,
+      denials: [{ origin: "https://*.example", deniedAt: "2026-12-01T10:00:00Z" }],
+    }),
+    JSON.stringify({ version: 1, denials: [{ origin: APP, deniedAt: "yesterday" }] }),
+    JSON.stringify({ version: 2, denials: [] }),
+  ];
+  for (const text of damaged) {
+    const dir = mkdtempSync(path.join(tmpdir(), "passerelle-pairing-"));
+    dirs.push(dir);
+    mkdirSync(path.dirname(denialsFile(dir)), { recursive: true });
+    writeFileSync(denialsFile(dir), text);
+    const lines: string[] = [];
+    const logger: Logger = { ...silentLogger, error: (message: string) => void lines.push(message) };
+    const { policy, opened, tokenOf } = setup({
+      store: new GrantStore(dir),
+      denials: new DenialStore(dir, { cooldownMs: 60_000 }),
+      logger,
+    });
+    assert.equal(lines.length, 1, text);
+    assert.match(lines[0] ?? "", /denials file unreadable/);
+    assert.equal(policy.state(APP), "none", "nothing remembered from a damaged file");
+    // Pairing still works, and a new denial still stands (in memory), without touching the file.
+    assert.equal((await policy.request(APP, undefined)).access, "pending");
+    await policy.decide(tokenOf(opened[0]), false);
+    assert.equal(policy.state(APP), "denied");
+    assert.equal(lines.length, 1, "said once");
+    assert.equal(readFileSync(denialsFile(dir), "utf8"), text, "left for its owner to look at");
+  }
 });
 
 test("nobody decides: the request expires (access.changed none, audited) and the token is dead", async () => {

@@ -212,7 +212,7 @@ export function checkAssertionPs({ assertion, trusted, now }: AssertionPsCheck):
   }
   const title = cert.subject.getField({ type: "2.5.4.12" }) as { value?: unknown } | null;
   const profession = typeof title?.value === "string" ? title.value : "";
-  const doctor = /^m[ée]decin/i.test(profession.normalize("NFC")) || /^M.{1,2}decin/i.test(profession);
+  const doctor = /^m[\u00E9e]decin/i.test(profession.normalize("NFC")) || /^M.{1,2}decin/i.test(profession);
   if (doctor && !values.get("codeSpecialite")) refuse("attribut codeSpecialite absent (médecin)");
 }
 

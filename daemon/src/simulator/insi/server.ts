@@ -353,6 +353,9 @@ export async function startInsiSimulator(options: InsiSimulatorOptions): Promise
       rejectUnauthorized: options.mode === "organisation",
     },
     (req, res) => {
+      // The Date header is this server's clock, as any HTTP server's is (`now`, for clock tests:
+      // `passerelle doctor` measures the workstation's skew from it).
+      res.setHeader("date", now().toUTCString());
       if (req.method !== "POST") {
         res.writeHead(405, { allow: "POST" }).end();
         return;
