@@ -1,5 +1,6 @@
 /**
- * `passerelle trust install|uninstall|status [--data-dir DIR] [--no-system] [--system-root DIR]`: the local CA in the
+ * `passerelle trust install|uninstall|status [--data-dir DIR] [--no-system] [--system-root DIR]
+ * [--machine [--every-ca]]`: the local CA in the
  * OS store and every NSS database found (tls/trust-store.ts). One line per store on stdout,
  * `<store>: <outcome>`; exit 1 when a store failed. `install` creates the CA first when the daemon
  * never ran. The installers call `passerelle trust install`: keep this interface stable.
@@ -38,49 +39,67 @@ export function registerTrust(program: Command): Command {
         "--wait <seconds>",
         "install: wait up to SECONDS for this user's daemon to listen, then trust the CA it made (never make one)",
       )
-      .action(async (options: { dataDir?: string; system: boolean; systemRoot?: string; wait?: string }) => {
-        const dataDir = options.dataDir ?? envPaths("passerelle", { suffix: "" }).data;
-        const caFile = path.join(dataDir, "tls", "passerelle-local-ca.pem");
-        const wait = options.wait === undefined ? undefined : Number(options.wait);
-        if (
-          wait !== undefined &&
-          (action !== "install" || !Number.isInteger(wait) || wait < 0 || wait > 3600)
-        ) {
-          process.stderr.write("passerelle: --wait is a number of seconds (0–3600), with install only\n");
-          process.exit(2);
-        }
-        if (wait !== undefined) {
-          const listening = await daemonListening(dataDir, wait);
-          if (!existsSync(caFile)) {
-            process.stdout.write(
-              `no local CA yet in ${caFile} (${listening ? "the daemon runs without TLS" : `no daemon listening after ${wait} s`}): nothing to trust\n`,
-            );
+      .option(
+        "--machine",
+        "Windows: the machine's Root store (administrator; no confirmation dialog; every user trusts it) instead of the user's",
+      )
+      .option("--every-ca", "with --machine, uninstall: every Passerelle CA in it, not only this user's")
+      .action(
+        async (options: {
+          dataDir?: string;
+          system: boolean;
+          systemRoot?: string;
+          wait?: string;
+          machine?: boolean;
+          everyCa?: boolean;
+        }) => {
+          const dataDir = options.dataDir ?? envPaths("passerelle", { suffix: "" }).data;
+          const caFile = path.join(dataDir, "tls", "passerelle-local-ca.pem");
+          const wait = options.wait === undefined ? undefined : Number(options.wait);
+          // The per-machine MSI's uninstall runs as an account without a CA of its own.
+          const everyCa = action === "uninstall" && options.machine === true && options.everyCa === true;
+          if (
+            wait !== undefined &&
+            (action !== "install" || !Number.isInteger(wait) || wait < 0 || wait > 3600)
+          ) {
+            process.stderr.write("passerelle: --wait is a number of seconds (0–3600), with install only\n");
+            process.exit(2);
+          }
+          if (wait !== undefined) {
+            const listening = await daemonListening(dataDir, wait);
+            if (!existsSync(caFile)) {
+              process.stdout.write(
+                `no local CA yet in ${caFile} (${listening ? "the daemon runs without TLS" : `no daemon listening after ${wait} s`}): nothing to trust\n`,
+              );
+              return;
+            }
+          } else if (action !== "install" && !existsSync(caFile) && !everyCa) {
+            process.stdout.write(`no local CA yet in ${caFile} (the daemon has never started)\n`);
             return;
           }
-        } else if (action !== "install" && !existsSync(caFile)) {
-          process.stdout.write(`no local CA yet in ${caFile} (the daemon has never started)\n`);
-          return;
-        }
-        // install: creates the CA when the daemon never ran (an installer runs this first), except
-        // with --wait, where the daemon makes it.
-        const tls =
-          action === "install" && wait === undefined
-            ? ensureLocalTls(dataDir)
-            : { caPem: readFileSync(caFile, "utf8"), caFile };
-        const results = trust(action as TrustAction, {
-          caPem: tls.caPem,
-          caFile: tls.caFile,
-          home: os.homedir(),
-          system: options.system,
-          ...(options.systemRoot !== undefined ? { systemRoot: options.systemRoot } : {}),
-        });
-        for (const result of results)
-          process.stdout.write(
-            `${result.store}: ${result.outcome}${result.detail ? ` (${result.detail})` : ""}\n`,
-          );
-        if (results.length === 0) process.stdout.write("no trust store found\n");
-        if (results.some((result) => result.outcome === "failed")) process.exitCode = 1;
-      });
+          // install: creates the CA when the daemon never ran (an installer runs this first), except
+          // with --wait, where the daemon makes it.
+          const tls =
+            action === "install" && wait === undefined
+              ? ensureLocalTls(dataDir)
+              : { caPem: existsSync(caFile) ? readFileSync(caFile, "utf8") : "", caFile };
+          const results = trust(action as TrustAction, {
+            caPem: tls.caPem,
+            caFile: tls.caFile,
+            home: os.homedir(),
+            system: options.system,
+            ...(options.systemRoot !== undefined ? { systemRoot: options.systemRoot } : {}),
+            ...(options.machine ? { windowsStore: "machine" as const } : {}),
+            ...(options.everyCa ? { everyCa: true } : {}),
+          });
+          for (const result of results)
+            process.stdout.write(
+              `${result.store}: ${result.outcome}${result.detail ? ` (${result.detail})` : ""}\n`,
+            );
+          if (results.length === 0) process.stdout.write("no trust store found\n");
+          if (results.some((result) => result.outcome === "failed")) process.exitCode = 1;
+        },
+      );
   }
   return command;
 }
