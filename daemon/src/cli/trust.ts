@@ -1,7 +1,8 @@
 /**
- * `passerelle trust install|uninstall|status [--data-dir DIR] [--no-system] [--system-root DIR]`: the local CA in the
- * OS store and every NSS database found (tls/trust-store.ts). One line per store on stdout,
- * `<store>: <outcome>`; exit 1 when a store failed. `install` creates the CA first when the daemon
+ * `passerelle trust install|uninstall|status [--config FILE] [--data-dir DIR] [--no-system]
+ * [--system-root DIR]`: the local CA of the data folder the daemon uses (cli/data-dir.ts; an invalid
+ * configuration is exit 4) in the OS store and every NSS database found (tls/trust-store.ts). One
+ * line per store on stdout, `<store>: <outcome>`; exit 1 when a store failed. `install` creates the CA first when the daemon
  * never ran. The installers call `passerelle trust install`: keep this interface stable.
  *
  * `install --wait SECONDS`, for what starts beside the daemon at login (the macOS trust LaunchAgent,
@@ -12,8 +13,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import envPaths from "env-paths";
 import type { Command } from "commander";
+import { CONFIG_OPTION, DATA_DIR_OPTION, dataDirOrExit } from "./data-dir.ts";
 import { processAlive, readInstanceRecord } from "../instance/index.ts";
 import { ensureLocalTls } from "../tls/local-ca.ts";
 import { trust, type TrustAction } from "../tls/trust-store.ts";
@@ -28,7 +29,8 @@ export function registerTrust(program: Command): Command {
     command
       .command(action)
       .description(description)
-      .option("--data-dir <dir>", "the daemon's data folder (default: the per-user data folder)")
+      .option(...CONFIG_OPTION)
+      .option(...DATA_DIR_OPTION)
       .option("--no-system", "leave the OS store alone (the user's browser databases only)")
       .option(
         "--system-root <dir>",
@@ -38,49 +40,57 @@ export function registerTrust(program: Command): Command {
         "--wait <seconds>",
         "install: wait up to SECONDS for this user's daemon to listen, then trust the CA it made (never make one)",
       )
-      .action(async (options: { dataDir?: string; system: boolean; systemRoot?: string; wait?: string }) => {
-        const dataDir = options.dataDir ?? envPaths("passerelle", { suffix: "" }).data;
-        const caFile = path.join(dataDir, "tls", "passerelle-local-ca.pem");
-        const wait = options.wait === undefined ? undefined : Number(options.wait);
-        if (
-          wait !== undefined &&
-          (action !== "install" || !Number.isInteger(wait) || wait < 0 || wait > 3600)
-        ) {
-          process.stderr.write("passerelle: --wait is a number of seconds (0–3600), with install only\n");
-          process.exit(2);
-        }
-        if (wait !== undefined) {
-          const listening = await daemonListening(dataDir, wait);
-          if (!existsSync(caFile)) {
-            process.stdout.write(
-              `no local CA yet in ${caFile} (${listening ? "the daemon runs without TLS" : `no daemon listening after ${wait} s`}): nothing to trust\n`,
-            );
+      .action(
+        async (options: {
+          config?: string;
+          dataDir?: string;
+          system: boolean;
+          systemRoot?: string;
+          wait?: string;
+        }) => {
+          const dataDir = dataDirOrExit(options);
+          const caFile = path.join(dataDir, "tls", "passerelle-local-ca.pem");
+          const wait = options.wait === undefined ? undefined : Number(options.wait);
+          if (
+            wait !== undefined &&
+            (action !== "install" || !Number.isInteger(wait) || wait < 0 || wait > 3600)
+          ) {
+            process.stderr.write("passerelle: --wait is a number of seconds (0–3600), with install only\n");
+            process.exit(2);
+          }
+          if (wait !== undefined) {
+            const listening = await daemonListening(dataDir, wait);
+            if (!existsSync(caFile)) {
+              process.stdout.write(
+                `no local CA yet in ${caFile} (${listening ? "the daemon runs without TLS" : `no daemon listening after ${wait} s`}): nothing to trust\n`,
+              );
+              return;
+            }
+          } else if (action !== "install" && !existsSync(caFile)) {
+            process.stdout.write(`no local CA yet in ${caFile} (the daemon has never started)\n`);
             return;
           }
-        } else if (action !== "install" && !existsSync(caFile)) {
-          process.stdout.write(`no local CA yet in ${caFile} (the daemon has never started)\n`);
-          return;
-        }
-        // install: creates the CA when the daemon never ran (an installer runs this first), except
-        // with --wait, where the daemon makes it.
-        const tls =
-          action === "install" && wait === undefined
-            ? ensureLocalTls(dataDir)
-            : { caPem: readFileSync(caFile, "utf8"), caFile };
-        const results = trust(action as TrustAction, {
-          caPem: tls.caPem,
-          caFile: tls.caFile,
-          home: os.homedir(),
-          system: options.system,
-          ...(options.systemRoot !== undefined ? { systemRoot: options.systemRoot } : {}),
-        });
-        for (const result of results)
-          process.stdout.write(
-            `${result.store}: ${result.outcome}${result.detail ? ` (${result.detail})` : ""}\n`,
-          );
-        if (results.length === 0) process.stdout.write("no trust store found\n");
-        if (results.some((result) => result.outcome === "failed")) process.exitCode = 1;
-      });
+          // install: creates the CA when the daemon never ran (an installer runs this first), except
+          // with --wait, where the daemon makes it.
+          const tls =
+            action === "install" && wait === undefined
+              ? ensureLocalTls(dataDir)
+              : { caPem: readFileSync(caFile, "utf8"), caFile };
+          const results = trust(action as TrustAction, {
+            caPem: tls.caPem,
+            caFile: tls.caFile,
+            home: os.homedir(),
+            system: options.system,
+            ...(options.systemRoot !== undefined ? { systemRoot: options.systemRoot } : {}),
+          });
+          for (const result of results)
+            process.stdout.write(
+              `${result.store}: ${result.outcome}${result.detail ? ` (${result.detail})` : ""}\n`,
+            );
+          if (results.length === 0) process.stdout.write("no trust store found\n");
+          if (results.some((result) => result.outcome === "failed")) process.exitCode = 1;
+        },
+      );
   }
   return command;
 }
