@@ -10,10 +10,20 @@
  * vitale.read only, when the churn has just pulled that card out. Anything else is "unexpected" and named in the result.
  */
 import { performance } from "node:perf_hooks";
+import { rateLimitedWait } from "@passerelle/protocol";
 import WebSocket from "ws";
 
-/** Longest back-off after RATE_LIMITED in a row. */
+/** Longest back-off after RATE_LIMITED in a row ("doubling"). */
 const MAX_BACKOFF_MS = 1_000;
+
+/**
+ * How a client waits after RATE_LIMITED:
+ * - "sdk": as the SDK does (`rateLimitedWait`): the daemon's `retryAfterMs` plus jitter;
+ * - "doubling": what this generator did before the daemon said when to come back — a first wait
+ *   (`rateLimitedBackoffMs`) doubled on each RATE_LIMITED in a row up to 1 s, the same for every
+ *   client, so clients refused together come back together. Kept to measure the two side by side.
+ */
+export type BackoffPolicy = "sdk" | "doubling";
 
 /** How long the churn leaves the slot empty before pushing the card back. */
 export const CHURN_GAP_MS = 200;
@@ -43,6 +53,8 @@ export interface LoadOptions {
    * does (docs/protocol.md: one that keeps sending after RATE_LIMITED is closed with 1008).
    */
   readonly rateLimitedBackoffMs?: number;
+  /** Default "sdk". */
+  readonly backoff?: BackoffPolicy;
   /** Called once a second with the counts so far (the soak samples memory there). */
   readonly onTick?: (progress: LoadProgress) => void | Promise<void>;
 }
@@ -201,6 +213,7 @@ export function expectedFailure(method: string, reason: string, cardOut: boolean
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const callTimeoutMs = options.callTimeoutMs ?? 10_000;
   const backoffMs = options.rateLimitedBackoffMs ?? 20;
+  const policy = options.backoff ?? "sdk";
   const errors: Record<string, number> = {};
   const unexpected: Record<string, number> = {};
   const okLatencies: number[] = [];
@@ -244,6 +257,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
   const loop = async (client: LoadClient) => {
     let backoff = backoffMs;
+    let refusedInARow = 0;
     for (let round = 0; round < rounds && running && performance.now() < deadline; round += 1) {
       for (const method of LOAD_METHODS) {
         calls += 1;
@@ -263,7 +277,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         }
         answered += 1;
         const reason = reasonOf(answer);
-        if (reason !== "RATE_LIMITED") backoff = backoffMs;
+        if (reason !== "RATE_LIMITED") {
+          backoff = backoffMs;
+          refusedInARow = 0;
+        }
         if (reason === undefined) {
           okLatencies.push(latency);
           latenciesByMethod[method].push(latency);
@@ -275,9 +292,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
           unexpectedCount += 1;
           count(unexpected, `${method} ${reason}`);
         }
-        if (reason === "RATE_LIMITED") {
+        if (reason === "RATE_LIMITED" && policy === "doubling") {
           await sleep(backoff);
           backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
+        } else if (reason === "RATE_LIMITED") {
+          const data = (answer["error"] as { data?: Record<string, unknown> }).data ?? {};
+          await sleep(rateLimitedWait(data, refusedInARow) ?? MAX_BACKOFF_MS);
+          refusedInARow += 1;
         }
       }
     }

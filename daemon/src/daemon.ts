@@ -22,18 +22,16 @@ import { createPublicLayoutVitaleReader, createVitaleService } from "./cards/vit
 import { createSystemBackend } from "./pcsc/binding/koffi-backend.ts";
 import { handlers } from "./server/methods/index.ts";
 import { capabilitiesOf } from "./server/methods/system.ts";
-import { Lab, type InsiFaultName } from "./simulator/lab.ts";
-import { LAB_BENEFICIARY_LAYOUT } from "./simulator/cards/vitale2/index.ts";
 import { AuditTrail, type AuditSink } from "./audit/audit-trail.ts";
 import { createInsiClient, InsiConfig, type InsiClient } from "./insi/index.ts";
 import {
-  SIMULATOR_IDAM,
-  SIMULATED_ASSERTION_ATTRIBUTES,
-  simulatedVitaleAssertions,
-  startInsiSimulator,
+  loadSimulation,
+  type InsiFaultName,
   type InsiSimulator,
   type InsiSimulatorFault,
-} from "./simulator/insi/index.ts";
+  type Lab,
+  type Simulation,
+} from "./simulator/index.ts";
 import { PinPage } from "./server/pin-prompt.ts";
 import { openInBrowser } from "./server/open-browser.ts";
 import { startServer, type RunningServer } from "./server/server.ts";
@@ -45,6 +43,7 @@ import { DAEMON_VERSION } from "./version.ts";
 /** The readers: the in-process lab under --simulate, otherwise the OS's PC/SC service. */
 async function openReaders(
   config: DaemonConfig,
+  simulation: Simulation | null,
   logger: Logger,
 ): Promise<{ readers: Readers; lab: Lab | null }> {
   const extendedLengthFor = (atr: Uint8Array) => recognizeCard(atr).extendedLength;
@@ -56,8 +55,8 @@ async function openReaders(
       ...(repeated > 0 ? { repeatedSinceLastReport: repeated } : {}),
     }),
   );
-  if (config.simulate) {
-    const lab = new Lab();
+  if (simulation) {
+    const lab = new simulation.Lab();
     const readers = await createReaders({
       backend: lab.backend,
       extendedLengthFor,
@@ -90,13 +89,18 @@ async function openReaders(
 /** The INSi client: the in-process simulator under --simulate, otherwise the configured service. */
 async function openInsi(
   config: DaemonConfig,
+  simulation: Simulation | null,
   lab: Lab | null,
   audit: AuditSink,
   logger: Logger,
   opened: Array<() => unknown>,
 ): Promise<{ insi: InsiClient | null; mode: InsiConfig["mode"] | null; simulator: InsiSimulator | null }> {
-  if (config.simulate) {
-    const simulator = await startInsiSimulator({ mode: "card", record: config.insiRecordDir ?? undefined });
+  if (simulation) {
+    const { SIMULATED_ASSERTION_ATTRIBUTES, SIMULATOR_IDAM, simulatedVitaleAssertions } = simulation;
+    const simulator = await simulation.startInsiSimulator({
+      mode: "card",
+      record: config.insiRecordDir ?? undefined,
+    });
     opened.push(() => simulator.close());
     lab?.onInsiFault((fault) => simulator.setFault(...simulatorFaults(fault)));
     const insiConfig = InsiConfig.parse({
@@ -107,7 +111,7 @@ async function openInsi(
         default: { idam: SIMULATOR_IDAM, softwareName: "Passerelle demo", softwareVersion: DAEMON_VERSION },
       },
     });
-    const insi = createInsiClient(insiConfig, {
+    const insi = await createInsiClient(insiConfig, {
       caPem: simulator.caPem,
       audit,
       vitaleAssertions: simulatedVitaleAssertions(),
@@ -117,7 +121,7 @@ async function openInsi(
     return { insi, mode: "card", simulator };
   }
   if (!config.insi) return { insi: null, mode: null, simulator: null };
-  const insi = createInsiClient(config.insi, { audit, instance: installationInstance(config.dataDir) });
+  const insi = await createInsiClient(config.insi, { audit, instance: installationInstance(config.dataDir) });
   opened.push(() => insi.close());
   for (const problem of insi.problems()) logger.warn("INSi configuration problem", { problem });
   return { insi, mode: config.insi.mode, simulator: null };
@@ -190,11 +194,13 @@ async function start(
   logger: Logger,
   opened: Array<() => unknown>,
 ): Promise<RunningDaemon> {
-  const { readers, lab } = await openReaders(config, logger);
+  // The simulator's modules are loaded only under --simulate (simulator/index.ts).
+  const simulation = config.simulate ? await loadSimulation() : null;
+  const { readers, lab } = await openReaders(config, simulation, logger);
   opened.push(() => readers.close());
   // The lab's cards also carry the birth rank (a lab convention, tag 83): read it in simulation only.
   const vitale = createVitaleService({
-    reader: createPublicLayoutVitaleReader(config.simulate ? { layout: LAB_BENEFICIARY_LAYOUT } : {}),
+    reader: createPublicLayoutVitaleReader(simulation ? { layout: simulation.LAB_BENEFICIARY_LAYOUT } : {}),
   });
   // Personal data read from a card leaves memory with the card.
   readers.subscribe((event) => {
@@ -248,7 +254,7 @@ async function start(
       server?.notifySelf("access.grantsChanged", {});
     });
   }
-  const { insi, mode: insiMode, simulator } = await openInsi(config, lab, audit, logger, opened);
+  const { insi, mode: insiMode, simulator } = await openInsi(config, simulation, lab, audit, logger, opened);
   const tls = config.plaintext ? undefined : ensureLocalTls(config.dataDir);
   if (tls?.generated) logger.info("generated the local CA and localhost certificate", { caFile: tls.caFile });
   server = await startServer({

@@ -11,6 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
+import { X509Certificate } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -110,10 +111,14 @@ test("passerelle.exe is a Windows console single executable, unsigned, with a Wi
   );
 });
 
-test("per-user MSI: installs without rights, starts at logon, upgrades in place, uninstalls clean", () => {
-  const installDir =
-    "C:\\users\\" + (process.env["USER"] ?? "root") + "\\AppData\\Local\\Programs\\Passerelle";
+test("per-user MSI: installs without rights, starts at logon, trusts the user's CA, upgrades in place, uninstalls clean", () => {
+  const user = process.env["USER"] ?? "root";
+  const installDir = `C:\\users\\${user}\\AppData\\Local\\Programs\\Passerelle`;
   const run = "HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run";
+  const roots = "HKCU\\Software\\Microsoft\\SystemCertificates\\Root\\Certificates";
+  // The trust step runs the executable: only where it starts (see the smoke test's skip).
+  const trustChecked = executableStarts().ok;
+  if (trustChecked) assert.doesNotMatch(regQuery(roots), /\\[0-9A-F]{40}/, "no CA trusted before");
   assert.equal(
     wine(["msiexec", "/i", path.join(ARTIFACTS, `passerelle-${VERSION}-x64-user.msi`), "/qn"]).status,
     0,
@@ -124,6 +129,13 @@ test("per-user MSI: installs without rights, starts at logon, upgrades in place,
     regQuery(run),
     /Passerelle\s+REG_SZ\s+"C:\\users\\[^\\]+\\AppData\\Local\\Programs\\Passerelle\\passerelle\.exe" start/,
   );
+  // `passerelle trust install` made this user's CA and put it in the user's Root store.
+  let thumbprint = "";
+  if (trustChecked) {
+    const ca = drive(`C:\\users\\${user}\\AppData\\Local\\passerelle\\Data\\tls\\passerelle-local-ca.pem`);
+    thumbprint = new X509Certificate(readFileSync(ca)).fingerprint.replaceAll(":", "");
+    assert.match(regQuery(roots), new RegExp(`\\\\${thumbprint}$`, "m"), "the CA in the user's Root store");
+  }
 
   // MajorUpgrade: a newer version replaces the installed one, which leaves the product list.
   const [next] = buildMsis({ artifacts: ARTIFACTS, version: "99.0.0", out: scratch }) as string[];
@@ -134,10 +146,18 @@ test("per-user MSI: installs without rights, starts at logon, upgrades in place,
     versions.filter((v) => v === VERSION || v === "99.0.0"),
     ["99.0.0"],
   );
+  // On Windows the older version's removal leaves the trust (UPGRADINGPRODUCTCODE is set); wine's
+  // msiexec does not set it and the trust goes: put it back as a user would, to test the uninstall.
+  if (trustChecked) {
+    const again = wine([path.join(drive(installDir), "passerelle.exe"), "trust", "install"]);
+    assert.match(again.stdout, /^Windows user Root store: (installed|already installed)\r?$/m, again.stdout);
+    assert.match(regQuery(roots), new RegExp(`\\\\${thumbprint}$`, "m"), "trusted before the uninstall");
+  }
 
   assert.equal(wine(["msiexec", "/x", next as string, "/qn"]).status, 0);
   assert.ok(!existsSync(drive(installDir)), "install folder removed");
   assert.doesNotMatch(regQuery(run), /Passerelle/);
+  if (trustChecked) assert.doesNotMatch(regQuery(roots), new RegExp(thumbprint), "trust removed");
 });
 
 test("per-machine MSI: msiexec /qn CONFIGFILE=… starts every user with that policy; uninstall clean", () => {
@@ -148,6 +168,11 @@ test("per-machine MSI: msiexec /qn CONFIGFILE=… starts every user with that po
   assert.match(
     regQuery(run),
     /Passerelle\s+REG_SZ\s+"C:\\Program Files\\Passerelle\\passerelle\.exe" start --config "C:\\policy\\passerelle\.json"/,
+  );
+  // Each user's CA, made by their daemon, is trusted at their logon (the user's Root store).
+  assert.match(
+    regQuery(run),
+    /PasserelleTrust\s+REG_SZ\s+"C:\\Program Files\\Passerelle\\passerelle\.exe" trust install --wait 60/,
   );
   assert.equal(wine(["msiexec", "/x", msi, "/qn"]).status, 0);
   assert.ok(!existsSync(drive("C:\\Program Files\\Passerelle")), "Program Files folder removed");

@@ -7,6 +7,18 @@
 //       %ProgramData%\Passerelle\config.json, installed empty-policy and never overwritten)
 // Both: MajorUpgrade (one UpgradeCode per variant; a newer version replaces the older one),
 // clean uninstall (files, Run value; each user's data folder stays theirs).
+// Trust of the local CA (made per user by the daemon, so trusted per user; installers/README.md):
+//   per-user: `passerelle trust install` once the files are in (the user's Root store: Windows
+//       asks the user to confirm, once; idempotent, so an upgrade says "already installed"), and
+//       `trust uninstall` at uninstall, not in an upgrade's removal of the older version (msiexec
+//       sets UPGRADINGPRODUCTCODE there; wine's does not, so under wine an upgrade drops the trust);
+//   per-machine: no user has a CA at install time: the HKLM Run value PasserelleTrust runs
+//       `passerelle trust install --wait 60` at every user's logon (trusts the CA that user's
+//       daemon made: Windows asks once, at the first logon; as the macOS LaunchAgent does); its
+//       uninstall takes every Passerelle CA out of the machine's Root store (`trust uninstall --machine --every-ca`, elevated), where an
+//       administrator may have put some with `passerelle trust install --machine`.
+// wixl (0.101) places `Before=` custom actions at sequence 1, always puts RemoveExistingProducts
+// last (after InstallFinalize, ignoring MajorUpgrade/@Schedule): the actions here are `After=`.
 // Why a Run value and not a Windows service: a Node single executable never calls
 // StartServiceCtrlDispatcher, and Passerelle belongs in the user's session anyway.
 import { execFileSync } from "node:child_process";
@@ -69,10 +81,18 @@ export function wxs(variant, { version, exe, koffi, policy }) {
     <Media Id="1" Cabinet="passerelle.cab" EmbedCab="yes" />
 ${
   perUser
-    ? ""
+    ? `    <CustomAction Id="TrustInstall" FileKey="PasserelleExe" ExeCommand="trust install" Execute="deferred" Return="ignore" />
+    <CustomAction Id="TrustUninstall" FileKey="PasserelleExe" ExeCommand="trust uninstall" Execute="deferred" Return="ignore" />
+    <InstallExecuteSequence>
+      <Custom Action="TrustUninstall" After="UnpublishFeatures">REMOVE="ALL" AND NOT UPGRADINGPRODUCTCODE</Custom>
+      <Custom Action="TrustInstall" After="InstallFiles">NOT REMOVE</Custom>
+    </InstallExecuteSequence>
+`
     : `    <CustomAction Id="DefaultConfigFile" Property="CONFIGFILE" Value="[POLICYDIR]config.json" />
+    <CustomAction Id="TrustUninstall" FileKey="PasserelleExe" ExeCommand="trust uninstall --machine --every-ca" Execute="deferred" Impersonate="no" Return="ignore" />
     <InstallExecuteSequence>
       <Custom Action="DefaultConfigFile" After="CostFinalize">NOT CONFIGFILE</Custom>
+      <Custom Action="TrustUninstall" After="UnpublishFeatures">REMOVE="ALL" AND NOT UPGRADINGPRODUCTCODE</Custom>
     </InstallExecuteSequence>
 `
 }
@@ -106,7 +126,13 @@ ${
       <Component Id="RunAtLogon" Guid="${ids.run}" Win64="yes">
         <RegistryValue Root="${perUser ? "HKCU" : "HKLM"}" Key="Software\\Microsoft\\Windows\\CurrentVersion\\Run"
                        Name="Passerelle" Type="string" Value="${escape(run)}" KeyPath="yes" />
-      </Component>
+${
+  perUser
+    ? ""
+    : `        <RegistryValue Root="HKLM" Key="Software\\Microsoft\\Windows\\CurrentVersion\\Run"
+                       Name="PasserelleTrust" Type="string" Value="${escape(`"[INSTALLDIR]passerelle.exe" trust install --wait 60`)}" />
+`
+}      </Component>
     </DirectoryRef>
 ${
   perUser

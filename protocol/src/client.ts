@@ -7,6 +7,9 @@
  * - correlates requests and responses by id, with a timeout per call;
  * - rejects with PasserelleError, which carries the protocol's stable `reason`;
  * - delivers notifications (card.inserted, access.changed, …) to listeners;
+ * - sends a call again after RATE_LIMITED (a few times, within the call's timeout), when the daemon
+ *   says to come back (`data.retryAfterMs`, plus jitter) or, when it does not say, after a growing
+ *   jittered wait — never after the consent pages' limit, which is a wait for a person;
  * - reconnects with exponential backoff and re-subscribes its event topics;
  * - `probe()` asks GET /health first, so a page can tell "not running" from "blocked by the browser".
  *
@@ -59,11 +62,43 @@ export class PasserelleError extends Error {
     this.reason = isErrorReason(reason) || isClientReason(reason) ? reason : "RPC_ERROR";
   }
 
+  /** RATE_LIMITED: in how many ms the daemon says the call may be sent again (undefined: not said). */
+  get retryAfterMs(): number | undefined {
+    const value = this.data["retryAfterMs"];
+    return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : undefined;
+  }
+
   /** True when the same call can simply be tried again later (card re-inserted, service back…). */
   get retriable(): boolean {
     if (this.reason === "DISCONNECTED" || this.reason === "NOT_CONNECTED") return true;
     return isErrorReason(this.reason) ? ERROR_REASONS[this.reason].retriable : false;
   }
+}
+
+/** First wait after RATE_LIMITED from a daemon that does not say when to come back; doubled each time. */
+const RATE_LIMITED_FIRST_WAIT_MS = 25;
+const RATE_LIMITED_MAX_WAIT_MS = 1000;
+
+/**
+ * How long to wait before sending a call again after RATE_LIMITED (its `attempt`-th in a row, from
+ * 0), or null when it should not be sent again by a program (the consent pages' limit,
+ * `retryAfterSeconds`: a person is asked). With the daemon's `retryAfterMs`: that, plus up to a
+ * quarter more at random; without it: 25 ms doubled each time up to 1 s, the second half at random.
+ * The random part keeps clients refused together from all coming back together.
+ */
+export function rateLimitedWait(
+  data: Readonly<Record<string, unknown>>,
+  attempt: number,
+  random: () => number = Math.random,
+): number | null {
+  if (data["retryAfterSeconds"] !== undefined) return null;
+  const said = data["retryAfterMs"];
+  if (typeof said === "number" && Number.isFinite(said) && said >= 0) {
+    const base = Math.min(said, RATE_LIMITED_MAX_WAIT_MS);
+    return base + random() * (base / 4);
+  }
+  const ceiling = Math.min(RATE_LIMITED_MAX_WAIT_MS, RATE_LIMITED_FIRST_WAIT_MS * 2 ** attempt);
+  return ceiling / 2 + random() * (ceiling / 2);
 }
 
 function isClientReason(value: unknown): value is ClientReason {
@@ -114,6 +149,11 @@ export interface ClientOptions {
   reconnect?: boolean;
   /** Backoff bounds for reconnection. Default 250 ms → 10 s. */
   reconnectDelayMs?: { min: number; max: number };
+  /**
+   * How many times a call answered RATE_LIMITED is sent again (rateLimitedWait, within the call's
+   * timeout) before it rejects with RATE_LIMITED. Default 3; 0 never sends again.
+   */
+  rateLimitRetries?: number;
 }
 
 export type ConnectionState = "idle" | "connecting" | "open" | "reconnecting" | "closed";
@@ -161,6 +201,9 @@ export class PasserelleClient {
   private readonly userCallTimeoutMs: number;
   private readonly shouldReconnect: boolean;
   private readonly delay: { min: number; max: number };
+  private readonly rateLimitRetries: number;
+  /** Waits before sending a RATE_LIMITED call again; close() ends them with DISCONNECTED. */
+  private readonly retryWaits = new Map<ReturnType<typeof setTimeout>, (error: PasserelleError) => void>();
 
   private socket: WebSocketLike | null = null;
   private nextId = 1;
@@ -186,6 +229,7 @@ export class PasserelleClient {
     this.userCallTimeoutMs = options.userCallTimeoutMs ?? 120_000;
     this.shouldReconnect = options.reconnect ?? true;
     this.delay = options.reconnectDelayMs ?? { min: 250, max: 10_000 };
+    this.rateLimitRetries = options.rateLimitRetries ?? 3;
   }
 
   get state(): ConnectionState {
@@ -276,28 +320,68 @@ export class PasserelleClient {
     this.socket = null;
     this.opening = null;
     this.failPending(clientError("DISCONNECTED", "the client was closed"));
+    for (const [timer, fail] of this.retryWaits) {
+      clearTimeout(timer);
+      fail(clientError("DISCONNECTED", "the client was closed"));
+    }
+    this.retryWaits.clear();
     this.setState("closed");
   }
 
-  /** Calls a method; rejects with PasserelleError (its `reason` is the protocol's). */
-  call<M extends MethodName>(
+  /**
+   * Calls a method; rejects with PasserelleError (its `reason` is the protocol's). A RATE_LIMITED
+   * answer is sent again up to `rateLimitRetries` times (see rateLimitedWait), all within `timeoutMs`.
+   */
+  async call<M extends MethodName>(
     method: M,
     params?: MethodParams<M>,
     options: { timeoutMs?: number } = {},
+  ): Promise<MethodResult<M>> {
+    const timeoutMs =
+      options.timeoutMs ??
+      (USER_INTERACTION_METHODS.has(method) ? this.userCallTimeoutMs : this.callTimeoutMs);
+    const deadline = Date.now() + timeoutMs;
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.send(method, params, Math.max(1, deadline - Date.now()), timeoutMs);
+      } catch (error) {
+        if (!(error instanceof PasserelleError) || error.reason !== "RATE_LIMITED") throw error;
+        if (attempt >= this.rateLimitRetries) throw error;
+        const wait = rateLimitedWait(error.data, attempt);
+        if (wait === null || Date.now() + wait >= deadline) throw error;
+        await this.pause(wait);
+      }
+    }
+  }
+
+  /** Waits `ms` before a call is sent again; close() ends the wait with DISCONNECTED. */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.retryWaits.delete(timer);
+        resolve();
+      }, ms);
+      this.retryWaits.set(timer, reject);
+    });
+  }
+
+  /** One request frame and its answer. */
+  private send<M extends MethodName>(
+    method: M,
+    params: MethodParams<M> | undefined,
+    timeoutMs: number,
+    callTimeoutMs: number,
   ): Promise<MethodResult<M>> {
     const socket = this.socket;
     if (!socket || this.stateValue !== "open") {
       return Promise.reject(clientError("NOT_CONNECTED", "not connected to Passerelle"));
     }
     const id = this.nextId++;
-    const timeoutMs =
-      options.timeoutMs ??
-      (USER_INTERACTION_METHODS.has(method) ? this.userCallTimeoutMs : this.callTimeoutMs);
     return new Promise<MethodResult<M>>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(
-          new PasserelleError(ERROR_REASONS.TIMEOUT.code, `${method}: no answer in ${timeoutMs} ms`, {
+          new PasserelleError(ERROR_REASONS.TIMEOUT.code, `${method}: no answer in ${callTimeoutMs} ms`, {
             reason: "TIMEOUT",
           }),
         );

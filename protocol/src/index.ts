@@ -1,6 +1,6 @@
 export * from "./errors.ts";
 export * from "./schemas.ts";
-export { PasserelleClient, PasserelleError } from "./client.ts";
+export { PasserelleClient, PasserelleError, rateLimitedWait } from "./client.ts";
 export type {
   ClientOptions,
   ConnectionState,

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { ERROR_REASONS } from "./errors.ts";
-import { METHODS, NOTIFICATIONS, PROTOCOL_VERSION, RpcRequest } from "./schemas.ts";
+import { ERROR_DATA, METHODS, NOTIFICATIONS, PROTOCOL_VERSION, RpcRequest } from "./schemas.ts";
 
 export function protocolJsonSchema(): Record<string, unknown> {
   const methods: Record<string, unknown> = {};
@@ -17,6 +17,8 @@ export function protocolJsonSchema(): Record<string, unknown> {
   }
   const notifications: Record<string, unknown> = {};
   for (const [name, schema] of Object.entries(NOTIFICATIONS)) notifications[name] = z.toJSONSchema(schema);
+  const errorData: Record<string, unknown> = {};
+  for (const [reason, schema] of Object.entries(ERROR_DATA)) errorData[reason] = z.toJSONSchema(schema);
   return {
     $schema: "https://json-schema.org/draft/2020-12/schema",
     title: `Passerelle protocol ${PROTOCOL_VERSION}`,
@@ -24,6 +26,7 @@ export function protocolJsonSchema(): Record<string, unknown> {
     methods,
     notifications,
     errors: ERROR_REASONS,
+    errorData,
   };
 }
 

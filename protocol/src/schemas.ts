@@ -443,3 +443,25 @@ export const NOTIFICATION_TOPIC: Record<NotificationName, z.infer<typeof EventTo
   "pin.requested": null,
   "access.grantsChanged": null,
 };
+
+// ---------------------------------------------------------------------------------------------
+// Error data: what `error.data` documents beyond `reason` and `retriable` (docs/protocol.md, Errors)
+// ---------------------------------------------------------------------------------------------
+/** Longest `retryAfterMs` the daemon names (MAX_RETRY_AFTER_MS in the daemon's rate limiter). */
+export const MAX_RETRY_AFTER_MS = 1000;
+/**
+ * RATE_LIMITED. `retryAfterMs` (the per-origin frame limit): when to send again — a different
+ * moment for each refused frame, so that refused clients do not come back together; the frame was
+ * not acted on, so the same call may simply be sent again then. `retryAfterSeconds` (consent pages
+ * per origin per 10 minutes): a wait for a person, not for a program to retry through.
+ */
+export const RateLimitedData = z.object({
+  reason: z.literal("RATE_LIMITED"),
+  retriable: z.literal(true),
+  retryAfterMs: z.number().int().min(1).max(MAX_RETRY_AFTER_MS).optional(),
+  retryAfterSeconds: z.number().int().min(1).optional(),
+});
+export type RateLimitedData = z.infer<typeof RateLimitedData>;
+
+/** The error data with a schema of its own, by reason (the others carry reason and retriable). */
+export const ERROR_DATA = { RATE_LIMITED: RateLimitedData } as const;

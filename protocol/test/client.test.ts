@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { PasserelleClient, type WebSocketLike } from "../src/index.ts";
+import { PasserelleClient, rateLimitedWait, type WebSocketLike } from "../src/index.ts";
 
 class ScriptedSocket implements WebSocketLike {
   readyState = 0;
@@ -274,4 +274,105 @@ test("requestAccess: the daemon's refusal (CONSENT_UNAVAILABLE) rejects with its
     (error: unknown) => (error as { reason?: string }).reason === "CONSENT_UNAVAILABLE",
   );
   client.close();
+});
+
+/** Answers the last frame sent with RATE_LIMITED carrying `data`. */
+function rateLimited(socket: ScriptedSocket, data: Record<string, unknown>): void {
+  const request = JSON.parse(socket.sent.at(-1) as string) as { id: number };
+  socket.onmessage?.({
+    data: JSON.stringify({
+      jsonrpc: "2.0",
+      id: request.id,
+      error: {
+        code: -32003,
+        message: "too many",
+        data: { reason: "RATE_LIMITED", retriable: true, ...data },
+      },
+    }),
+  });
+}
+
+/** Resolves once the socket has sent `count` frames (bounded). */
+async function sentCount(socket: ScriptedSocket, count: number): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (socket.sent.length < count) {
+    if (Date.now() > deadline) throw new Error(`${socket.sent.length} frames sent, ${count} expected`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+test("RATE_LIMITED with retryAfterMs: the call is sent again no sooner than the daemon said, and resolves", async () => {
+  const { client, socket } = await openClient();
+  const ping = client.call("system.ping", {});
+  const first = JSON.parse(socket.sent.at(-1) as string) as { id: number; method: string };
+  const refusedAt = Date.now();
+  rateLimited(socket, { retryAfterMs: 40 });
+  await sentCount(socket, 2);
+  assert.ok(Date.now() - refusedAt >= 39, `sent again after ${Date.now() - refusedAt} ms`);
+  const again = JSON.parse(socket.sent.at(-1) as string) as { id: number; method: string; params: unknown };
+  assert.notEqual(again.id, first.id, "a new request");
+  assert.deepEqual([again.method, again.params], ["system.ping", {}]);
+  socket.answer({ time: "2026-01-01T00:00:00.000Z" });
+  assert.deepEqual(await ping, { time: "2026-01-01T00:00:00.000Z" });
+  client.close();
+});
+
+test("RATE_LIMITED: given up after rateLimitRetries, never retried for the consent pages' limit, ended by close()", async () => {
+  const { client, socket } = await openClient();
+  // The consent pages' limit is a wait for a person: rejected at once, nothing sent again.
+  const asked = client.call("access.request", {});
+  rateLimited(socket, { retryAfterSeconds: 300 });
+  await assert.rejects(asked, (error: { reason?: string }) => error.reason === "RATE_LIMITED");
+  assert.equal(socket.sent.length, 1);
+  // Three retries by default, then the RATE_LIMITED itself, with its retryAfterMs readable.
+  const ping = client.call("system.ping", {});
+  for (let frame = 2; frame <= 5; frame += 1) {
+    await sentCount(socket, frame);
+    rateLimited(socket, { retryAfterMs: 1 });
+  }
+  await assert.rejects(
+    ping,
+    (error: { reason?: string; retryAfterMs?: number }) =>
+      error.reason === "RATE_LIMITED" && error.retryAfterMs === 1,
+  );
+  assert.equal(socket.sent.length, 5, "the first send and three more");
+  // close() during the wait: DISCONNECTED at once, nothing sent later.
+  const waiting = client.call("system.ping", {});
+  rateLimited(socket, { retryAfterMs: 500 });
+  await tick();
+  client.close();
+  await assert.rejects(waiting, (error: { reason?: string }) => error.reason === "DISCONNECTED");
+  assert.equal(socket.sent.length, 6);
+});
+
+test("rateLimitedWait: the daemon's retryAfterMs plus up to a quarter at random; without it, a growing jittered wait", () => {
+  assert.equal(
+    rateLimitedWait({ retryAfterMs: 100 }, 0, () => 0),
+    100,
+  );
+  assert.equal(
+    rateLimitedWait({ retryAfterMs: 100 }, 5, () => 1),
+    125,
+  );
+  assert.equal(rateLimitedWait({ retryAfterSeconds: 30 }, 0), null);
+  assert.equal(
+    rateLimitedWait({}, 0, () => 0),
+    12.5,
+  );
+  assert.equal(
+    rateLimitedWait({}, 0, () => 1),
+    25,
+  );
+  assert.equal(
+    rateLimitedWait({}, 3, () => 1),
+    200,
+  );
+  assert.equal(
+    rateLimitedWait({}, 20, () => 0),
+    500,
+    "bounded by 1 s",
+  );
+  // Clients refused together do not all come back together.
+  const waits = new Set(Array.from({ length: 20 }, () => rateLimitedWait({ retryAfterMs: 100 }, 0)));
+  assert.ok(waits.size > 1);
 });

@@ -305,13 +305,13 @@ async function checkInsiEndpoint(config: DaemonConfig, configOk: boolean): Promi
   ];
 }
 
-function checkInsi(config: DaemonConfig): Finding[] {
+async function checkInsi(config: DaemonConfig): Promise<Finding[]> {
   if (config.simulate)
     return [{ level: "ok", topic: "insi", text: "simulation: the in-process INSi simulator" }];
   const problems = insiConfigProblems(config.insi ?? undefined);
   if (problems.length === 0 && config.insi) {
     // Loads the organisation certificate and the CA bundle as the daemon would (no network).
-    const client = createInsiClient(config.insi);
+    const client = await createInsiClient(config.insi);
     problems.push(...client.problems());
     client.close();
   }
@@ -434,7 +434,7 @@ export function registerDoctor(program: Command): void {
         ...(await checkPort(config)),
         ...(await checkPcsc(config)),
       ];
-      const insi = checkInsi(config);
+      const insi = await checkInsi(config);
       findings.push(
         ...insi,
         ...(await checkInsiEndpoint(config, !insi.some((finding) => finding.level === "fail"))),

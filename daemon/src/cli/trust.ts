@@ -1,9 +1,9 @@
 /**
  * `passerelle trust install|uninstall|status [--config FILE] [--data-dir DIR] [--no-system]
- * [--system-root DIR]`: the local CA of the data folder the daemon uses (cli/data-dir.ts; an invalid
- * configuration is exit 4) in the OS store and every NSS database found (tls/trust-store.ts). One
- * line per store on stdout, `<store>: <outcome>`; exit 1 when a store failed. `install` creates the CA first when the daemon
- * never ran. The installers call `passerelle trust install`: keep this interface stable.
+ * [--system-root DIR] [--machine [--every-ca]]`: the local CA of the data folder the daemon uses
+ * (cli/data-dir.ts; an invalid configuration is exit 4) in the OS store and every NSS database found
+ * (tls/trust-store.ts). One line per store on stdout, `<store>: <outcome>`; exit 1 when a store
+ * failed. `install` creates the CA first when the daemon never ran. The installers call `passerelle trust install`: keep this interface stable.
  *
  * `install --wait SECONDS`, for what starts beside the daemon at login (the macOS trust LaunchAgent,
  * the Linux unit's ExecStartPost): waits until this user's daemon is listening (its instance record,
@@ -40,6 +40,11 @@ export function registerTrust(program: Command): Command {
         "--wait <seconds>",
         "install: wait up to SECONDS for this user's daemon to listen, then trust the CA it made (never make one)",
       )
+      .option(
+        "--machine",
+        "Windows: the machine's Root store (administrator; no confirmation dialog; every user trusts it) instead of the user's",
+      )
+      .option("--every-ca", "with --machine, uninstall: every Passerelle CA in it, not only this user's")
       .action(
         async (options: {
           config?: string;
@@ -47,10 +52,14 @@ export function registerTrust(program: Command): Command {
           system: boolean;
           systemRoot?: string;
           wait?: string;
+          machine?: boolean;
+          everyCa?: boolean;
         }) => {
           const dataDir = dataDirOrExit(options);
           const caFile = path.join(dataDir, "tls", "passerelle-local-ca.pem");
           const wait = options.wait === undefined ? undefined : Number(options.wait);
+          // The per-machine MSI's uninstall runs as an account without a CA of its own.
+          const everyCa = action === "uninstall" && options.machine === true && options.everyCa === true;
           if (
             wait !== undefined &&
             (action !== "install" || !Number.isInteger(wait) || wait < 0 || wait > 3600)
@@ -66,7 +75,7 @@ export function registerTrust(program: Command): Command {
               );
               return;
             }
-          } else if (action !== "install" && !existsSync(caFile)) {
+          } else if (action !== "install" && !existsSync(caFile) && !everyCa) {
             process.stdout.write(`no local CA yet in ${caFile} (the daemon has never started)\n`);
             return;
           }
@@ -75,13 +84,15 @@ export function registerTrust(program: Command): Command {
           const tls =
             action === "install" && wait === undefined
               ? ensureLocalTls(dataDir)
-              : { caPem: readFileSync(caFile, "utf8"), caFile };
+              : { caPem: existsSync(caFile) ? readFileSync(caFile, "utf8") : "", caFile };
           const results = trust(action as TrustAction, {
             caPem: tls.caPem,
             caFile: tls.caFile,
             home: os.homedir(),
             system: options.system,
             ...(options.systemRoot !== undefined ? { systemRoot: options.systemRoot } : {}),
+            ...(options.machine ? { windowsStore: "machine" as const } : {}),
+            ...(options.everyCa ? { everyCa: true } : {}),
           });
           for (const result of results)
             process.stdout.write(

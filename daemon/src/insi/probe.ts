@@ -131,7 +131,8 @@ export async function probeInsiEndpoint(
       done({
         ok: true,
         status: response.statusCode ?? 0,
-        ...(Number.isNaN(date) ? {} : { skewMs: date - received }),
+        // Date is truncated to its second: its middle is the best estimate of the server's time.
+        ...(Number.isNaN(date) ? {} : { skewMs: date + 500 - received }),
       });
     });
     request.end();

@@ -4,7 +4,8 @@
  *
  * Bounded whatever the client does:
  * - every frame takes a token from its origin's bucket, garbage included, so error answers are
- *   rate-limited like any other; an empty bucket answers RATE_LIMITED;
+ *   rate-limited like any other; an empty bucket answers RATE_LIMITED with `data.retryAfterMs`, a
+ *   different moment for each refused frame (rate-limiter.ts), so the refused do not all come back at once;
  * - MAX_REFUSED_IN_A_ROW refused frames in a row (not JSON-RPC, binary, unknown method, RATE_LIMITED)
  *   close the connection with CLOSE_CODES.tooManyRefusals: a correct client never gets there;
  * - what is queued for the client (ws `bufferedAmount`) is capped (`maxQueuedBytes`): a client that stops reading
@@ -143,6 +144,12 @@ export class Connection implements ConnectionHandle {
       this.limitClose(CLOSE_CODES.tooManyRefusals, "too many refused frames");
   }
 
+  /** RATE_LIMITED from the origin's bucket, naming when to come back. */
+  private rateLimited(id: number): ReturnType<typeof reasonError> {
+    const retryAfterMs = this.options.rateLimiter.retryAfter(this.origin);
+    return reasonError(id, "RATE_LIMITED", undefined, { retryAfterMs });
+  }
+
   private onFrame(data: unknown, isBinary: boolean): void {
     if (this.closing) return;
     const { services, handlers, rateLimiter } = this.options;
@@ -159,7 +166,7 @@ export class Connection implements ConnectionHandle {
                 message: "invalid request: binary frames are not supported",
               },
             }
-          : { ...reasonError(0, "RATE_LIMITED"), id: null },
+          : { ...this.rateLimited(0), id: null },
       );
     }
     const text = Array.isArray(data) ? Buffer.concat(data).toString("utf8") : String(data);
@@ -167,7 +174,7 @@ export class Connection implements ConnectionHandle {
     if (!allowed) {
       const id = frame.kind === "request" ? frame.id : (frame.response?.id ?? null);
       if (id === undefined) return this.refused(null); // a notification: never answered
-      return this.refused({ ...reasonError(0, "RATE_LIMITED"), id });
+      return this.refused({ ...this.rateLimited(0), id });
     }
     if (frame.kind === "error") return this.refused(frame.response);
     const { id, method, params } = frame;

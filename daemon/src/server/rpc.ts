@@ -125,9 +125,14 @@ export function reasonError(
   id: RequestId,
   reason: keyof typeof ERROR_REASONS,
   message?: string,
+  data?: Record<string, unknown>,
 ): RpcResponse {
   const entry = ERROR_REASONS[reason];
-  return errorResponse(id, entry.code, message ?? entry.message, { reason, retriable: entry.retriable });
+  return errorResponse(id, entry.code, message ?? entry.message, {
+    ...data,
+    reason,
+    retriable: entry.retriable,
+  });
 }
 
 export function errorResponseFor(id: RequestId, error: RpcErrorObject): RpcResponse {

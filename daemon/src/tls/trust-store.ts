@@ -8,15 +8,18 @@
  *   ~/.pki/nssdb on Linux (created when missing), and every Firefox profile found.
  * - The OS store: Debian/Ubuntu /usr/local/share/ca-certificates + update-ca-certificates, Fedora
  *   /etc/pki/ca-trust/source/anchors + update-ca-trust (both need root; skipped otherwise, and said
- *   so), macOS the login keychain (security add-trusted-cert), Windows the user's Root store
- *   (certutil -user -addstore). Only the Linux paths run in the tests here: NSS with real certutil
- *   databases, the Debian store through `systemRoot` (a throwaway folder standing in for `/`, handed
- *   to the real update-ca-certificates); the macOS commands are recorded through `run`.
+ *   so), macOS the login keychain (security add-trusted-cert), Windows the user's Root store or,
+ *   with `windowsStore: "machine"`, the machine's (crypt32 through koffi: windows-roots.ts). The
+ *   Linux paths run in the default tests: NSS with real certutil databases, the Debian store
+ *   through `systemRoot` (a throwaway folder standing in for `/`, handed to the real
+ *   update-ca-certificates); the macOS commands are recorded through `run`; the Windows user store
+ *   runs under wine (installers/test/windows.test.ts).
  */
 import { spawnSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { openWindowsRoots, type WindowsRootStore } from "./windows-roots.ts";
 
 export const CA_NICKNAME = "Passerelle local CA";
 const SYSTEM_FILE_NAME = "passerelle-local-ca";
@@ -57,6 +60,15 @@ export interface TrustOptions {
    * which fixes here the exact commands a Mac would run.
    */
   readonly run?: TrustRunner;
+  /**
+   * Windows: the user's Root store (default; adding asks the user to confirm) or the machine's
+   * (administrator, no dialog, trusted by every user of the machine).
+   */
+  readonly windowsStore?: WindowsRootStore;
+  /** Windows machine store, uninstall: every Passerelle CA in it, not only this user's. */
+  readonly everyCa?: boolean;
+  /** For tests: another opener of the Windows stores. */
+  readonly openWindowsRoots?: typeof openWindowsRoots;
 }
 
 /** Runs one command; `ok` is exit 0, `out` its stdout then stderr. */
@@ -315,18 +327,42 @@ function macosStore(action: TrustAction, options: TrustOptions): StoreResult {
 }
 
 function windowsStore(action: TrustAction, options: TrustOptions): StoreResult {
-  const store = "Windows user Root store";
-  const sha1 = sha1Of(options.caPem);
-  const present = run("certutil", ["-user", "-verifystore", "Root", sha1]).ok;
-  if (action === "status") return { store, outcome: present ? "installed" : "not installed" };
-  if (action === "uninstall") {
-    if (!present) return { store, outcome: "not installed" };
-    const removed = run("certutil", ["-user", "-delstore", "Root", sha1]);
-    return removed.ok ? { store, outcome: "removed" } : { store, outcome: "failed", detail: removed.out };
+  const where = options.windowsStore ?? "user";
+  const store = where === "machine" ? "Windows machine Root store" : "Windows user Root store";
+  // No CA at all is fine for `everyCa` (the MSI's uninstall runs as an account that has none).
+  const sha1 = options.caPem ? sha1Of(options.caPem) : "";
+  let roots;
+  try {
+    roots = (options.openWindowsRoots ?? openWindowsRoots)(where, action === "status");
+  } catch (error) {
+    return { store, outcome: "failed", detail: (error as Error).message };
   }
-  if (present) return { store, outcome: "already installed" };
-  const added = run("certutil", ["-user", "-addstore", "Root", options.caFile]);
-  return added.ok ? { store, outcome: "installed" } : { store, outcome: "failed", detail: added.out };
+  try {
+    const present = roots.find(CA_NICKNAME);
+    const current = present.includes(sha1);
+    if (action === "status")
+      return {
+        store,
+        outcome: current ? "installed" : present.length > 0 ? "an older CA is installed" : "not installed",
+      };
+    // In the user's store every Passerelle CA is this user's (older ones after a renewal); in the
+    // machine's they may be other users': only `everyCa` (the per-machine MSI's uninstall) takes them.
+    const ours = where === "user" || options.everyCa ? present : present.filter((hash) => hash === sha1);
+    if (action === "uninstall") {
+      if (ours.length === 0) return { store, outcome: "not installed" };
+      for (const hash of ours) roots.remove(hash);
+      return { store, outcome: "removed" };
+    }
+    const older = where === "user" ? present.filter((hash) => hash !== sha1) : [];
+    if (current && older.length === 0) return { store, outcome: "already installed" };
+    if (!current) roots.add(new X509Certificate(options.caPem).raw);
+    for (const hash of older) roots.remove(hash);
+    return { store, outcome: older.length > 0 ? "replaced an older CA" : "installed" };
+  } catch (error) {
+    return { store, outcome: "failed", detail: (error as Error).message };
+  } finally {
+    roots.close();
+  }
 }
 
 /** Runs `action` on every store; one result per store, in a stable order. */

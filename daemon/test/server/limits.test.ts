@@ -5,6 +5,7 @@
  */
 import type { Socket } from "node:net";
 import assert from "node:assert/strict";
+import { RateLimitedData } from "@passerelle/protocol";
 import { after, describe, test } from "node:test";
 import type WebSocket from "ws";
 import { silentLogger, type Logger } from "../../src/audit/logger.ts";
@@ -91,6 +92,10 @@ describe("per-origin limits", () => {
     const limited = await call(socket, 6, "system.ping");
     assert.equal(reasonOf(limited), "RATE_LIMITED");
     assert.equal((limited["error"] as { code: number }).code, -32003);
+    // It says when to come back (0.5/s: a token in about 2 s, capped at 1 s), each refusal later.
+    const first = (limited["error"] as { data: { retryAfterMs: number } }).data.retryAfterMs;
+    assert.ok(Number.isInteger(first) && first >= 1 && first <= 1000, `retryAfterMs ${first}`);
+    assert.equal(RateLimitedData.safeParse((limited["error"] as { data: unknown }).data).success, true);
     const other = await open(server, OTHER);
     assert.ok((await call(other, 1, "system.ping"))["result"], "another origin has its own bucket");
     // The bucket is per origin, not per connection: a new connection does not refill it.
