@@ -1,27 +1,23 @@
 /**
- * `passerelle access list [--json] [--data-dir DIR]`: the origins the user allowed on the consent
+ * `passerelle access list [--json] [--config FILE] [--data-dir DIR]`: the origins the user allowed on the consent
  * page, one per line (`<origin>\t<granted at>\t<app name>`), or as JSON.
- * `passerelle access revoke ORIGIN [--data-dir DIR]`: takes an origin's grant back. A running
+ * `passerelle access revoke ORIGIN [--config FILE] [--data-dir DIR]`: takes an origin's grant back. A running
  * daemon sees the file change, sends `access.changed {access:"none"}` to that origin's
  * connections and refuses its calls from then on. The revocation is an audit record.
  *
  * Exit codes: 0 done; 1 `revoke`: this origin had no grant (nothing changed); 2 usage (not an
- * origin); 4 the grants file is damaged or unreadable, or its lock is held by another process for
+ * origin); 4 an invalid configuration (cli/data-dir.ts), or the grants file is damaged or unreadable, or its lock is held by another process for
  * more than 2 s (one line on stderr naming the file).
  * The administrator's allowlist and deny list are in the configuration, not here.
  */
 import { join } from "node:path";
-import envPaths from "env-paths";
 import { InvalidArgumentError, type Command } from "commander";
 import { GrantStore, GrantStoreError } from "../access/index.ts";
 import { AUDIT_DIR_NAME, AuditTrail } from "../audit/audit-trail.ts";
 import { normalizeOrigin } from "../config/config.ts";
+import { CONFIG_OPTION, DATA_DIR_OPTION, dataDirOrExit } from "./data-dir.ts";
 
 export const ACCESS_EXIT = { ok: 0, noGrant: 1, usage: 2, damaged: 4 } as const;
-
-function dataDirOf(options: { dataDir?: string }): string {
-  return options.dataDir ?? envPaths("passerelle", { suffix: "" }).data;
-}
 
 function parseOrigin(value: string): string {
   const origin = normalizeOrigin(value);
@@ -41,11 +37,13 @@ export function registerAccess(program: Command): Command {
     .command("list")
     .description("list the origins allowed on the consent page")
     .option("--json", "one JSON document: {grants:[{origin, appName?, grantedAt}]}")
-    .option("--data-dir <dir>", "the daemon's data folder (default: the per-user data folder)")
-    .action((options: { json?: boolean; dataDir?: string }) => {
+    .option(...CONFIG_OPTION)
+    .option(...DATA_DIR_OPTION)
+    .action((options: { json?: boolean; config?: string; dataDir?: string }) => {
+      const dataDir = dataDirOrExit(options);
       let grants;
       try {
-        grants = new GrantStore(dataDirOf(options)).list();
+        grants = new GrantStore(dataDir).list();
       } catch (error) {
         damaged(error);
       }
@@ -61,9 +59,10 @@ export function registerAccess(program: Command): Command {
     .command("revoke")
     .description("take an origin's grant back (a running daemon refuses it at once)")
     .argument("<origin>", "the origin, e.g. https://ehr.example.fr", parseOrigin)
-    .option("--data-dir <dir>", "the daemon's data folder (default: the per-user data folder)")
-    .action(async (origin: string, options: { dataDir?: string }) => {
-      const dataDir = dataDirOf(options);
+    .option(...CONFIG_OPTION)
+    .option(...DATA_DIR_OPTION)
+    .action(async (origin: string, options: { config?: string; dataDir?: string }) => {
+      const dataDir = dataDirOrExit(options);
       let removed: boolean;
       try {
         removed = new GrantStore(dataDir).remove(origin);

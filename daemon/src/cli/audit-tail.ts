@@ -1,13 +1,14 @@
 /**
- * `passerelle audit tail [-n N] [--data-dir DIR]`: prints the last N audit records (JSON lines) of
+ * `passerelle audit tail [-n N] [--config FILE] [--data-dir DIR]`: prints the last N audit records (JSON lines) of
  * this installation, oldest first. Lines torn by a crash are counted on stderr, not printed.
- * `passerelle audit prune --before DATE [--data-dir DIR]`: the administrator's retention — deletes
+ * `passerelle audit prune --before DATE [--config FILE] [--data-dir DIR]`: the administrator's retention — deletes
  * the rotated archives older than DATE (the daemon itself never deletes any), one line per file.
+ * The data folder is the daemon's (cli/data-dir.ts); an invalid configuration is exit 4.
  */
 import { join } from "node:path";
-import envPaths from "env-paths";
 import { InvalidArgumentError, type Command } from "commander";
 import { AUDIT_DIR_NAME, pruneAuditArchives, readAuditTail } from "../audit/audit-trail.ts";
+import { CONFIG_OPTION, DATA_DIR_OPTION, dataDirOrExit } from "./data-dir.ts";
 
 export const DEFAULT_TAIL_RECORDS = 20;
 /** Bound on -n: the tail is read into memory. */
@@ -37,9 +38,10 @@ export function registerAuditTail(program: Command): Command {
       parseCount,
       DEFAULT_TAIL_RECORDS,
     )
-    .option("--data-dir <dir>", "the daemon's data folder (default: the per-user data folder)")
-    .action(async (options: { lines: number; dataDir?: string }) => {
-      const dataDir = options.dataDir ?? envPaths("passerelle", { suffix: "" }).data;
+    .option(...CONFIG_OPTION)
+    .option(...DATA_DIR_OPTION)
+    .action(async (options: { lines: number; config?: string; dataDir?: string }) => {
+      const dataDir = dataDirOrExit(options);
       const dir = join(dataDir, AUDIT_DIR_NAME);
       const { records, skippedLines } = await readAuditTail(dir, options.lines);
       process.stdout.write(records.map((r) => JSON.stringify(r) + "\n").join(""));
@@ -61,9 +63,10 @@ export function registerAuditPrune(program: Command): Command {
     .command("prune")
     .description("delete the rotated audit archives older than a date (retention is yours)")
     .requiredOption("--before <date>", "delete archives rotated before this day, YYYY-MM-DD (UTC)", parseDate)
-    .option("--data-dir <dir>", "the daemon's data folder (default: the per-user data folder)")
-    .action(async (options: { before: Date; dataDir?: string }) => {
-      const dataDir = options.dataDir ?? envPaths("passerelle", { suffix: "" }).data;
+    .option(...CONFIG_OPTION)
+    .option(...DATA_DIR_OPTION)
+    .action(async (options: { before: Date; config?: string; dataDir?: string }) => {
+      const dataDir = dataDirOrExit(options);
       const deleted = await pruneAuditArchives(join(dataDir, AUDIT_DIR_NAME), options.before);
       process.stdout.write(deleted.map((file) => `deleted ${file}\n`).join(""));
       if (deleted.length === 0) process.stderr.write("passerelle: no audit archive older than that\n");

@@ -1,9 +1,9 @@
 /**
- * `passerelle trust install|uninstall|status [--data-dir DIR] [--no-system] [--system-root DIR]
- * [--machine [--every-ca]]`: the local CA in the
- * OS store and every NSS database found (tls/trust-store.ts). One line per store on stdout,
- * `<store>: <outcome>`; exit 1 when a store failed. `install` creates the CA first when the daemon
- * never ran. The installers call `passerelle trust install`: keep this interface stable.
+ * `passerelle trust install|uninstall|status [--config FILE] [--data-dir DIR] [--no-system]
+ * [--system-root DIR] [--machine [--every-ca]]`: the local CA of the data folder the daemon uses
+ * (cli/data-dir.ts; an invalid configuration is exit 4) in the OS store and every NSS database found
+ * (tls/trust-store.ts). One line per store on stdout, `<store>: <outcome>`; exit 1 when a store
+ * failed. `install` creates the CA first when the daemon never ran. The installers call `passerelle trust install`: keep this interface stable.
  *
  * `install --wait SECONDS`, for what starts beside the daemon at login (the macOS trust LaunchAgent,
  * the Linux unit's ExecStartPost): waits until this user's daemon is listening (its instance record,
@@ -13,8 +13,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import envPaths from "env-paths";
 import type { Command } from "commander";
+import { CONFIG_OPTION, DATA_DIR_OPTION, dataDirOrExit } from "./data-dir.ts";
 import { processAlive, readInstanceRecord } from "../instance/index.ts";
 import { ensureLocalTls } from "../tls/local-ca.ts";
 import { trust, type TrustAction } from "../tls/trust-store.ts";
@@ -29,7 +29,8 @@ export function registerTrust(program: Command): Command {
     command
       .command(action)
       .description(description)
-      .option("--data-dir <dir>", "the daemon's data folder (default: the per-user data folder)")
+      .option(...CONFIG_OPTION)
+      .option(...DATA_DIR_OPTION)
       .option("--no-system", "leave the OS store alone (the user's browser databases only)")
       .option(
         "--system-root <dir>",
@@ -46,6 +47,7 @@ export function registerTrust(program: Command): Command {
       .option("--every-ca", "with --machine, uninstall: every Passerelle CA in it, not only this user's")
       .action(
         async (options: {
+          config?: string;
           dataDir?: string;
           system: boolean;
           systemRoot?: string;
@@ -53,7 +55,7 @@ export function registerTrust(program: Command): Command {
           machine?: boolean;
           everyCa?: boolean;
         }) => {
-          const dataDir = options.dataDir ?? envPaths("passerelle", { suffix: "" }).data;
+          const dataDir = dataDirOrExit(options);
           const caFile = path.join(dataDir, "tls", "passerelle-local-ca.pem");
           const wait = options.wait === undefined ? undefined : Number(options.wait);
           // The per-machine MSI's uninstall runs as an account without a CA of its own.

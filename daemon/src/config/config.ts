@@ -276,13 +276,35 @@ export function parsePorts(value: string | number, source: string): { first: num
   return { first: port, last: port };
 }
 
+/** The config file in force (--config > PASSERELLE_CONFIG > the default one), read and checked. */
+function loadConfigFile(
+  options: Pick<CommandLineOptions, "config">,
+  env: NodeJS.ProcessEnv,
+): { configFile: string; explicit: boolean; file: ConfigFile } {
+  const configFile = options.config ?? env["PASSERELLE_CONFIG"] ?? DEFAULT_CONFIG_FILE;
+  const explicit = options.config !== undefined || env["PASSERELLE_CONFIG"] !== undefined;
+  return { configFile, explicit, file: readConfigFile(configFile, explicit) };
+}
+
+/**
+ * The data folder as the daemon resolves it (--data-dir > the config file's `dataDir` > the
+ * per-user default), for the commands that need only that (trust, access, audit). The config file
+ * is read and checked even when --data-dir is given, as resolveConfig does: an invalid one throws
+ * ConfigError.
+ */
+export function resolveDataDir(
+  options: Pick<CommandLineOptions, "config" | "dataDir">,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  const { file } = loadConfigFile(options, env);
+  return path.resolve(options.dataDir ?? file.dataDir ?? paths.data);
+}
+
 export function resolveConfig(
   options: CommandLineOptions,
   env: NodeJS.ProcessEnv = process.env,
 ): DaemonConfig {
-  const configFile = options.config ?? env["PASSERELLE_CONFIG"] ?? DEFAULT_CONFIG_FILE;
-  const explicit = options.config !== undefined || env["PASSERELLE_CONFIG"] !== undefined;
-  const file = readConfigFile(configFile, explicit);
+  const { configFile, explicit, file } = loadConfigFile(options, env);
 
   const ports =
     options.port !== undefined
