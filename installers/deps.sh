@@ -4,9 +4,10 @@
 # (remove the Windows binary's signature before injection), wixl + msitools (MSI), wine64 (smoke
 # test of the Windows executable under Debian 12's wine, the fallback), debootstrap (a throwaway
 # Debian trixie root with wine 10, which starts Node 24: installers/lib/debian-root.sh),
-# libnss3-tools (certutil, the trust test).
+# libnss3-tools (certutil, the trust test), gcc-mingw-w64-x86-64 (the Windows no-window launcher
+# passerelle-background.exe, installers/windows/background.c).
 set -euo pipefail
-PACKAGES=(dpkg-dev systemd osslsigncode wixl msitools wine64 debootstrap libnss3-tools)
+PACKAGES=(dpkg-dev systemd osslsigncode wixl msitools wine64 debootstrap libnss3-tools gcc-mingw-w64-x86-64)
 missing=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

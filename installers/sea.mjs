@@ -1,6 +1,7 @@
 // Single executables: dist/passerelle.cjs (npm run build) injected as a Node SEA blob into the
 // official Node 24 binary of each target (installers/targets.json), with koffi's native file for
-// that target beside it: artifacts/<target>/{passerelle[.exe], koffi.node}.
+// that target beside it: artifacts/<target>/{passerelle[.exe], koffi.node}; for Windows also
+// passerelle-background.exe, the no-window launcher of the logon Run values (windows/build-launcher.mjs).
 //
 //   node installers/sea.mjs [--target linux-x64,win-x64,darwin-x64,darwin-arm64] [--out artifacts]
 //   node installers/sea.mjs --check-latest     # is there a newer 24.x than the pinned ones?
@@ -33,6 +34,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { verifyDeveloperIdSignature } from "./lib/macho-signature.mjs";
 import { newestOfMajor, packageFile } from "./lib/npm-files.mjs";
+import { buildLauncher } from "./windows/build-launcher.mjs";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const require = createRequire(import.meta.url);
@@ -164,7 +166,9 @@ export async function buildExecutable(name, { out = path.join(root, "artifacts")
     renameSync(staged, executable);
     const koffi = path.join(dir, "koffi.node");
     copyFileSync(koffiNative, koffi);
-    return { executable, koffi, node: version };
+    // Windows: the GUI-subsystem launcher the logon Run values start (no console window).
+    const launcher = target.format === "pe" ? buildLauncher(dir) : null;
+    return { executable, koffi, launcher, node: version };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -204,7 +208,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (const name of names) {
     const built = await buildExecutable(name, { out });
     console.log(
-      `${name}: ${path.relative(process.cwd(), built.executable)} (Node ${built.node}) + koffi.node`,
+      `${name}: ${path.relative(process.cwd(), built.executable)} (Node ${built.node}) + koffi.node${built.launcher ? ` + ${path.basename(built.launcher)}` : ""}`,
     );
   }
 }

@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { X509Certificate } from "node:crypto";
+import { X509Certificate, createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -22,6 +22,8 @@ import { httpGet } from "../../test/helpers/program.ts";
 // @ts-expect-error -- plain JavaScript build scripts without types
 import { assertSeaFuse } from "../sea.mjs";
 // @ts-expect-error -- plain JavaScript build scripts without types
+import { buildLauncher, LAUNCHER as LAUNCHER_NAME, peSubsystem } from "../windows/build-launcher.mjs";
+// @ts-expect-error -- plain JavaScript build scripts without types
 import { buildMsis } from "../windows/build-msi.mjs";
 import { WINE_ROOT, findWine, type Wine } from "./wine.ts";
 
@@ -31,6 +33,8 @@ const VERSION = (
   JSON.parse(readFileSync(path.join(REPO, "daemon/package.json"), "utf8")) as { version: string }
 ).version;
 const EXE = path.join(ARTIFACTS, "win-x64", "passerelle.exe");
+/** The GUI-subsystem launcher the logon Run values start (installers/windows/background.c). */
+const LAUNCHER = path.join(ARTIFACTS, "win-x64", LAUNCHER_NAME as string);
 const ORIGIN = "https://ehr.example.fr";
 /** Node 24's V8 reserves its pointer tables in a way Debian 12's wine 8.0 does not support. */
 const V8_UNDER_OLD_WINE = /SegmentedTable::InitializeTable \(subspace allocation\)/;
@@ -97,6 +101,28 @@ after(() => {
   assert.ok(!mounts.includes(WINE_ROOT), `mounts left under ${WINE_ROOT}:\n${mounts}`);
 });
 
+test("passerelle-background.exe is a GUI-subsystem program, reproducible, listed in SHA256SUMS", () => {
+  const bytes = readFileSync(LAUNCHER);
+  assert.equal((peSubsystem as (b: Buffer) => number)(bytes), 2, "PE Subsystem: 2 (Windows GUI)");
+  assert.equal((peSubsystem as (b: Buffer) => number)(readFileSync(EXE)), 3, "passerelle.exe: 3 (console)");
+  assert.match(
+    execFileSync("file", ["-b", LAUNCHER], { encoding: "utf8" }),
+    /^PE32\+ executable \(GUI\) x86-64/,
+  );
+  // Two more builds, from other folders: the same bytes as the packaged one.
+  for (const dir of [
+    mkdtempSync(path.join(scratch, "launcher-")),
+    mkdtempSync(path.join(scratch, "launcher-")),
+  ]) {
+    assert.ok(readFileSync((buildLauncher as (d: string) => string)(dir)).equals(bytes), "same bytes");
+  }
+  const digest = createHash("sha256").update(bytes).digest("hex");
+  assert.match(
+    readFileSync(path.join(ARTIFACTS, "SHA256SUMS"), "utf8"),
+    new RegExp(`^${digest}  win-x64/${LAUNCHER_NAME}$`, "m"),
+  );
+});
+
 test("passerelle.exe is a Windows console single executable, unsigned, with a Windows koffi.node", () => {
   assert.match(
     execFileSync("file", ["-b", EXE], { encoding: "utf8" }),
@@ -125,9 +151,11 @@ test("per-user MSI: installs without rights, starts at logon, trusts the user's 
   );
   assert.ok(existsSync(path.join(drive(installDir), "passerelle.exe")), "passerelle.exe installed");
   assert.ok(existsSync(path.join(drive(installDir), "koffi.node")), "koffi.node installed");
+  assert.ok(existsSync(path.join(drive(installDir), LAUNCHER_NAME as string)), "the launcher installed");
+  // The logon start goes through the no-window launcher.
   assert.match(
     regQuery(run),
-    /Passerelle\s+REG_SZ\s+"C:\\users\\[^\\]+\\AppData\\Local\\Programs\\Passerelle\\passerelle\.exe" start/,
+    /Passerelle\s+REG_SZ\s+"C:\\users\\[^\\]+\\AppData\\Local\\Programs\\Passerelle\\passerelle-background\.exe" start\n/,
   );
   // `passerelle trust install` made this user's CA and put it in the user's Root store.
   let thumbprint = "";
@@ -165,14 +193,16 @@ test("per-machine MSI: msiexec /qn CONFIGFILE=… starts every user with that po
   const run = "HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run";
   assert.equal(wine(["msiexec", "/i", msi, "/qn", "CONFIGFILE=C:\\policy\\passerelle.json"]).status, 0);
   assert.ok(existsSync(drive("C:\\Program Files\\Passerelle\\passerelle.exe")));
+  assert.ok(existsSync(drive(`C:\\Program Files\\Passerelle\\${LAUNCHER_NAME}`)));
+  // Both logon starts go through the no-window launcher.
   assert.match(
     regQuery(run),
-    /Passerelle\s+REG_SZ\s+"C:\\Program Files\\Passerelle\\passerelle\.exe" start --config "C:\\policy\\passerelle\.json"/,
+    /Passerelle\s+REG_SZ\s+"C:\\Program Files\\Passerelle\\passerelle-background\.exe" start --config "C:\\policy\\passerelle\.json"\n/,
   );
   // Each user's CA, made by their daemon, is trusted at their logon (the user's Root store).
   assert.match(
     regQuery(run),
-    /PasserelleTrust\s+REG_SZ\s+"C:\\Program Files\\Passerelle\\passerelle\.exe" trust install --wait 60/,
+    /PasserelleTrust\s+REG_SZ\s+"C:\\Program Files\\Passerelle\\passerelle-background\.exe" trust install --wait 60\n/,
   );
   assert.equal(wine(["msiexec", "/x", msi, "/qn"]).status, 0);
   assert.ok(!existsSync(drive("C:\\Program Files\\Passerelle")), "Program Files folder removed");
@@ -244,6 +274,45 @@ test("under wine: --version, /health with --plaintext, and PC/SC absent is PCSC_
   }
 });
 
+test("under wine: started through passerelle-background.exe, the daemon answers /health; the launcher exits with passerelle.exe's code", async (t) => {
+  const starts = executableStarts();
+  if (!starts.ok) return t.skip(starts.why);
+  // The arguments go through unchanged (one with a space), the output where the launcher's goes.
+  const version = wine([LAUNCHER, "--version"]);
+  assert.equal(version.status, 0, `${version.stdout}${version.stderr}`);
+  assert.equal(version.stdout.trim(), VERSION);
+  const unknown = wine([LAUNCHER, "frobnicate"]);
+  assert.equal(unknown.status, 2, `${unknown.stdout}${unknown.stderr}`);
+  assert.match(unknown.stderr, /unknown command 'frobnicate'/);
+
+  const dataDir = "C:\\passerelle launcher test";
+  const daemon = wineRunner.start(
+    [LAUNCHER, "start", "--plaintext", "--port", "0", "--allow-origin", ORIGIN, "--data-dir", dataDir],
+    300,
+  );
+  let port: number;
+  try {
+    const [, url = ""] = await daemon.waitFor(/^listening (\S+?)\r?$/m, 120_000);
+    port = Number(new URL(url).port);
+    const health = await httpGet(port, "/health");
+    assert.equal(health.status, 200);
+    assert.deepEqual(JSON.parse(health.body.toString("utf8")), { status: "ok" });
+    assert.ok(existsSync(drive(dataDir)), `the data folder "${dataDir}", one argument`);
+  } finally {
+    await daemon.stop(30_000);
+  }
+  // The daemon is in the launcher's kill-on-close job: the launcher gone, the daemon goes too.
+  for (const deadline = Date.now() + 30_000; ;) {
+    const answered = await httpGet(port, "/health").then(
+      () => true,
+      () => false,
+    );
+    if (!answered) break;
+    assert.ok(Date.now() < deadline, "the daemon still answers 30 s after its launcher ended");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+});
+
 test("under wine: with the per-machine MSI installed, `service install` adds no second start at logon", (t) => {
   const starts = executableStarts();
   if (!starts.ok) return t.skip(starts.why);
@@ -267,7 +336,7 @@ test("under wine: with the per-machine MSI installed, `service install` adds no 
   // Without the machine-wide value, the same command writes this user's.
   const exe = wine([EXE, "service", "install"]);
   assert.equal(exe.status, 0, `${exe.stdout}${exe.stderr}`);
-  assert.match(regQuery(userRun), /Passerelle\s+REG_SZ\s+.*passerelle\.exe"? start/);
+  assert.match(regQuery(userRun), /Passerelle\s+REG_SZ\s+"?[A-Z]:\\.*\\passerelle-background\.exe"? start\n/);
   assert.equal(wine([EXE, "service", "uninstall"]).status, 0);
   assert.doesNotMatch(regQuery(userRun), /Passerelle/);
 });

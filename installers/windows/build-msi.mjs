@@ -7,6 +7,8 @@
 //       %ProgramData%\Passerelle\config.json, installed empty-policy and never overwritten)
 // Both: MajorUpgrade (one UpgradeCode per variant; a newer version replaces the older one),
 // clean uninstall (files, Run value; each user's data folder stays theirs).
+// Every Run value starts passerelle-background.exe (GUI subsystem, build-launcher.mjs), which
+// starts passerelle.exe without a console window: no window at logon, none to close by mistake.
 // Trust of the local CA (made per user by the daemon, so trusted per user; installers/README.md):
 //   per-user: `passerelle trust install` once the files are in (the user's Root store: Windows
 //       asks the user to confirm, once; idempotent, so an upgrade says "already installed"), and
@@ -35,6 +37,7 @@ import {
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { LAUNCHER } from "./build-launcher.mjs";
 
 const here = fileURLToPath(new URL("./", import.meta.url));
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -65,12 +68,13 @@ function escape(text) {
   return text.replaceAll("&", "&amp;").replaceAll('"', "&quot;").replaceAll("<", "&lt;");
 }
 
-export function wxs(variant, { version, exe, koffi, policy }) {
+export function wxs(variant, { version, exe, koffi, launcher, policy }) {
   const perUser = variant === "user";
   const ids = COMPONENTS[variant];
+  // The logon starts go through the GUI-subsystem launcher: no console window (build-launcher.mjs).
   const run = perUser
-    ? `"[INSTALLDIR]passerelle.exe" start`
-    : `"[INSTALLDIR]passerelle.exe" start --config "[CONFIGFILE]"`;
+    ? `"[INSTALLDIR]${LAUNCHER}" start`
+    : `"[INSTALLDIR]${LAUNCHER}" start --config "[CONFIGFILE]"`;
   return `<?xml version="1.0" encoding="utf-8"?>
 <Wix xmlns="http://schemas.microsoft.com/wix/2006/wi">
   <Product Id="*" Name="Passerelle" Language="1033" Version="${msiVersion(version)}"
@@ -116,6 +120,7 @@ ${
       <Component Id="Program" Guid="${ids.program}" Win64="yes">
         <File Id="PasserelleExe" Name="passerelle.exe" Source="${escape(exe)}" ${perUser ? "" : 'KeyPath="yes" '}/>
         <File Id="KoffiNode" Name="koffi.node" Source="${escape(koffi)}" />
+        <File Id="PasserelleBackground" Name="${LAUNCHER}" Source="${escape(launcher)}" />
 ${
   perUser
     ? `        <RemoveFolder Id="RemoveInstallDir" On="uninstall" />
@@ -130,7 +135,7 @@ ${
   perUser
     ? ""
     : `        <RegistryValue Root="HKLM" Key="Software\\Microsoft\\Windows\\CurrentVersion\\Run"
-                       Name="PasserelleTrust" Type="string" Value="${escape(`"[INSTALLDIR]passerelle.exe" trust install --wait 60`)}" />
+                       Name="PasserelleTrust" Type="string" Value="${escape(`"[INSTALLDIR]${LAUNCHER}" trust install --wait 60`)}" />
 `
 }      </Component>
     </DirectoryRef>
@@ -157,6 +162,8 @@ export function buildMsis({ artifacts = path.join(root, "artifacts"), version, o
   version ??= JSON.parse(readFileSync(path.join(root, "daemon/package.json"), "utf8")).version;
   const exe = path.join(artifacts, "win-x64", "passerelle.exe");
   const koffi = path.join(artifacts, "win-x64", "koffi.node");
+  const launcher = path.join(artifacts, "win-x64", LAUNCHER);
+  if (!existsSync(launcher)) throw new Error(`${launcher} missing: node installers/sea.mjs --target win-x64`);
   const policy = path.join(here, "..", "linux", "config.json");
   const work = mkdtempSync(path.join(tmpdir(), "passerelle-msi-"));
   const built = [];
@@ -167,13 +174,20 @@ export function buildMsis({ artifacts = path.join(root, "artifacts"), version, o
       for (const [name, from] of [
         ["passerelle.exe", exe],
         ["koffi.node", koffi],
+        [LAUNCHER, launcher],
         ["config.json", policy],
       ]) {
         if (!existsSync(path.join(work, name))) symlinkSync(from, path.join(work, name));
       }
       writeFileSync(
         source,
-        wxs(variant, { version, exe: "passerelle.exe", koffi: "koffi.node", policy: "config.json" }),
+        wxs(variant, {
+          version,
+          exe: "passerelle.exe",
+          koffi: "koffi.node",
+          launcher: LAUNCHER,
+          policy: "config.json",
+        }),
       );
       mkdirSync(out, { recursive: true });
       const msi = path.join(out, `passerelle-${version}-x64-${variant}.msi`);

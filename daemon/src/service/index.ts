@@ -17,6 +17,8 @@ export {
   servicePaths,
   systemdUnit,
   windowsArg,
+  windowsLogonCommand,
+  WINDOWS_LAUNCHER,
   type ServiceAction,
   type ServiceContext,
   type ServiceOs,

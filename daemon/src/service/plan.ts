@@ -8,7 +8,9 @@
  *   a session without one), an XDG autostart entry in ~/.config/autostart/ instead.
  * - Windows: the value `Passerelle` under HKCU\Software\Microsoft\Windows\CurrentVersion\Run (what the
  *   per-user MSI writes; the per-machine MSI writes it under HKLM, and then install adds nothing:
- *   it is already started for everyone).
+ *   it is already started for everyone). It starts
+ *   passerelle-background.exe, the launcher beside passerelle.exe that starts it with no console
+ *   window (installers/windows/background.c).
  * - macOS: a LaunchAgent in ~/Library/LaunchAgents/, `launchctl bootstrap gui/<uid>`.
  */
 import path from "node:path";
@@ -231,8 +233,23 @@ function linuxPlan(action: ServiceAction, context: ServiceContext): Step[] {
   return steps;
 }
 
+/** The installed launcher beside passerelle.exe that starts it without a console window. */
+export const WINDOWS_LAUNCHER = "passerelle-background.exe";
+
+/**
+ * What the Run value starts: passerelle.exe is a console program, so started as is at logon it
+ * opens a console window (closing it ends the daemon); the single executable is started through
+ * the GUI-subsystem launcher installed beside it instead. Run through node (development), as is.
+ */
+export function windowsLogonCommand(command: string[]): string[] {
+  const [program, ...rest] = command;
+  if (program === undefined || rest.length > 0) return command;
+  if (path.win32.basename(program).toLowerCase() !== "passerelle.exe") return command;
+  return [path.win32.join(path.win32.dirname(program), WINDOWS_LAUNCHER)];
+}
+
 function windowsPlan(action: ServiceAction, context: ServiceContext): Step[] {
-  const value = [...context.command, "start"].map(windowsArg).join(" ");
+  const value = [...windowsLogonCommand(context.command), "start"].map(windowsArg).join(" ");
   const machine = context.machineWide
     ? [
         {

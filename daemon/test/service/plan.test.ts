@@ -17,6 +17,7 @@ import {
   servicePaths,
   systemdUnit,
   windowsArg,
+  windowsLogonCommand,
   type RunResult,
   type ServiceContext,
 } from "../../src/service/index.ts";
@@ -130,7 +131,7 @@ test("a command that fails is one line with its exit code and first message, and
   );
 });
 
-test("Windows: the HKCU Run value, quoted as Windows splits a command line; reg delete's 'not found' is already", () => {
+test("Windows: the HKCU Run value starts the no-window launcher beside passerelle.exe, quoted as Windows splits a command line; reg delete's 'not found' is already", () => {
   const ctx = context({
     os: "win32",
     command: ["C:\\Program Files\\Passerelle\\passerelle.exe"],
@@ -139,8 +140,13 @@ test("Windows: the HKCU Run value, quoted as Windows splits a command line; reg 
   const { ran, run } = recorder();
   carryOut("install", planService("install", ctx), ctx, run);
   assert.deepEqual(ran, [
-    'reg add HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run /v Passerelle /t REG_SZ /d "C:\\Program Files\\Passerelle\\passerelle.exe" start /f',
+    'reg add HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run /v Passerelle /t REG_SZ /d "C:\\Program Files\\Passerelle\\passerelle-background.exe" start /f',
   ]);
+  // Only the single executable has the launcher beside it; run through node, as is.
+  assert.deepEqual(windowsLogonCommand(["C:\\P\\PASSERELLE.EXE"]), ["C:\\P\\passerelle-background.exe"]);
+  const node = ["C:\\node\\node.exe", "C:\\src\\passerelle.cjs"];
+  assert.deepEqual(windowsLogonCommand(node), node);
+  assert.deepEqual(windowsLogonCommand(["C:\\bin\\other.exe"]), ["C:\\bin\\other.exe"]);
   const gone = recorder({
     "reg delete HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run /v Passerelle /f": { status: 1 },
   });
