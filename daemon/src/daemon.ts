@@ -255,7 +255,7 @@ async function start(
     });
   }
   const { insi, mode: insiMode, simulator } = await openInsi(config, simulation, lab, audit, logger, opened);
-  const tls = config.plaintext ? undefined : ensureLocalTls(config.dataDir);
+  const tls = config.plaintext ? undefined : await ensureLocalTls(config.dataDir);
   if (tls?.generated) logger.info("generated the local CA and localhost certificate", { caFile: tls.caFile });
   server = await startServer({
     port: config.port,

@@ -48,10 +48,10 @@ async function auditRecord(dataDir: string, origin: string): Promise<void> {
   }
 }
 
-test("trust status reads the configuration's dataDir; --data-dir wins", () => {
+test("trust status reads the configuration's dataDir; --data-dir wins", async () => {
   const policyDir = path.join(scratch, "policy-data-trust");
   const { home, configFile } = workstation({ dataDir: policyDir });
-  ensureLocalTls(policyDir);
+  await ensureLocalTls(policyDir);
 
   const fromConfig = run(home, ["trust", "status", "--no-system", "--config", configFile]);
   assert.equal(fromConfig.status, 0, fromConfig.stderr);

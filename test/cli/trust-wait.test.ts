@@ -41,10 +41,10 @@ test("without a daemon: waits, makes no CA, says why, exit 0", () => {
   assert.ok(!existsSync(path.join(dataDir, "tls")), "no CA made");
 });
 
-test("with this user's daemon listening: trusts the CA it made, unchanged", () => {
+test("with this user's daemon listening: trusts the CA it made, unchanged", async () => {
   const home = mkdtempSync(path.join(scratch, "home-"));
   const dataDir = path.join(home, "data");
-  const made = ensureLocalTls(dataDir);
+  const made = await ensureLocalTls(dataDir);
   // The daemon's instance record, with a live pid (this test's own).
   writeFileSync(
     path.join(dataDir, "instance.json"),

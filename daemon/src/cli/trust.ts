@@ -83,7 +83,7 @@ export function registerTrust(program: Command): Command {
           // with --wait, where the daemon makes it.
           const tls =
             action === "install" && wait === undefined
-              ? ensureLocalTls(dataDir)
+              ? await ensureLocalTls(dataDir)
               : { caPem: existsSync(caFile) ? readFileSync(caFile, "utf8") : "", caFile };
           const results = trust(action as TrustAction, {
             caPem: tls.caPem,

@@ -10,10 +10,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import forge from "node-forge";
-import { ensureLocalTls, localhostNameConstraintsDer } from "../../src/tls/local-ca.ts";
+import { ensureLocalTls } from "../../src/tls/local-ca.ts";
+import { localhostNameConstraintsDer } from "../../src/tls/local-ca-issue.ts";
 
 const dataDir = mkdtempSync(path.join(tmpdir(), "passerelle-tls-"));
-const material = ensureLocalTls(dataDir);
+const material = await ensureLocalTls(dataDir);
 const tlsDir = path.join(dataDir, "tls");
 
 function openssl(args: string[]): { status: number | null; out: string } {
@@ -96,17 +97,17 @@ test("the leaf key is 0600; no file on disk holds the CA's private key", () => {
   }
 });
 
-test("a second start reuses the material; a broken leaf is regenerated", () => {
-  const again = ensureLocalTls(dataDir);
+test("a second start reuses the material; a broken leaf is regenerated", async () => {
+  const again = await ensureLocalTls(dataDir);
   assert.equal(again.generated, false);
   assert.equal(again.certPem, material.certPem);
   writeFileSync(path.join(tlsDir, "localhost.pem"), "garbage");
-  const renewed = ensureLocalTls(dataDir);
+  const renewed = await ensureLocalTls(dataDir);
   assert.equal(renewed.generated, true);
   assert.notEqual(renewed.caPem, material.caPem);
 });
 
-test("a leaf close to expiry is renewed", () => {
+test("a leaf close to expiry is renewed", async () => {
   const later = new Date(Date.now() + 380 * 24 * 60 * 60 * 1000);
-  assert.equal(ensureLocalTls(dataDir, later).generated, true);
+  assert.equal((await ensureLocalTls(dataDir, later)).generated, true);
 });

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
-import { generateLocalTls } from "../../src/tls/local-ca.ts";
+import { generateLocalTls } from "../../src/tls/local-ca-issue.ts";
 import { trust, type TrustAction, type TrustRunner } from "../../src/tls/trust-store.ts";
 
 const scratch = mkdtempSync(path.join(tmpdir(), "passerelle-trust-macos-"));

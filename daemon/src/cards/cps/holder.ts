@@ -1,11 +1,12 @@
 /**
  * The professional behind a CPS, from the authentication certificate's subject (IGC-Santé layout:
  * `CN=<idNat>+SN=<nom>+GN=<prénom>, title=<profession>, C=FR`; older IGC-CPS2bis subjects put the
- * profession in OU; a CPE's names the structure, O and OU, and no person: `nameKnown: false`). node:crypto parses the certificate, node-forge's ASN.1 reader the subject (node's
- * X509Certificate gives the subject only as escaped text); garbage is a CpsCertificateError.
+ * profession in OU; a CPE's names the structure, O and OU, and no person: `nameKnown: false`).
+ * node:crypto parses the certificate, a small DER reader here the subject (node's X509Certificate
+ * gives the subject only as escaped text; node-forge, 865 KB, would be loaded at every start for
+ * this alone); garbage is a CpsCertificateError.
  */
 import { X509Certificate, type KeyObject } from "node:crypto";
-import forge from "node-forge";
 
 export class CpsCertificateError extends Error {
   override readonly name = "CpsCertificateError";
@@ -106,48 +107,122 @@ export function parseCertificate(file: Uint8Array, which: string): ParsedCertifi
 
 interface SubjectAttribute {
   readonly type: string;
-  readonly value: unknown;
-  readonly valueTagClass?: number;
+  /** The value decoded by its string type, or undefined when it is not a string type we read. */
+  readonly value: string | undefined;
+}
+
+/** One DER element: its identifier octet and where its content lies in `der`. */
+interface Element {
+  readonly identifier: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+const SEQUENCE = 0x30;
+const SET = 0x31;
+const OBJECT_IDENTIFIER = 0x06;
+const CONTEXT_0_CONSTRUCTED = 0xa0;
+/** Character string types read as one byte per character (PrintableString, T61, IA5, Visible). */
+const SINGLE_BYTE_STRINGS = new Set([19, 20, 22, 26]);
+
+/** The element at `offset`, within `limit` (X.690 §8.1: low tag numbers, definite lengths only). */
+function elementAt(der: Uint8Array, offset: number, limit: number): Element {
+  if (offset + 2 > limit) throw new Error("truncated element");
+  const identifier = der[offset]!;
+  if ((identifier & 0x1f) === 0x1f) throw new Error("high tag number");
+  const first = der[offset + 1]!;
+  let length = first;
+  let start = offset + 2;
+  if (first >= 0x80) {
+    const octets = first & 0x7f;
+    if (octets === 0 || octets > 3 || start + octets > limit) throw new Error("bad length");
+    length = 0;
+    for (let i = 0; i < octets; i++) length = length * 256 + der[start + i]!;
+    start += octets;
+  }
+  if (start + length > limit) throw new Error("element past its parent's end");
+  return { identifier, start, end: start + length };
+}
+
+/** The children of a constructed element, in order. */
+function childrenOf(der: Uint8Array, parent: Element): Element[] {
+  const out: Element[] = [];
+  for (let offset = parent.start; offset < parent.end;) {
+    const child = elementAt(der, offset, parent.end);
+    out.push(child);
+    offset = child.end;
+  }
+  return out;
+}
+
+function expect(element: Element | undefined, identifier: number, what: string): Element {
+  if (!element || element.identifier !== identifier) throw new Error(`no ${what}`);
+  return element;
+}
+
+/** Dotted form of an OBJECT IDENTIFIER's content (X.690 §8.19). */
+function objectIdentifier(der: Uint8Array, element: Element): string {
+  const arcs: number[] = [];
+  let arc = 0;
+  for (let i = element.start; i < element.end; i++) {
+    const byte = der[i]!;
+    arc = arc * 128 + (byte & 0x7f);
+    if (byte & 0x80) continue;
+    if (arcs.length === 0) {
+      // The first subidentifier holds two arcs: 40 × first + second, first ≤ 2.
+      const first = Math.min(2, Math.floor(arc / 40));
+      arcs.push(first, arc - first * 40);
+    } else arcs.push(arc);
+    arc = 0;
+  }
+  if (arcs.length === 0 || (der[element.end - 1]! & 0x80) !== 0) throw new Error("bad object identifier");
+  return arcs.join(".");
+}
+
+function stringValue(der: Uint8Array, element: Element): string | undefined {
+  const bytes = der.subarray(element.start, element.end);
+  if (element.identifier === UTF8_STRING) return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  if (element.identifier === BMP_STRING) {
+    let out = "";
+    for (let i = 0; i + 1 < bytes.length; i += 2)
+      out += String.fromCharCode((bytes[i]! << 8) | bytes[i + 1]!);
+    return out;
+  }
+  if (SINGLE_BYTE_STRINGS.has(element.identifier)) return Buffer.from(bytes).toString("latin1");
+  return undefined;
 }
 
 /**
- * The subject's attributes, multi-valued RDNs flattened, read from the TBSCertificate with node-forge's
- * ASN.1 reader (not certificateFromAsn1, which refuses every key that is not RSA).
+ * The subject's attributes, multi-valued RDNs flattened, read from the TBSCertificate (RFC 5280
+ * §4.1: Name is a SEQUENCE of SETs of AttributeTypeAndValue).
  */
 function subjectAttributes(der: Uint8Array): SubjectAttribute[] {
   try {
-    const certificate = forge.asn1.fromDer(
-      forge.util.createBuffer(Buffer.from(der).toString("binary")),
-      true,
-    );
-    const tbs = (certificate.value as forge.asn1.Asn1[])[0];
-    const fields = tbs?.value as forge.asn1.Asn1[] | undefined;
+    const certificate = expect(elementAt(der, 0, der.length), SEQUENCE, "certificate");
+    const tbs = expect(childrenOf(der, certificate)[0], SEQUENCE, "TBSCertificate");
+    const fields = childrenOf(der, tbs);
     // TBSCertificate: [0] version (optional), serialNumber, signature, issuer, validity, subject, …
-    const hasVersion = fields?.[0]?.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC;
-    const subject = fields?.[hasVersion ? 5 : 4];
-    if (!subject) throw new Error("no subject");
-    const toArray = (
-      forge.pki as unknown as { RDNAttributesAsArray(rdn: forge.asn1.Asn1): SubjectAttribute[] }
-    ).RDNAttributesAsArray;
-    return toArray(subject);
+    const hasVersion = fields[0]?.identifier === CONTEXT_0_CONSTRUCTED;
+    const subject = expect(fields[hasVersion ? 5 : 4], SEQUENCE, "subject");
+    const attributes: SubjectAttribute[] = [];
+    for (const rdn of childrenOf(der, subject)) {
+      for (const pair of childrenOf(der, expect(rdn, SET, "RDN"))) {
+        const [type, value] = childrenOf(der, expect(pair, SEQUENCE, "attribute"));
+        if (!value) throw new Error("attribute without a value");
+        attributes.push({
+          type: objectIdentifier(der, expect(type, OBJECT_IDENTIFIER, "attribute type")),
+          value: stringValue(der, value),
+        });
+      }
+    }
+    return attributes;
   } catch (cause) {
     throw new CpsCertificateError("the authentication certificate's subject does not parse", { cause });
   }
 }
 
 function attribute(attributes: readonly SubjectAttribute[], oid: string): string | undefined {
-  const field = attributes.find((a) => a.type === oid);
-  if (!field || typeof field.value !== "string") return undefined;
-  const tag = field.valueTagClass;
-  if (tag === UTF8_STRING) return forge.util.decodeUtf8(field.value);
-  if (tag === BMP_STRING) {
-    let out = "";
-    for (let i = 0; i + 1 < field.value.length; i += 2) {
-      out += String.fromCharCode((field.value.charCodeAt(i) << 8) | field.value.charCodeAt(i + 1));
-    }
-    return out;
-  }
-  return field.value;
+  return attributes.find((a) => a.type === oid)?.value;
 }
 
 export function holderFromCertificate(parsed: Pick<ParsedCertificate, "der">): CpsHolder {

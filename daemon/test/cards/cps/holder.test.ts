@@ -125,3 +125,20 @@ test("a subject without an idNat is a CpsCertificateError; so is garbage", () =>
   );
   assert.throws(() => holderFromCertificate({ der: Uint8Array.of(0x30, 0x00) }), CpsCertificateError);
 });
+
+test("subject strings read by their type: BMPString, and UTF-8 that does not decode is a CpsCertificateError", () => {
+  const bmp = legacyCertificate([
+    { type: "2.5.4.3", value: "810001234567" },
+    { type: "2.5.4.4", value: "ÉLOÏSE", valueTagClass: forge.asn1.Type.BMPSTRING },
+    { type: "2.5.4.42", value: "ANNE", valueTagClass: forge.asn1.Type.UTF8 },
+  ] as forge.pki.CertificateField[]);
+  const holder = holderFromCertificate(parseCertificate(bmp, "authentication"));
+  assert.equal(holder.lastName, "ÉLOÏSE");
+  assert.equal(holder.firstName, "ANNE");
+  // The given name's UTF8String "ANNE" with its first byte made a lone continuation byte.
+  const broken = Uint8Array.from(bmp);
+  const at = Buffer.from(broken).indexOf(Buffer.from([0x0c, 0x04, 0x41, 0x4e, 0x4e, 0x45]));
+  assert.ok(at > 0, "the given name's UTF8String is in the certificate");
+  broken[at + 2] = 0x80;
+  assert.throws(() => holderFromCertificate(parseCertificate(broken, "authentication")), CpsCertificateError);
+});
