@@ -101,7 +101,7 @@ after(() => {
   assert.ok(!mounts.includes(WINE_ROOT), `mounts left under ${WINE_ROOT}:\n${mounts}`);
 });
 
-test("passerelle-background.exe is a GUI-subsystem program, reproducible, listed in SHA256SUMS", () => {
+test("passerelle-background.exe is a GUI-subsystem program, reproducible, listed in SHA256SUMS, run by the MSIs' trust steps", () => {
   const bytes = readFileSync(LAUNCHER);
   assert.equal((peSubsystem as (b: Buffer) => number)(bytes), 2, "PE Subsystem: 2 (Windows GUI)");
   assert.equal((peSubsystem as (b: Buffer) => number)(readFileSync(EXE)), 3, "passerelle.exe: 3 (console)");
@@ -115,6 +115,14 @@ test("passerelle-background.exe is a GUI-subsystem program, reproducible, listed
     mkdtempSync(path.join(scratch, "launcher-")),
   ]) {
     assert.ok(readFileSync((buildLauncher as (d: string) => string)(dir)).equals(bytes), "same bytes");
+  }
+  // The MSIs' install-time trust steps run through it too (msiinfo: msitools, an independent reader).
+  for (const variant of ["user", "machine"]) {
+    const msi = path.join(ARTIFACTS, `passerelle-${VERSION}-x64-${variant}.msi`);
+    const actions = execFileSync("msiinfo", ["export", msi, "CustomAction"], { encoding: "utf8" });
+    const exes = actions.split(/\r?\n/).filter((row) => /^Trust\w+\t/.test(row));
+    assert.ok(exes.length > 0, `${variant}: no trust custom action:\n${actions}`);
+    for (const row of exes) assert.equal(row.split("\t")[2], "PasserelleBackground", `${variant}: ${row}`);
   }
   const digest = createHash("sha256").update(bytes).digest("hex");
   assert.match(

@@ -9,6 +9,7 @@
 // clean uninstall (files, Run value; each user's data folder stays theirs).
 // Every Run value starts passerelle-background.exe (GUI subsystem, build-launcher.mjs), which
 // starts passerelle.exe without a console window: no window at logon, none to close by mistake.
+// The trust custom actions run through it as well (no console flash during an install).
 // Trust of the local CA (made per user by the daemon, so trusted per user; installers/README.md):
 //   per-user: `passerelle trust install` once the files are in (the user's Root store: Windows
 //       asks the user to confirm, once; idempotent, so an upgrade says "already installed"), and
@@ -85,15 +86,15 @@ export function wxs(variant, { version, exe, koffi, launcher, policy }) {
     <Media Id="1" Cabinet="passerelle.cab" EmbedCab="yes" />
 ${
   perUser
-    ? `    <CustomAction Id="TrustInstall" FileKey="PasserelleExe" ExeCommand="trust install" Execute="deferred" Return="ignore" />
-    <CustomAction Id="TrustUninstall" FileKey="PasserelleExe" ExeCommand="trust uninstall" Execute="deferred" Return="ignore" />
+    ? `    <CustomAction Id="TrustInstall" FileKey="PasserelleBackground" ExeCommand="trust install" Execute="deferred" Return="ignore" />
+    <CustomAction Id="TrustUninstall" FileKey="PasserelleBackground" ExeCommand="trust uninstall" Execute="deferred" Return="ignore" />
     <InstallExecuteSequence>
       <Custom Action="TrustUninstall" After="UnpublishFeatures">REMOVE="ALL" AND NOT UPGRADINGPRODUCTCODE</Custom>
       <Custom Action="TrustInstall" After="InstallFiles">NOT REMOVE</Custom>
     </InstallExecuteSequence>
 `
     : `    <CustomAction Id="DefaultConfigFile" Property="CONFIGFILE" Value="[POLICYDIR]config.json" />
-    <CustomAction Id="TrustUninstall" FileKey="PasserelleExe" ExeCommand="trust uninstall --machine --every-ca" Execute="deferred" Impersonate="no" Return="ignore" />
+    <CustomAction Id="TrustUninstall" FileKey="PasserelleBackground" ExeCommand="trust uninstall --machine --every-ca" Execute="deferred" Impersonate="no" Return="ignore" />
     <InstallExecuteSequence>
       <Custom Action="DefaultConfigFile" After="CostFinalize">NOT CONFIGFILE</Custom>
       <Custom Action="TrustUninstall" After="UnpublishFeatures">REMOVE="ALL" AND NOT UPGRADINGPRODUCTCODE</Custom>
