@@ -165,7 +165,9 @@ const walk = (dir: string): string[] =>
     const full = path.join(dir, name);
     return statSync(full).isDirectory() ? walk(full) : [full];
   });
-for (const file of walk(artifacts).sort()) {
+if (!existsSync(artifacts))
+  console.log("  no artifacts/ here (BENCH_EXE from elsewhere): run npm run package");
+for (const file of existsSync(artifacts) ? walk(artifacts).sort() : []) {
   if (file.endsWith("SHA256SUMS") || file.endsWith(".tmp")) continue;
   console.log(
     `  ${(statSync(file).size / 1e6).toFixed(1).padStart(6)} MB  ${path.relative(artifacts, file)}`,
